@@ -1,0 +1,1 @@
+"""Campaigns, attempts and verdicts: built on the station catalogue (see the test-engine issue)."""

@@ -1,0 +1,36 @@
+"""The ASGI application: pages over HTTP, the OCPP endpoint and the browsers' live streams.
+
+Stations are not browsers: the OCPP routes carry no session and no Origin check. Browser
+websockets go through the session and the allowed-hosts Origin check.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "certlab.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from certlab.routing import browser_urlpatterns, station_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": URLRouter(
+            [
+                *station_urlpatterns,
+                path(
+                    "ws/",
+                    AllowedHostsOriginValidator(
+                        AuthMiddlewareStack(URLRouter(browser_urlpatterns))
+                    ),
+                ),
+            ]
+        ),
+    }
+)

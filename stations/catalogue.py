@@ -1,0 +1,95 @@
+"""The four kinds of catalogue object, described once so their pages share one set of views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.db.models import Model, QuerySet
+
+from stations import forms as station_forms
+from stations import selectors
+from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    attr: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    slug: str
+    model: type[Model]
+    form: type[forms.ModelForm]
+    visible: Callable[..., QuerySet]
+    columns: tuple[Column, ...]
+    empty_hint: str
+
+    @property
+    def url_prefix(self) -> str:
+        return self.model._meta.model_name
+
+    @property
+    def title(self) -> str:
+        return str(self.model._meta.verbose_name_plural).capitalize()
+
+    @property
+    def singular(self) -> str:
+        return str(self.model._meta.verbose_name)
+
+
+KINDS: dict[str, Kind] = {
+    kind.slug: kind
+    for kind in (
+        Kind(
+            slug="manufacturers",
+            model=Manufacturer,
+            form=station_forms.ManufacturerForm,
+            visible=selectors.manufacturers_for,
+            columns=(Column("Name", "name"), Column("Manufacturer number", "number")),
+            empty_hint="Add the manufacturer whose charger you are about to certify.",
+        ),
+        Kind(
+            slug="models",
+            model=ChargerModel,
+            form=station_forms.ChargerModelForm,
+            visible=selectors.charger_models_for,
+            columns=(
+                Column("Manufacturer", "manufacturer"),
+                Column("Model", "name"),
+                Column("Connectors", "connector_count"),
+                Column("AC/DC", "current_type"),
+                Column("Max power (kW)", "max_power_kw"),
+            ),
+            empty_hint="A model belongs to a manufacturer: add the manufacturer first.",
+        ),
+        Kind(
+            slug="firmware",
+            model=FirmwareVersion,
+            form=station_forms.FirmwareVersionForm,
+            visible=selectors.firmware_versions_for,
+            columns=(
+                Column("Model", "charger_model"),
+                Column("Version", "version"),
+                Column("File", "file"),
+            ),
+            empty_hint="Add the firmware version under test, with its file for the update test.",
+        ),
+        Kind(
+            slug="stations",
+            model=Station,
+            form=station_forms.StationForm,
+            visible=selectors.stations_for,
+            columns=(
+                Column("Charge point id", "charge_point_id"),
+                Column("Model", "charger_model"),
+                Column("Expected firmware", "expected_firmware.version"),
+                Column("Serial number", "serial_number"),
+            ),
+            empty_hint="A station is a unit under test: it connects to CertLab by its id.",
+        ),
+    )
+}

@@ -1,0 +1,111 @@
+"""Catalogue pages: one list, detail, create and edit view serve all four kinds.
+
+Reads go through the selectors (a vendor's view of the catalogue is its own manufacturer's);
+writes are for QA staff only and answer a vendor with 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import qa_required
+from stations import selectors
+from stations.catalogue import KINDS, Kind
+
+
+def _kind(slug: str) -> Kind:
+    try:
+        return KINDS[slug]
+    except KeyError:
+        raise Http404("No such catalogue page.") from None
+
+
+def _limit_choices(form, request: HttpRequest) -> None:
+    """Offer only objects the user may see in a form's foreign-key fields."""
+    scoped = {
+        "manufacturer": selectors.manufacturers_for,
+        "charger_model": selectors.charger_models_for,
+        "expected_firmware": selectors.firmware_versions_for,
+    }
+    for name, visible in scoped.items():
+        if name in form.fields:
+            form.fields[name].queryset = visible(user=request.user)
+
+
+@login_required
+@require_GET
+def object_list(request: HttpRequest, slug: str) -> HttpResponse:
+    kind = _kind(slug)
+    page = Paginator(kind.visible(user=request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "stations/object_list.html", {"kind": kind, "page": page})
+
+
+@login_required
+@require_GET
+def object_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    kind = _kind(slug)
+    obj = selectors.get_visible_or_404(kind.visible(user=request.user), pk)
+    context = {"kind": kind, "object": obj, **_related(request, obj)}
+    return render(request, f"stations/{kind.url_prefix}_detail.html", context)
+
+
+def _related(request: HttpRequest, obj) -> dict:
+    user = request.user
+    if kind_name := obj._meta.model_name:
+        if kind_name == "manufacturer":
+            return {
+                "models": selectors.charger_models_for(user=user).filter(manufacturer=obj),
+                "stations": selectors.stations_for(user=user).filter(
+                    charger_model__manufacturer=obj
+                ),
+            }
+        if kind_name == "chargermodel":
+            return {
+                "firmware": selectors.firmware_versions_for(user=user).filter(charger_model=obj),
+                "stations": selectors.stations_for(user=user).filter(charger_model=obj),
+            }
+    return {}
+
+
+@qa_required
+def object_create(request: HttpRequest, slug: str) -> HttpResponse:
+    return _edit(request, _kind(slug), None)
+
+
+@qa_required
+def object_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    kind = _kind(slug)
+    return _edit(request, kind, selectors.get_visible_or_404(kind.visible(user=request.user), pk))
+
+
+def _edit(request: HttpRequest, kind: Kind, instance) -> HttpResponse:
+    form = kind.form(request.POST or None, request.FILES or None, instance=instance)
+    _limit_choices(form, request)
+    if request.method == "POST" and form.is_valid():
+        obj = form.save()
+        verb = "Saved" if instance else "Created"
+        messages.success(request, f"{verb} {kind.singular} “{obj}”.")
+        return redirect(obj)
+    status = 400 if request.method == "POST" else 200
+    context = {"kind": kind, "form": form, "object": instance}
+    return render(request, "stations/object_form.html", context, status=status)
+
+
+@login_required
+@require_GET
+def firmware_download(request: HttpRequest, pk: int) -> FileResponse:
+    firmware = selectors.get_visible_or_404(selectors.firmware_versions_for(user=request.user), pk)
+    if not firmware.file:
+        raise Http404("This firmware version has no file.")
+    return FileResponse(firmware.file.open("rb"), as_attachment=True)
+
+
+@login_required
+@require_GET
+def catalogue_home(request: HttpRequest) -> HttpResponse:
+    return redirect("stations:object_list", slug="stations")
