@@ -8,5 +8,36 @@ from stations.models.catalogue import (
     Manufacturer,
     Station,
 )
+from stations.models.frames import Connection, Direction, Frame, MessageType
+from stations.models.live import (
+    AuthorizationStatus,
+    AuthorizationTag,
+    BootStatus,
+    ConnectorStatus,
+    MeterValue,
+    PendingStation,
+    StationLive,
+    StationSettings,
+    Transaction,
+)
 
-__all__ = ["ChargerModel", "CurrentType", "FirmwareVersion", "Manufacturer", "Station"]
+__all__ = [
+    "AuthorizationStatus",
+    "AuthorizationTag",
+    "BootStatus",
+    "ChargerModel",
+    "Connection",
+    "ConnectorStatus",
+    "CurrentType",
+    "Direction",
+    "FirmwareVersion",
+    "Frame",
+    "Manufacturer",
+    "MessageType",
+    "MeterValue",
+    "PendingStation",
+    "Station",
+    "StationLive",
+    "StationSettings",
+    "Transaction",
+]

@@ -1,0 +1,77 @@
+"""The frame log: every OCPP-J frame in and out, valid or not, and the connections it came on."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Connection(models.Model):
+    """One websocket session of a station, or one refused attempt (opened == closed)."""
+
+    station = models.ForeignKey(
+        "stations.Station", on_delete=models.CASCADE, related_name="connections"
+    )
+    opened = models.DateTimeField()
+    closed = models.DateTimeField(null=True, blank=True)
+    remote_address = models.CharField(max_length=64, blank=True)
+    close_reason = models.CharField(max_length=200, blank=True)
+    refused = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-opened"]
+        indexes = [models.Index(fields=["station", "-opened"], name="conn_station_opened")]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} connection {self.pk}"
+
+
+class Direction(models.TextChoices):
+    IN = "in", "station → CS"
+    OUT = "out", "CS → station"
+
+
+class MessageType(models.TextChoices):
+    CALL = "CALL", "CALL"
+    CALLRESULT = "CALLRESULT", "CALLRESULT"
+    CALLERROR = "CALLERROR", "CALLERROR"
+    INVALID = "invalid", "invalid"
+
+
+class Frame(models.Model):
+    """One OCPP-J frame as it crossed the socket.
+
+    ``raw`` is the exact text; ``payload`` the parsed payload (the CALL's or CALLRESULT's object,
+    or for a CALLERROR ``{"errorCode", "errorDescription", "errorDetails"}``); ``action`` is the
+    request's action, also on responses (found through the unique id); ``error`` says what was
+    wrong with the frame (schema violation, malformed JSON, unknown unique id), empty if nothing.
+    Paged by ``id``: frames of a station are inserted in arrival order.
+    """
+
+    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="frames")
+    connection = models.ForeignKey(
+        Connection, on_delete=models.SET_NULL, null=True, blank=True, related_name="frames"
+    )
+    timestamp = models.DateTimeField()
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    message_type = models.CharField(max_length=10, choices=MessageType.choices)
+    action = models.CharField(max_length=64, blank=True)
+    unique_id = models.CharField(max_length=64, blank=True)
+    raw = models.TextField()
+    payload = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    has_error = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["station", "-id"], name="frame_station_id"),
+            models.Index(fields=["station", "timestamp"], name="frame_station_time"),
+            models.Index(fields=["station", "action", "-id"], name="frame_station_action"),
+            models.Index(
+                fields=["station", "-id"], name="frame_station_errors", condition=Q(has_error=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.message_type} {self.action} {self.unique_id}"
