@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "stations",
+    "transfers",
     "campaigns",
 ]
 
@@ -142,11 +143,25 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
 
 # --- The lab's own services ------------------------------------------------------------------
 CERTLAB_HTTP_PORT = env.port("CERTLAB_HTTP_PORT", 8000)
+# Where daphne listens; 0.0.0.0 lets stations on the lab network reach the OCPP endpoint.
+CERTLAB_BIND = env.str("CERTLAB_BIND", "127.0.0.1")
 # The host name stations use to reach the lab (OCPP URL, FTP and firmware locations).
 CERTLAB_PUBLIC_HOST = env.str("CERTLAB_PUBLIC_HOST", "127.0.0.1")
 CERTLAB_FTP_HOST = env.str("CERTLAB_FTP_HOST", "127.0.0.1")
 CERTLAB_FTP_PORT = env.port("CERTLAB_FTP_PORT", 2121)
 CERTLAB_FTP_PASSIVE_PORTS = env.port_range("CERTLAB_FTP_PASSIVE_PORTS", (30000, 30049))
+# The FTP port stations are told when it differs from the listening one (NAT, docker).
+CERTLAB_PUBLIC_FTP_PORT = env.port("CERTLAB_PUBLIC_FTP_PORT", CERTLAB_FTP_PORT)
+# The HTTP(S) port stations use for firmware links when a proxy sits in front of daphne.
+CERTLAB_PUBLIC_HTTP_PORT = env.port("CERTLAB_PUBLIC_HTTP_PORT", CERTLAB_HTTP_PORT)
+# The IP address the FTP server announces for passive mode when stations reach it through NAT.
+CERTLAB_FTP_MASQUERADE_ADDRESS = env.str("CERTLAB_FTP_MASQUERADE_ADDRESS")
+# Where uploads land while they arrive, before they move into Django's storage.
+CERTLAB_FTP_ROOT = env.path("CERTLAB_FTP_ROOT", DATA_DIR / "ftp")
+CERTLAB_FTP_MAX_UPLOAD_BYTES = env.int("CERTLAB_FTP_MAX_UPLOAD_BYTES", 256 * 2**20, minimum=1)
+# Uploads are refused, or aborted, when less than this is free where they land.
+CERTLAB_FTP_MIN_FREE_BYTES = env.int("CERTLAB_FTP_MIN_FREE_BYTES", 64 * 2**20, minimum=0)
+CERTLAB_FIRMWARE_URL_MAX_AGE = env.int("CERTLAB_FIRMWARE_URL_MAX_AGE", 86400, minimum=60)
 CERTLAB_ALLOW_UNKNOWN_STATIONS = env.bool("CERTLAB_ALLOW_UNKNOWN_STATIONS", False)
 CERTLAB_OCPP_MAX_FRAME_BYTES = env.int("CERTLAB_OCPP_MAX_FRAME_BYTES", 65536, minimum=1024)
 CERTLAB_DEMO = env.bool("CERTLAB_DEMO", False)

@@ -8,5 +8,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("catalogue/", include("stations.urls")),
+    path("", include("transfers.urls")),
     path("admin/", admin.site.urls),
 ]

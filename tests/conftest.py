@@ -26,3 +26,14 @@ def vendor_client(vendor_user) -> Client:
     client = Client()
     client.force_login(vendor_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_test_settings(settings):
+    """The manifest storage needs collectstatic; unit tests render pages without running it.
+    Password hashing is deliberately slow; tests log users in by the hundred."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
