@@ -1,0 +1,219 @@
+"""The station bus: talk to a connected station from any process (Celery worker, view, shell).
+
+    payload = await bus.call("CP-1", "Reset", {"type": "Soft"}, timeout=30)
+
+    async with bus.subscribe("CP-1") as frames:     # subscribe BEFORE triggering anything
+        await bus.call("CP-1", "TriggerMessage", {"requestedMessage": "Heartbeat"})
+        frame = await frames.next(timeout=10, action="Heartbeat", direction="in")
+
+A call goes over the channel layer to the channel that holds the station (looked up in the Redis
+registry, so an unconnected station fails at once) and its outcome comes back on a reply
+channel. The consumer runs one call per station at a time, the others wait in arrival order.
+Sync code uses ``call_sync``; a Celery task wraps its whole coroutine in one ``async_to_sync``
+(ARCHITECTURE.md, rule 8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from stations import ocpp_j, registry
+from stations.frame_log import FrameEvent
+from stations.models import Station
+
+OFFLINE_AFTER = 1.0  # a holder that neither answers nor acknowledges by then is gone
+GRACE = 2.0  # the consumer times the call out itself; this covers the trip back
+
+CS_ACTIONS = ocpp_j.CS_ACTIONS
+
+
+class BusError(Exception):
+    """Base of everything the bus raises."""
+
+
+class StationOffline(BusError):
+    pass
+
+
+class Timeout(BusError):
+    pass
+
+
+class InvalidPayload(BusError, ValueError):
+    """The payload we were asked to send breaks the action's schema (nothing was sent)."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+class CallError(BusError):
+    """The station answered with a CALLERROR."""
+
+    def __init__(self, code: str, description: str, details: dict | None = None, unique_id=""):
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.details = details or {}
+        self.unique_id = unique_id
+
+
+class InvalidResponse(BusError):
+    """The station's CALLRESULT breaks the response schema; ``payload`` is what it sent."""
+
+    def __init__(self, payload: Any, error: str) -> None:
+        super().__init__(error)
+        self.payload = payload
+        self.error = error
+
+
+def _cp_id(station: Station | str) -> str:
+    return station if isinstance(station, str) else station.charge_point_id
+
+
+async def _request(charge_point_id: str, message: dict, timeout: float) -> dict:
+    holder = await registry.channel_of(charge_point_id)
+    if not holder:
+        raise StationOffline(f"{charge_point_id} is not connected")
+    layer = get_channel_layer()
+    reply_to = await layer.new_channel("bus.")
+    await layer.send(holder, {**message, "reply_to": reply_to, "timeout": timeout})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout + GRACE
+    try:
+        reply = await asyncio.wait_for(layer.receive(reply_to), min(OFFLINE_AFTER, timeout + GRACE))
+    except TimeoutError:
+        # Held by a process that is gone (or the station left while we sent): forget it.
+        await registry.release(charge_point_id, holder)
+        raise StationOffline(f"{charge_point_id} did not answer through {holder}") from None
+    while reply["type"] == "bus.ack":
+        try:
+            reply = await asyncio.wait_for(layer.receive(reply_to), deadline - loop.time())
+        except TimeoutError:
+            raise Timeout(f"No answer from {charge_point_id} within {timeout} s") from None
+    status = reply["status"]
+    if status == "offline":
+        raise StationOffline(f"{charge_point_id}: {reply.get('detail', 'disconnected')}")
+    if status == "timeout":
+        raise Timeout(f"{charge_point_id}: {reply.get('detail', 'no answer')}")
+    return reply
+
+
+def _raise_or_return(reply: dict) -> Any:
+    if reply["status"] == "call_error":
+        raise CallError(
+            reply["code"], reply["description"], reply.get("details"), reply.get("unique_id", "")
+        )
+    if reply.get("error"):
+        raise InvalidResponse(reply.get("payload"), reply["error"])
+    return reply.get("payload")
+
+
+async def call(
+    station: Station | str,
+    action: str,
+    payload: dict | None = None,
+    timeout: float = 30.0,
+    *,
+    unique_id: str | None = None,
+) -> dict:
+    """Send one Central-System call and return the station's response payload.
+
+    Raises InvalidPayload (before sending), StationOffline (within a second), Timeout,
+    CallError (the station answered with a CALLERROR) or InvalidResponse.
+    """
+    payload = {} if payload is None else payload
+    if action not in CS_ACTIONS:
+        raise InvalidPayload(ocpp_j.NOT_IMPLEMENTED, f"{action} is not a Central System action")
+    problem = ocpp_j.schema_error(action, payload)
+    if problem:
+        raise InvalidPayload(*problem)
+    message = {"type": "station.call", "action": action, "payload": payload}
+    if unique_id:
+        message["unique_id"] = unique_id
+    return _raise_or_return(await _request(_cp_id(station), message, timeout))
+
+
+async def send_raw(station: Station | str, frame: str, timeout: float = 30.0, *, wait=True) -> dict:
+    """Send a frame exactly as given (for negative tests), unchecked.
+
+    When the frame is a CALL with a readable unique id and ``wait`` is true, wait for the answer
+    and return ``{"status": "result", "payload": ...}`` or ``{"status": "call_error", "code": ...,
+    "description": ..., "details": ...}``; otherwise return ``{"status": "sent"}`` once written.
+    """
+    message = {"type": "station.call", "raw": frame, "wait": wait}
+    return await _request(_cp_id(station), message, timeout)
+
+
+call_sync = async_to_sync(call)
+send_raw_sync = async_to_sync(send_raw)
+
+
+class Subscription:
+    """A station's frames from now on, in order: ``async with subscribe(...) as frames``."""
+
+    def __init__(self, station: Station | str) -> None:
+        self.charge_point_id = _cp_id(station)
+        self.group = registry.frames_group(self.charge_point_id)
+        self.buffer: list[FrameEvent] = []
+
+    async def __aenter__(self) -> Subscription:
+        self.layer = get_channel_layer()
+        self.channel = await self.layer.new_channel("watch.")
+        await self.layer.group_add(self.group, self.channel)
+        await registry.watch(self.charge_point_id, self.channel)
+        holder = await registry.channel_of(self.charge_point_id)
+        if holder:
+            # Wait until the station's consumer streams: nothing sent after this is missed.
+            await self.layer.send(holder, {"type": "watch.start", "reply_to": self.channel})
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + OFFLINE_AFTER
+            while True:
+                try:
+                    message = await asyncio.wait_for(
+                        self.layer.receive(self.channel), deadline - loop.time()
+                    )
+                except TimeoutError:
+                    break  # the holder is gone; a new connection reads the watcher list
+                if message["type"] == "watch.ack":
+                    break
+                self.buffer.append(message)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.layer.group_discard(self.group, self.channel)
+        await registry.unwatch(self.charge_point_id, self.channel)
+        holder = await registry.channel_of(self.charge_point_id)
+        if holder:
+            await self.layer.send(holder, {"type": "watch.stop"})
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> FrameEvent:
+        while True:
+            message = self.buffer.pop(0) if self.buffer else await self.layer.receive(self.channel)
+            if message["type"] == "frame.logged":
+                return message
+
+    async def next(self, timeout: float, **match: str) -> FrameEvent:
+        """The next frame whose fields equal ``match`` (e.g. action=..., direction="in");
+        raises Timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                frame = await asyncio.wait_for(self.__anext__(), deadline - loop.time())
+            except TimeoutError:
+                raise Timeout(f"No frame matching {match} within {timeout} s") from None
+            if all(frame.get(key) == value for key, value in match.items()):
+                return frame
+
+
+def subscribe(station: Station | str) -> Subscription:
+    return Subscription(station)

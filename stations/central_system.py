@@ -1,0 +1,432 @@
+"""The Central System side of one station's connection: an ``ocpp.v16.ChargePoint`` whose
+handlers answer the 10 station-initiated actions, routed and checked the OCPP-J 1.6 way.
+
+The ``ocpp`` package's routing is replaced (``route_message``) so that every frame is logged with
+what was wrong with it and bad input gets its 1.6 CALLERROR; its ``@on`` route map, payload
+translation and dataclasses are kept. Central-System calls (``run_call``) keep their own table of
+outstanding unique ids instead of ``ChargePoint.call()``, which drops responses to unknown ids
+silently and cannot send raw frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.db import database_sync_to_async
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call_result
+
+from stations import ocpp_j, services
+from stations.models import Direction, Frame, MessageType, Station
+
+logger = logging.getLogger(__name__)
+
+_TYPE = {
+    ocpp_j.CALL: MessageType.CALL,
+    ocpp_j.CALLRESULT: MessageType.CALLRESULT,
+    ocpp_j.CALLERROR: MessageType.CALLERROR,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+class Socket:
+    """The adapter the ChargePoint reads from and writes to: ``recv()`` awaits what the
+    consumer's ``receive()`` queued; ``send()`` writes to the websocket."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]]) -> None:
+        self.queue: asyncio.Queue[tuple[str, datetime]] = asyncio.Queue()
+        self._send = send
+
+    def feed(self, text: str, received: datetime) -> None:
+        self.queue.put_nowait((text, received))
+
+    async def recv(self) -> tuple[str, datetime]:
+        return await self.queue.get()
+
+    async def send(self, text: str) -> None:
+        await self._send(text)
+
+
+class CallOutcome(dict):
+    """What a Central-System call came to, as sent back to the bus caller."""
+
+
+class CentralSystem(ChargePoint):
+    """One connected station. ``log`` receives every Frame (unsaved) for the frame log."""
+
+    def __init__(
+        self,
+        station: Station,
+        socket: Socket,
+        *,
+        connection_id: int | None,
+        log: Callable[[Frame], None],
+    ) -> None:
+        super().__init__(station.charge_point_id, socket)
+        self.station = station
+        self.connection_id = connection_id
+        self._log = log
+        self._outstanding: dict[str, tuple[str, asyncio.Future]] = {}
+        # Ids of calls already answered or given up, so a late answer is named as such.
+        self._finished: OrderedDict[str, str] = OrderedDict()
+        self._call_lock = asyncio.Lock()  # one outstanding call per station, FIFO
+        self.current_payload: dict = {}
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        while True:
+            text, received = await self._connection.recv()
+            try:
+                await self.route_message(text, received)
+            except Exception:
+                logger.exception("%s: could not handle %.200s", self.id, text)
+
+    def log_frame(
+        self,
+        raw: str,
+        direction: str,
+        *,
+        message_type: str,
+        action: str = "",
+        unique_id: str = "",
+        payload: Any = None,
+        error: str = "",
+        timestamp: datetime | None = None,
+    ) -> Frame:
+        frame = Frame(
+            station_id=self.station.pk,
+            connection_id=self.connection_id,
+            timestamp=timestamp or _now(),
+            direction=direction,
+            message_type=message_type,
+            action=action,
+            unique_id=unique_id[:64],
+            raw=raw,
+            payload=payload,
+            error=error,
+            has_error=bool(error) or message_type in (MessageType.CALLERROR, MessageType.INVALID),
+        )
+        self._log(frame)
+        return frame
+
+    async def _send_frame(self, text: str, **fields: Any) -> None:
+        self.log_frame(text, Direction.OUT, **fields)
+        await self._connection.send(text)
+
+    async def send_error(self, unique_id: str, code: str, description: str, action: str = ""):
+        await self._send_frame(
+            ocpp_j.error_frame(unique_id, code, description),
+            message_type=MessageType.CALLERROR,
+            action=action,
+            unique_id=unique_id,
+            payload={"errorCode": code, "errorDescription": description, "errorDetails": {}},
+        )
+
+    async def route_message(self, raw: str, received: datetime | None = None) -> None:
+        received = received or _now()
+        try:
+            msg = ocpp_j.parse(raw)
+        except ocpp_j.FrameError as exc:
+            self.log_frame(
+                raw,
+                Direction.IN,
+                message_type=MessageType.INVALID,
+                action=exc.action if isinstance(exc.action, str) else "",
+                unique_id=exc.unique_id,
+                error=f"{exc.code}: {exc.description}",
+                timestamp=received,
+            )
+            if exc.unique_id:
+                await self.send_error(exc.unique_id, exc.code, exc.description)
+            return
+        if msg.message_type == ocpp_j.CALL:
+            await self._handle_station_call(msg, raw, received)
+        else:
+            self._handle_response(msg, raw, received)
+
+    # --- station-initiated calls ---------------------------------------------------------------
+
+    async def _handle_station_call(self, msg: ocpp_j.Message, raw: str, received: datetime):
+        action, uid = msg.action, msg.unique_id
+        handlers = self.route_map.get(action)
+        problem: tuple[str, str] | None = None
+        if handlers is None or "_on_action" not in handlers:
+            if action in ocpp_j.KNOWN_ACTIONS:
+                problem = (ocpp_j.NOT_SUPPORTED, f"{action} is not sent by a charge point")
+            else:
+                problem = (ocpp_j.NOT_IMPLEMENTED, f"Unknown action {action!r}")
+        else:
+            problem = ocpp_j.schema_error(action, msg.payload)
+        self.log_frame(
+            raw,
+            Direction.IN,
+            message_type=MessageType.CALL,
+            action=action,
+            unique_id=uid,
+            payload=msg.payload,
+            error=f"{problem[0]}: {problem[1]}" if problem else "",
+            timestamp=received,
+        )
+        if problem:
+            await self.send_error(uid, *problem, action=action)
+            return
+        self.current_payload = msg.payload
+        handler = handlers["_on_action"]
+        try:
+            response = handler(**camel_to_snake_case(msg.payload))
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception:
+            logger.exception("%s: handler for %s failed", self.id, action)
+            await self.send_error(uid, ocpp_j.INTERNAL_ERROR, f"CertLab failed on {action}", action)
+            return
+        payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+        await self._send_frame(
+            ocpp_j.result_frame(uid, payload),
+            message_type=MessageType.CALLRESULT,
+            action=action,
+            unique_id=uid,
+            payload=payload,
+        )
+
+    # --- responses to Central-System calls -----------------------------------------------------
+
+    def _handle_response(self, msg: ocpp_j.Message, raw: str, received: datetime) -> None:
+        uid = msg.unique_id
+        entry = self._outstanding.pop(uid, None)
+        error = ""
+        if entry is None:
+            action = self._finished.get(uid, "")
+            error = (
+                "Response after the call was given up"
+                if action
+                else "Response to unknown unique id"
+            )
+        else:
+            action = entry[0]
+            if msg.message_type == ocpp_j.CALLRESULT and action:
+                problem = ocpp_j.schema_error(action, msg.payload, response=True)
+                if problem:
+                    error = f"{problem[0]}: {problem[1]}"
+        self.log_frame(
+            raw,
+            Direction.IN,
+            message_type=_TYPE[msg.message_type],
+            action=action,
+            unique_id=uid,
+            payload=msg.logged_payload,
+            error=error,
+            timestamp=received,
+        )
+        if entry is not None and not entry[1].done():
+            entry[1].set_result((msg, error))
+
+    def _remember(self, uid: str, action: str) -> None:
+        self._finished[uid] = action
+        while len(self._finished) > 1000:
+            self._finished.popitem(last=False)
+
+    async def run_call(
+        self,
+        *,
+        action: str = "",
+        payload: Any = None,
+        raw: str | None = None,
+        unique_id: str | None = None,
+        deadline: float,
+        wait: bool = True,
+    ) -> CallOutcome:
+        """Send one call (or a raw frame) once the calls before it are done; await the answer."""
+        loop = asyncio.get_running_loop()
+        async with self._call_lock:
+            if loop.time() >= deadline:
+                return CallOutcome(status="timeout", detail="Timed out in the station's queue")
+            if raw is not None:
+                text = raw
+                try:
+                    parsed = ocpp_j.parse(raw)
+                    uid = parsed.unique_id if parsed.message_type == ocpp_j.CALL else ""
+                    action = parsed.action or action
+                except ocpp_j.FrameError as exc:
+                    uid = exc.unique_id
+                wait = wait and bool(uid)
+            else:
+                uid = unique_id or str(uuid.uuid4())
+                text = ocpp_j.call_frame(uid, action, payload)
+            future: asyncio.Future = loop.create_future()
+            if wait:
+                self._outstanding[uid] = (action, future)
+            try:
+                await self._send_frame(
+                    text,
+                    message_type=MessageType.CALL if raw is None or uid else MessageType.INVALID,
+                    action=action,
+                    unique_id=uid,
+                    payload=payload if raw is None else None,
+                )
+                if not wait:
+                    return CallOutcome(status="sent")
+                try:
+                    msg, error = await asyncio.wait_for(future, deadline - loop.time())
+                except TimeoutError:
+                    return CallOutcome(status="timeout", detail=f"No answer to {action} {uid}")
+            finally:
+                self._outstanding.pop(uid, None)
+                if uid:
+                    self._remember(uid, action)
+        if msg.message_type == ocpp_j.CALLERROR:
+            return CallOutcome(
+                status="call_error",
+                code=msg.error_code,
+                description=msg.error_description,
+                details=msg.error_details,
+                unique_id=uid,
+            )
+        return CallOutcome(status="result", payload=msg.payload, error=error, unique_id=uid)
+
+    # --- handlers: the 10 station-initiated actions -------------------------------------------
+
+    @on("BootNotification")
+    async def on_boot_notification(self, **kwargs):
+        status, interval = await database_sync_to_async(services.boot_answer)(
+            station=self.station, payload=self.current_payload
+        )
+        return call_result.BootNotification(
+            current_time=_iso(_now()), interval=interval, status=status
+        )
+
+    @on("Heartbeat")
+    def on_heartbeat(self):
+        return call_result.Heartbeat(current_time=_iso(_now()))
+
+    @on("StatusNotification")
+    async def on_status_notification(self, connector_id, error_code, status, **kwargs):
+        await database_sync_to_async(services.status_record)(
+            station=self.station,
+            connector_id=connector_id,
+            status=status,
+            error_code=error_code,
+            info=kwargs.get("info", ""),
+            vendor_id=kwargs.get("vendor_id", ""),
+            vendor_error_code=kwargs.get("vendor_error_code", ""),
+            timestamp=kwargs.get("timestamp"),
+        )
+        return call_result.StatusNotification()
+
+    @on("Authorize")
+    async def on_authorize(self, id_tag):
+        info = await database_sync_to_async(services.id_tag_info)(id_tag=id_tag)
+        return call_result.Authorize(id_tag_info=info)
+
+    @on("StartTransaction")
+    async def on_start_transaction(self, connector_id, id_tag, meter_start, timestamp, **kwargs):
+        tx, info = await database_sync_to_async(services.transaction_start)(
+            station=self.station,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start=meter_start,
+            timestamp=timestamp,
+            reservation_id=kwargs.get("reservation_id"),
+        )
+        return call_result.StartTransaction(transaction_id=tx.pk, id_tag_info=info)
+
+    @on("StopTransaction")
+    async def on_stop_transaction(self, transaction_id, meter_stop, timestamp, **kwargs):
+        info = await database_sync_to_async(services.transaction_stop)(
+            station=self.station,
+            transaction_id=transaction_id,
+            meter_stop=meter_stop,
+            timestamp=timestamp,
+            id_tag=kwargs.get("id_tag"),
+            reason=kwargs.get("reason"),
+            transaction_data=self.current_payload.get("transactionData"),
+        )
+        return call_result.StopTransaction(id_tag_info=info)
+
+    @on("MeterValues")
+    async def on_meter_values(self, connector_id, meter_value, **kwargs):
+        await database_sync_to_async(services.meter_values_record)(
+            station=self.station,
+            connector_id=connector_id,
+            transaction_id=kwargs.get("transaction_id"),
+            meter_value=self.current_payload["meterValue"],
+        )
+        return call_result.MeterValues()
+
+    @on("DataTransfer")
+    def on_data_transfer(self, vendor_id, **kwargs):
+        # The lab implements no vendor extension: OCPP 1.6 answers UnknownVendorId.
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    @on("DiagnosticsStatusNotification")
+    async def on_diagnostics_status_notification(self, status):
+        await database_sync_to_async(services.live_update)(
+            station=self.station, diagnostics_status=status
+        )
+        return call_result.DiagnosticsStatusNotification()
+
+    @on("FirmwareStatusNotification")
+    async def on_firmware_status_notification(self, status):
+        await database_sync_to_async(services.live_update)(
+            station=self.station, firmware_status=status
+        )
+        return call_result.FirmwareStatusNotification()
+
+
+class PendingCentralSystem(ChargePoint):
+    """An unknown station while CERTLAB_ALLOW_UNKNOWN_STATIONS is on: its boot is answered
+    Pending and recorded for QA to adopt; nothing else is served and no frame is logged."""
+
+    def __init__(self, charge_point_id: str, socket: Socket, *, remote_address: str) -> None:
+        super().__init__(charge_point_id, socket)
+        self.remote_address = remote_address
+        self.station = None
+
+    async def start(self) -> None:
+        while True:
+            text, _received = await self._connection.recv()
+            try:
+                msg = ocpp_j.parse(text)
+            except ocpp_j.FrameError as exc:
+                if exc.unique_id:
+                    await self._send(ocpp_j.error_frame(exc.unique_id, exc.code, exc.description))
+                continue
+            if msg.message_type != ocpp_j.CALL:
+                continue
+            if msg.action == "BootNotification":
+                await database_sync_to_async(services.pending_station_seen)(
+                    charge_point_id=self.id,
+                    remote_address=self.remote_address,
+                    boot_payload=msg.payload if isinstance(msg.payload, dict) else None,
+                )
+                answer = {"currentTime": _iso(_now()), "interval": 60, "status": "Pending"}
+                await self._send(ocpp_j.result_frame(msg.unique_id, answer))
+            elif msg.action == "Heartbeat":
+                await self._send(ocpp_j.result_frame(msg.unique_id, {"currentTime": _iso(_now())}))
+            else:
+                await self._send(
+                    ocpp_j.error_frame(
+                        msg.unique_id, ocpp_j.SECURITY_ERROR, "Station not adopted by the lab yet"
+                    )
+                )

@@ -1,0 +1,231 @@
+"""The OCPP endpoint ``ws://host/ocpp/<charge point id>``.
+
+The consumer only moves frames: ``receive()`` queues them for the station's ``CentralSystem``
+task, ``station_call`` events from the bus start a task of their own (a call awaited inside a
+handler would wait behind its own reply: ARCHITECTURE.md, rule 1). Frames are logged in batches
+and streamed only while someone watches the station (rule 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from datetime import UTC, datetime
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from stations import frame_log, registry, services
+from stations.central_system import CentralSystem, PendingCentralSystem, Socket
+from stations.models import Frame
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOL = "ocpp1.6"
+ACK_AFTER = 0.25  # a bus call not answered by then is acknowledged so the caller keeps waiting
+
+
+def _basic_auth(scope) -> tuple[str, str] | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, encoded = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "basic":
+                return None
+            try:
+                user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            return user, password
+    return None
+
+
+class OcppConsumer(AsyncWebsocketConsumer):
+    central_system: CentralSystem | None = None
+    close_reason = ""
+
+    async def connect(self) -> None:
+        self.charge_point_id = self.scope["url_route"]["kwargs"]["charge_point_id"]
+        client = self.scope.get("client") or ("", 0)
+        self.remote_address = str(client[0] or "")
+        self.watched = False
+        self.calls: set[asyncio.Task] = set()
+        self.announcements: set[asyncio.Task] = set()
+        self.station = None
+        if SUBPROTOCOL not in self.scope.get("subprotocols", []):
+            logger.warning("%s refused: no %s subprotocol", self.charge_point_id, SUBPROTOCOL)
+            await self.close()
+            return
+        station = await database_sync_to_async(services.station_for_endpoint)(
+            charge_point_id=self.charge_point_id
+        )
+        if station is None:
+            await self._connect_unknown()
+            return
+        if station.has_password and not await self._authenticated(station):
+            return
+        self.station = station
+        previous = await registry.claim(self.charge_point_id, self.channel_name)
+        if previous and previous != self.channel_name:
+            await self.channel_layer.send(previous, {"type": "station.replaced"})
+        self.connection = await database_sync_to_async(services.connection_open)(
+            station=station, remote_address=self.remote_address
+        )
+        self.watched = await registry.watcher_count(self.charge_point_id) > 0
+        self.socket = Socket(self._send_text)
+        self.central_system = CentralSystem(
+            station, self.socket, connection_id=self.connection.pk, log=self._log
+        )
+        await self.accept(SUBPROTOCOL)
+        self.task = asyncio.create_task(self.central_system.start())
+        logger.info("%s connected from %s", self.charge_point_id, self.remote_address)
+
+    async def _authenticated(self, station) -> bool:
+        credentials = _basic_auth(self.scope)
+        if credentials is None:
+            reason = "refused: no basic-auth credentials"
+        elif credentials[0] != station.charge_point_id:
+            reason = f"refused: basic-auth user {credentials[0][:40]!r} is not the station id"
+        elif not await database_sync_to_async(station.check_password)(credentials[1]):
+            reason = "refused: wrong basic-auth password"
+        else:
+            return True
+        logger.warning("%s %s (from %s)", self.charge_point_id, reason, self.remote_address)
+        await database_sync_to_async(services.connection_refuse)(
+            station=station, remote_address=self.remote_address, reason=reason
+        )
+        await self.close()
+        return False
+
+    async def _connect_unknown(self) -> None:
+        if not settings.CERTLAB_ALLOW_UNKNOWN_STATIONS:
+            logger.warning(
+                "%s refused: unknown charge point id (from %s)",
+                self.charge_point_id,
+                self.remote_address,
+            )
+            await self.close()
+            return
+        await database_sync_to_async(services.pending_station_seen)(
+            charge_point_id=self.charge_point_id, remote_address=self.remote_address
+        )
+        self.station = None
+        previous = await registry.claim(self.charge_point_id, self.channel_name)
+        if previous and previous != self.channel_name:
+            await self.channel_layer.send(previous, {"type": "station.replaced"})
+        self.socket = Socket(self._send_text)
+        self.central_system = PendingCentralSystem(
+            self.charge_point_id, self.socket, remote_address=self.remote_address
+        )
+        await self.accept(SUBPROTOCOL)
+        self.task = asyncio.create_task(self.central_system.start())
+        logger.info("%s connected as a pending station", self.charge_point_id)
+
+    # --- frames --------------------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if self.central_system is None:
+            return
+        received = datetime.now(UTC)
+        if text_data is None:
+            text_data = (bytes_data or b"").decode("utf-8", "replace")
+            self._log_invalid(text_data, received, "Binary websocket frame: OCPP-J uses text")
+            return
+        cap = settings.CERTLAB_OCPP_MAX_FRAME_BYTES
+        if len(text_data) * 4 > cap and len(text_data.encode()) > cap:
+            size = len(text_data.encode())
+            self.close_reason = f"frame of {size} bytes over the {cap}-byte cap"
+            logger.warning("%s closed: %s", self.charge_point_id, self.close_reason)
+            self._log_invalid(text_data[:cap], received, f"Closed: {self.close_reason}")
+            await self.close(code=1009)
+            return
+        self.socket.feed(text_data, received)
+
+    def _log_invalid(self, raw: str, received: datetime, error: str) -> None:
+        if self.station is not None:
+            self.central_system.log_frame(
+                raw, "in", message_type="invalid", error=error, timestamp=received
+            )
+
+    def _log(self, frame: Frame) -> None:
+        frame_log.record(frame)
+        if self.watched:
+            task = asyncio.create_task(frame_log.announce(frame, self.charge_point_id))
+            self.announcements.add(task)
+            task.add_done_callback(self.announcements.discard)
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    # --- events from the bus -------------------------------------------------------------------
+
+    async def station_call(self, event: dict) -> None:
+        task = asyncio.create_task(self._run_call(event))
+        self.calls.add(task)
+        task.add_done_callback(self.calls.discard)
+
+    async def _run_call(self, event: dict) -> None:
+        loop = asyncio.get_running_loop()
+        reply_to = event["reply_to"]
+        replied = False
+
+        def ack() -> None:
+            if not replied:
+                task = asyncio.ensure_future(self.channel_layer.send(reply_to, {"type": "bus.ack"}))
+                self.announcements.add(task)
+                task.add_done_callback(self.announcements.discard)
+
+        timer = loop.call_later(ACK_AFTER, ack)
+        if self.central_system is None or self.station is None:
+            outcome = {"status": "offline", "detail": "Station not adopted yet"}
+        else:
+            try:
+                outcome = await self.central_system.run_call(
+                    action=event.get("action", ""),
+                    payload=event.get("payload"),
+                    raw=event.get("raw"),
+                    unique_id=event.get("unique_id"),
+                    deadline=loop.time() + float(event["timeout"]),
+                    wait=event.get("wait", True),
+                )
+            except asyncio.CancelledError:
+                outcome = {"status": "offline", "detail": "Station disconnected"}
+        replied = True
+        timer.cancel()
+        await self.channel_layer.send(reply_to, {"type": "bus.reply", **outcome})
+
+    async def watch_start(self, event: dict) -> None:
+        self.watched = True
+        await self.channel_layer.send(event["reply_to"], {"type": "watch.ack"})
+
+    async def watch_stop(self, event: dict) -> None:
+        self.watched = await registry.watcher_count(self.charge_point_id) > 0
+
+    async def station_replaced(self, event: dict) -> None:
+        self.close_reason = "replaced by a new connection with the same id"
+        logger.warning("%s: %s", self.charge_point_id, self.close_reason)
+        await self.close(code=1000)
+
+    async def station_close(self, event: dict) -> None:
+        self.close_reason = event.get("reason", "closed by CertLab")
+        await self.close(code=1000)
+
+    # --- the end -------------------------------------------------------------------------------
+
+    async def disconnect(self, code: int) -> None:
+        if self.central_system is None:
+            return
+        self.task.cancel()
+        for task in self.calls:
+            task.cancel()
+        await registry.release(self.charge_point_id, self.channel_name)
+        if self.station is not None:
+            reason = self.close_reason or f"closed by the station (code {code})"
+            await database_sync_to_async(services.connection_close)(
+                connection=self.connection, reason=reason
+            )
+            logger.info("%s disconnected: %s", self.charge_point_id, reason)
+        await asyncio.gather(*self.calls, *self.announcements, return_exceptions=True)
+        await frame_log.flush()

@@ -1,0 +1,251 @@
+"""Domain actions of the Central System: what a station's messages change in the database.
+
+Plain synchronous functions with keyword-only arguments; the consumer calls them through
+``database_sync_to_async``, views and tests call them directly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from stations.models import (
+    AuthorizationStatus,
+    AuthorizationTag,
+    ChargerModel,
+    Connection,
+    ConnectorStatus,
+    MeterValue,
+    PendingStation,
+    Station,
+    StationLive,
+    StationSettings,
+    Transaction,
+)
+
+BOOT_FIELDS = {  # BootNotification key -> StationLive field
+    "chargePointVendor": "charge_point_vendor",
+    "chargePointModel": "charge_point_model",
+    "chargePointSerialNumber": "charge_point_serial_number",
+    "chargeBoxSerialNumber": "charge_box_serial_number",
+    "firmwareVersion": "firmware_version",
+    "iccid": "iccid",
+    "imsi": "imsi",
+    "meterType": "meter_type",
+    "meterSerialNumber": "meter_serial_number",
+}
+
+
+def _when(value: str | None) -> datetime:
+    parsed = parse_datetime(value) if value else None
+    if parsed is None:
+        return timezone.now()
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+
+
+def station_for_endpoint(*, charge_point_id: str) -> Station | None:
+    return Station.objects.filter(charge_point_id=charge_point_id).first()
+
+
+def connection_open(*, station: Station, remote_address: str) -> Connection:
+    now = timezone.now()
+    StationLive.objects.update_or_create(
+        station=station, defaults={"connected_since": now, "disconnected_at": None}
+    )
+    return Connection.objects.create(station=station, opened=now, remote_address=remote_address)
+
+
+def connection_refuse(*, station: Station, remote_address: str, reason: str) -> Connection:
+    now = timezone.now()
+    return Connection.objects.create(
+        station=station,
+        opened=now,
+        closed=now,
+        remote_address=remote_address,
+        close_reason=reason[:200],
+        refused=True,
+    )
+
+
+def connection_close(*, connection: Connection, reason: str) -> None:
+    now = timezone.now()
+    Connection.objects.filter(pk=connection.pk).update(closed=now, close_reason=reason[:200])
+    # Only the newest connection speaks for the station's state.
+    newer = Connection.objects.filter(
+        station_id=connection.station_id, pk__gt=connection.pk, refused=False
+    ).exists()
+    if not newer:
+        StationLive.objects.filter(station_id=connection.station_id).update(disconnected_at=now)
+
+
+def pending_station_seen(
+    *, charge_point_id: str, remote_address: str, boot_payload: dict | None = None
+) -> PendingStation:
+    now = timezone.now()
+    defaults = {"last_seen": now, "remote_address": remote_address}
+    if boot_payload is not None:
+        defaults["boot_payload"] = boot_payload
+    pending, _ = PendingStation.objects.update_or_create(
+        charge_point_id=charge_point_id,
+        defaults=defaults,
+        create_defaults={**defaults, "first_seen": now},
+    )
+    return pending
+
+
+def pending_station_adopt(*, pending: PendingStation, charger_model: ChargerModel) -> Station:
+    with transaction.atomic():
+        station = Station.objects.create(
+            charge_point_id=pending.charge_point_id,
+            charger_model=charger_model,
+            serial_number=((pending.boot_payload or {}).get("chargePointSerialNumber") or "")[:25],
+        )
+        pending.delete()
+    return station
+
+
+def boot_answer(*, station: Station, payload: dict) -> tuple[str, int]:
+    """Record a BootNotification; return the (status, interval) the station is configured for."""
+    config, _ = StationSettings.objects.get_or_create(station=station)
+    now = timezone.now()
+    values = {field: (payload.get(key) or "") for key, field in BOOT_FIELDS.items()}
+    StationLive.objects.update_or_create(
+        station=station, defaults={**values, "boot_at": now, "boot_status": config.boot_status}
+    )
+    return config.boot_status, config.heartbeat_interval
+
+
+def status_record(
+    *,
+    station: Station,
+    connector_id: int,
+    status: str,
+    error_code: str,
+    info: str = "",
+    vendor_id: str = "",
+    vendor_error_code: str = "",
+    timestamp: str | None = None,
+) -> None:
+    ConnectorStatus.objects.update_or_create(
+        station=station,
+        connector_id=connector_id,
+        defaults={
+            "status": status,
+            "error_code": error_code,
+            "info": info or "",
+            "vendor_id": vendor_id or "",
+            "vendor_error_code": vendor_error_code or "",
+            "station_timestamp": _when(timestamp) if timestamp else None,
+            "updated": timezone.now(),
+        },
+    )
+
+
+def id_tag_info(*, id_tag: str) -> dict:
+    """The idTagInfo for a tag on the lab's list; unknown tags are Invalid."""
+    tag = AuthorizationTag.objects.filter(id_tag=id_tag).first()
+    if tag is None:
+        return {"status": AuthorizationStatus.INVALID}
+    status = tag.status
+    if (
+        status == AuthorizationStatus.ACCEPTED
+        and tag.expiry_date
+        and tag.expiry_date < timezone.now()
+    ):
+        status = AuthorizationStatus.EXPIRED
+    info: dict = {"status": status}
+    if tag.expiry_date:
+        info["expiryDate"] = tag.expiry_date.isoformat()
+    if tag.parent_id_tag:
+        info["parentIdTag"] = tag.parent_id_tag
+    return info
+
+
+def transaction_start(
+    *,
+    station: Station,
+    connector_id: int,
+    id_tag: str,
+    meter_start: int,
+    timestamp: str,
+    reservation_id: int | None = None,
+) -> tuple[Transaction, dict]:
+    info = id_tag_info(id_tag=id_tag)
+    tx = Transaction.objects.create(
+        station=station,
+        connector_id=connector_id,
+        id_tag=id_tag,
+        id_tag_status=info["status"],
+        meter_start=meter_start,
+        started_at=_when(timestamp),
+        reservation_id=reservation_id,
+    )
+    return tx, info
+
+
+def transaction_stop(
+    *,
+    station: Station,
+    transaction_id: int,
+    meter_stop: int,
+    timestamp: str,
+    id_tag: str | None = None,
+    reason: str | None = None,
+    transaction_data: list[dict] | None = None,
+) -> dict | None:
+    """Close the transaction (if it is the station's) and store its transactionData."""
+    tx = Transaction.objects.filter(station=station, pk=transaction_id).first()
+    if tx is not None:
+        tx.meter_stop = meter_stop
+        tx.stopped_at = _when(timestamp)
+        tx.stop_reason = reason or "Local"
+        tx.stop_id_tag = id_tag or ""
+        tx.save(update_fields=["meter_stop", "stopped_at", "stop_reason", "stop_id_tag"])
+    if transaction_data:
+        meter_values_record(
+            station=station,
+            connector_id=tx.connector_id if tx else 0,
+            transaction_id=tx.pk if tx else None,
+            meter_value=transaction_data,
+        )
+    return id_tag_info(id_tag=id_tag) if id_tag else None
+
+
+def meter_values_record(
+    *,
+    station: Station,
+    connector_id: int,
+    meter_value: list[dict],
+    transaction_id: int | None = None,
+) -> int:
+    """Store each sampled value; ``meter_value`` is the camelCase list of the frame."""
+    if (
+        transaction_id is not None
+        and not Transaction.objects.filter(station=station, pk=transaction_id).exists()
+    ):
+        transaction_id = None
+    rows = [
+        MeterValue(
+            station=station,
+            transaction_id=transaction_id,
+            connector_id=connector_id,
+            timestamp=_when(entry.get("timestamp")),
+            measurand=sample.get("measurand", "Energy.Active.Import.Register"),
+            phase=sample.get("phase", ""),
+            unit=sample.get("unit", ""),
+            context=sample.get("context", ""),
+            location=sample.get("location", ""),
+            value=str(sample.get("value", ""))[:64],
+        )
+        for entry in meter_value
+        for sample in entry.get("sampledValue", [])
+    ]
+    MeterValue.objects.bulk_create(rows)
+    return len(rows)
+
+
+def live_update(*, station: Station, **fields: str) -> None:
+    StationLive.objects.update_or_create(station=station, defaults=fields)
