@@ -265,9 +265,15 @@ def main() -> int:
         print("CertLab cannot start:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
 
-    manage("migrate", "--no-input", "-v", "0")
-    manage("collectstatic", "--no-input", "-v", "0")
-    manage("seed_demo")
+    try:
+        manage("migrate", "--no-input", "-v", "0")
+        manage("collectstatic", "--no-input", "-v", "0")
+        manage("seed_demo")
+    except subprocess.CalledProcessError as error:
+        print(
+            f"CertLab cannot start: `{' '.join(error.cmd[2:])}` failed (see above)", file=sys.stderr
+        )
+        return 1
 
     supervisor = Supervisor(services)
 

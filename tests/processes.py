@@ -45,12 +45,14 @@ class ManagedProcess:
         args: Sequence[str],
         *,
         log_path: Path,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         cwd: Path = ROOT,
     ) -> None:
         self.args = list(args)
         self.log_path = log_path
-        self.env = {**os.environ, **(env or {})}
+        # None removes a variable the test process has (say DATABASE_URL for the embedded mode).
+        merged = {**os.environ, **(env or {})}
+        self.env = {name: value for name, value in merged.items() if value is not None}
         self.cwd = cwd
         self.proc: subprocess.Popen | None = None
 
