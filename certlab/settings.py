@@ -40,7 +40,11 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env.bool("DEBUG", False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# Loopback is always allowed: the container HEALTHCHECK and the run command ask on 127.0.0.1.
+ALLOWED_HOSTS = [
+    *env.list("ALLOWED_HOSTS", []),
+    *(h for h in ("localhost", "127.0.0.1", "[::1]") if h not in env.list("ALLOWED_HOSTS", [])),
+]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
