@@ -190,6 +190,9 @@ class GuardedDTPHandler(DTPHandler):
         elif disk_free_bytes(handler.spool_root) < handler.min_free_bytes:
             self._abort("452 Not enough disk space on the lab side; transfer aborted.")
 
+    # pyftpdlib's IO loop calls handle_read_event, bound to the base class's handle_read.
+    handle_read_event = handle_read
+
     def _abort(self, response: str) -> None:
         self.transfer_finished = False
         self._resp = (response, logger.warning)
