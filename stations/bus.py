@@ -81,7 +81,7 @@ async def _request(charge_point_id: str, message: dict, timeout: float) -> dict:
     if not holder:
         raise StationOffline(f"{charge_point_id} is not connected")
     layer = get_channel_layer()
-    reply_to = await layer.new_channel("bus.")
+    reply_to = await layer.new_channel("bus")
     await layer.send(holder, {**message, "reply_to": reply_to, "timeout": timeout})
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout + GRACE
@@ -164,7 +164,7 @@ class Subscription:
 
     async def __aenter__(self) -> Subscription:
         self.layer = get_channel_layer()
-        self.channel = await self.layer.new_channel("watch.")
+        self.channel = await self.layer.new_channel("watch")
         await self.layer.group_add(self.group, self.channel)
         await registry.watch(self.charge_point_id, self.channel)
         holder = await registry.channel_of(self.charge_point_id)

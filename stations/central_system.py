@@ -262,15 +262,18 @@ class CentralSystem(ChargePoint):
         async with self._call_lock:
             if loop.time() >= deadline:
                 return CallOutcome(status="timeout", detail="Timed out in the station's queue")
+            message_type, logged_payload, error = MessageType.CALL, payload, ""
             if raw is not None:
                 text = raw
                 try:
                     parsed = ocpp_j.parse(raw)
-                    uid = parsed.unique_id if parsed.message_type == ocpp_j.CALL else ""
-                    action = parsed.action or action
+                    uid, action = parsed.unique_id, parsed.action or action
+                    message_type = _TYPE[parsed.message_type]
+                    logged_payload = parsed.logged_payload
                 except ocpp_j.FrameError as exc:
-                    uid = exc.unique_id
-                wait = wait and bool(uid)
+                    uid, message_type = exc.unique_id, MessageType.INVALID
+                    logged_payload, error = None, f"Sent on purpose: {exc.code}: {exc.description}"
+                wait = wait and message_type == MessageType.CALL
             else:
                 uid = unique_id or str(uuid.uuid4())
                 text = ocpp_j.call_frame(uid, action, payload)
@@ -280,10 +283,11 @@ class CentralSystem(ChargePoint):
             try:
                 await self._send_frame(
                     text,
-                    message_type=MessageType.CALL if raw is None or uid else MessageType.INVALID,
+                    message_type=message_type,
                     action=action,
                     unique_id=uid,
-                    payload=payload if raw is None else None,
+                    payload=logged_payload,
+                    error=error,
                 )
                 if not wait:
                     return CallOutcome(status="sent")
@@ -293,7 +297,7 @@ class CentralSystem(ChargePoint):
                     return CallOutcome(status="timeout", detail=f"No answer to {action} {uid}")
             finally:
                 self._outstanding.pop(uid, None)
-                if uid:
+                if wait:
                     self._remember(uid, action)
         if msg.message_type == ocpp_j.CALLERROR:
             return CallOutcome(

@@ -39,11 +39,15 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await registry.watch(self.charge_point_id, self.channel_name)
         holder = await registry.channel_of(self.charge_point_id)
+        await self.accept()
         if holder:
+            # "ready" once the station's consumer streams (watch_ack), so a page or test can
+            # trigger something knowing its frames will show.
             await self.channel_layer.send(
                 holder, {"type": "watch.start", "reply_to": self.channel_name}
             )
-        await self.accept()
+        else:
+            await self.send(text_data=json.dumps({"ready": True, "online": False}))
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The page sends its filter as JSON when the user changes it."""
@@ -57,7 +61,7 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"html": html, "timestamp": event["timestamp"]}))
 
     async def watch_ack(self, event: dict) -> None:
-        pass
+        await self.send(text_data=json.dumps({"ready": True, "online": True}))
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "group"):

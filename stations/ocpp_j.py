@@ -166,7 +166,7 @@ def parse(raw: str) -> Message:
         raise FrameError(
             PROPERTY_CONSTRAINT_VIOLATION,
             f"MessageTypeId {message_type!r} is not 2, 3 or 4",
-            unique_id=unique_id if message_type == CALL else "",
+            unique_id=unique_id,  # not a response of ours: tell the sender
         )
     expected = {CALL: 4, CALLRESULT: 3, CALLERROR: 5}[message_type]
     if not unique_id:

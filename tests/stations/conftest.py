@@ -69,7 +69,10 @@ class ChargePoint:
         return answer
 
     async def close(self) -> None:
-        await self.comm.disconnect()
+        """Disconnect (also after the server closed: that is when the consumer hears of it)."""
+        if self.connected:
+            self.connected = False
+            await self.comm.disconnect()
 
 
 @pytest.fixture

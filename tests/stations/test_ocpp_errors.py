@@ -1,0 +1,97 @@
+"""Bad input gets its OCPP-J 1.6 answer, is logged, and the connection lives on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from stations.models import Connection, Frame
+from tests.stations.conftest import ChargePoint
+from tests.stations.test_ocpp_endpoint import frames_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ('[2,"e1","Heartbeat",{"extra":1}]', "FormationViolation"),
+        ('[2,"e1","Heartbeat",[]]', "FormationViolation"),
+        ('[2,"e1","Authorize",{}]', "OccurenceConstraintViolation"),
+        ('[2,"e1","Authorize",{"idTag":123}]', "TypeConstraintViolation"),
+        (
+            '[2,"e1","Authorize",{"idTag":"ABCDEFGHIJKLMNOPQRSTUVWXYZ"}]',
+            "PropertyConstraintViolation",
+        ),
+        (
+            '[2,"e1","StatusNotification",{"connectorId":1,"errorCode":"NoError",'
+            '"status":"Sleeping"}]',
+            "PropertyConstraintViolation",
+        ),
+        (
+            '[2,"e1","StatusNotification",{"connectorId":1,"errorCode":"NoError",'
+            '"status":"Available","timestamp":"yesterday"}]',
+            "PropertyConstraintViolation",
+        ),
+        ('[2,"e1","Heartbeat"]', "ProtocolError"),
+        ('[2,"e1","FlyToTheMoon",{}]', "NotImplemented"),
+        ('[2,"e1","Reset",{"type":"Soft"}]', "NotSupported"),
+        ('[2,"e1","Heartbeat",{', "FormationViolation"),
+        ('[9,"e1","Heartbeat",{}]', "PropertyConstraintViolation"),
+    ],
+)
+async def test_bad_frame_gets_its_16_error_code_and_is_logged(cp, station, frame, code):
+    await cp.send_raw(frame)
+    answer = await cp.receive()
+    assert answer[:3] == [4, "e1", code]
+    assert len(answer) == 5 and isinstance(answer[4], dict)
+    # The connection lives on.
+    assert (await cp.call("Heartbeat", {}))[0] == 3
+    logged = (await frames_of(station))[0]
+    assert logged.raw == frame and logged.direction == "in" and logged.has_error
+    assert logged.error.startswith(code)
+
+
+async def test_malformed_json_without_an_id_is_logged_and_not_answered(cp, station):
+    await cp.send_raw("hello, central system")
+    assert await cp.comm.receive_nothing(0.2)
+    assert (await cp.call("Heartbeat", {}))[0] == 3
+    logged = (await frames_of(station))[0]
+    assert (logged.message_type, logged.raw) == ("invalid", "hello, central system")
+    assert "Malformed JSON" in logged.error
+
+
+async def test_response_to_an_unknown_unique_id_is_logged_as_such(cp, station):
+    await cp.send_raw('[3,"never-asked",{"status":"Accepted"}]')
+    assert await cp.comm.receive_nothing(0.2)
+    logged = (await frames_of(station))[0]
+    assert logged.message_type == "CALLRESULT" and logged.unique_id == "never-asked"
+    assert logged.error == "Response to unknown unique id"
+
+
+async def test_frame_over_the_size_cap_closes_with_a_logged_reason(cp, station, settings):
+    settings.CERTLAB_OCPP_MAX_FRAME_BYTES = 2048
+    await cp.send_raw(json.dumps([2, "big", "DataTransfer", {"vendorId": "x", "data": "y" * 3000}]))
+    closed = await cp.comm.receive_output(2)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 1009)
+    await cp.close()
+    connection = await sync_to_async(Connection.objects.get)(station=station)
+    assert connection.close_reason.startswith("frame of 3") and "2048-byte cap" in (
+        connection.close_reason
+    )
+    logged = await sync_to_async(Frame.objects.get)(station=station)
+    assert logged.error.startswith("Closed: frame of")
+
+
+async def test_second_connection_with_the_same_id_closes_the_first(cp, station):
+    second = ChargePoint(station.charge_point_id)
+    assert await second.connect()
+    closed = await cp.comm.receive_output(2)
+    assert closed["type"] == "websocket.close"
+    await cp.close()
+    assert (await second.call("Heartbeat", {}))[0] == 3
+    await second.close()
+    first = await sync_to_async(Connection.objects.filter(station=station).earliest)("opened")
+    assert first.close_reason == "replaced by a new connection with the same id"
