@@ -77,3 +77,22 @@ def frame_context(frame: Frame | dict) -> dict:
     data["is_error"] = bool(data["error"]) or data["message_type"] in ("CALLERROR", "invalid")
     data["arrow"] = "→" if data["direction"] == Direction.IN else "←"
     return data
+
+
+PAGE_SIZE = 50
+
+
+def frame_page(
+    station_id: int, flt: FrameFilter, *, before: int | None = None, size: int = PAGE_SIZE
+) -> tuple[list[Frame], int | None]:
+    """One page of a station's frames, newest first, and the cursor for the next (older) page.
+
+    Keyset pagination on the id: each page is an index range scan however long the log is.
+    """
+    frames = flt.apply(Frame.objects.filter(station_id=station_id))
+    if before is not None:
+        frames = frames.filter(id__lt=before)
+    rows = list(frames.order_by("-id")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (rows[-1].pk if more else None)

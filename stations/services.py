@@ -16,6 +16,8 @@ from stations.models import (
     AuthorizationStatus,
     AuthorizationTag,
     ChargerModel,
+    Command,
+    CommandStatus,
     Connection,
     ConnectorStatus,
     MeterValue,
@@ -249,3 +251,41 @@ def meter_values_record(
 
 def live_update(*, station: Station, **fields: str) -> None:
     StationLive.objects.update_or_create(station=station, defaults=fields)
+
+
+async def command_execute(*, command_id: int) -> Command:
+    """Send a recorded Command over the station bus and record how it ended."""
+    from stations import bus  # the bus imports the models; keep services importable early
+
+    command = await Command.objects.select_related("station").aget(pk=command_id)
+    status, response, error = CommandStatus.RESULT, None, ""
+    try:
+        if command.raw:
+            reply = await bus.send_raw(command.station, command.raw, timeout=command.timeout)
+            status = CommandStatus.SENT if reply["status"] == "sent" else CommandStatus.RESULT
+            if reply["status"] == "call_error":
+                status = CommandStatus.CALL_ERROR
+            response = {k: v for k, v in reply.items() if k not in ("type", "status")}
+        else:
+            response = await bus.call(
+                command.station, command.action, command.payload or {}, command.timeout
+            )
+    except bus.CallError as exc:
+        status, error = CommandStatus.CALL_ERROR, str(exc)
+        response = {
+            "errorCode": exc.code,
+            "errorDescription": exc.description,
+            "errorDetails": exc.details,
+        }
+    except bus.InvalidResponse as exc:
+        status, response, error = CommandStatus.INVALID_RESPONSE, exc.payload, exc.error
+    except bus.InvalidPayload as exc:
+        status, error = CommandStatus.INVALID_PAYLOAD, f"{exc.code}: {exc.description}"
+    except bus.StationOffline as exc:
+        status, error = CommandStatus.OFFLINE, str(exc)
+    except bus.Timeout as exc:
+        status, error = CommandStatus.TIMEOUT, str(exc)
+    command.status, command.response, command.error = status, response, error
+    command.finished = timezone.now()
+    await command.asave(update_fields=["status", "response", "error", "finished"])
+    return command

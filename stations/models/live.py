@@ -182,3 +182,42 @@ class PendingStation(models.Model):
 
     def __str__(self) -> str:
         return f"pending {self.charge_point_id}"
+
+
+class CommandStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RESULT = "result", "answered"
+    CALL_ERROR = "call_error", "CALLERROR"
+    INVALID_RESPONSE = "invalid_response", "invalid response"
+    TIMEOUT = "timeout", "timed out"
+    OFFLINE = "offline", "station offline"
+    INVALID_PAYLOAD = "invalid_payload", "invalid payload"
+    SENT = "sent", "sent (raw)"
+
+
+class Command(models.Model):
+    """A call sent from the console (or any caller that wants a record): request and outcome."""
+
+    station = models.ForeignKey(
+        "stations.Station", on_delete=models.CASCADE, related_name="commands"
+    )
+    action = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    raw = models.TextField(blank=True, help_text="A raw frame sent as is, for negative tests.")
+    timeout = models.FloatField(default=30)
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=CommandStatus.choices, default=CommandStatus.QUEUED
+    )
+    response = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action or 'raw frame'} to {self.station_id} ({self.status})"

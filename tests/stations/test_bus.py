@@ -167,3 +167,29 @@ async def test_call_sync_works_from_plain_code(cp, station):
     )
     await answering
     assert result == {"status": "Accepted"}
+
+
+async def test_console_command_records_the_answer(cp, station):
+    from stations import services
+    from stations.models import Command
+
+    command = await Command.objects.acreate(
+        station=station,
+        action="ChangeAvailability",
+        payload={"connectorId": 0, "type": "Inoperative"},
+        timeout=5,
+    )
+    running = asyncio.create_task(services.command_execute(command_id=command.pk))
+    request = await cp.receive()
+    await cp.send_raw(json.dumps([3, request[1], {"status": "Scheduled"}]))
+    done = await running
+    assert (done.status, done.response) == ("result", {"status": "Scheduled"})
+
+
+async def test_console_command_to_an_offline_station_says_so(memory_layer, station):
+    from stations import services
+    from stations.models import Command
+
+    command = await Command.objects.acreate(station=station, action="ClearCache", payload={})
+    done = await services.command_execute(command_id=command.pk)
+    assert done.status == "offline" and done.finished is not None

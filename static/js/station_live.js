@@ -1,0 +1,154 @@
+// A station's live page: the frame log (history + live stream) and the command console.
+// URLs come from data-* attributes; lines are rendered by the server from one partial.
+(function () {
+  "use strict";
+
+  const log = document.getElementById("frame-log");
+  if (log) frameLog(log);
+  const consoleEl = document.getElementById("console");
+  if (consoleEl) commandConsole(consoleEl);
+
+  function frameLog(section) {
+    const list = document.getElementById("frames");
+    const form = document.getElementById("frame-filter");
+    const older = document.getElementById("older");
+    const state = document.getElementById("live-state");
+    let nextBefore = section.dataset.nextBefore;
+    let socket = null;
+
+    function filterParams() {
+      const params = new URLSearchParams();
+      const data = new FormData(form);
+      for (const [key, value] of data.entries()) if (value) params.set(key, value);
+      return params;
+    }
+
+    function connect() {
+      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      socket = new WebSocket(scheme + location.host + section.dataset.wsPath + "?" + filterParams());
+      socket.onopen = () => { state.textContent = "live"; };
+      socket.onclose = () => { state.textContent = "disconnected, retrying…"; setTimeout(connect, 2000); };
+      socket.onmessage = (event) => {
+        const data = JSON.parse(event.data);
+        if (data.ready) { state.textContent = data.online ? "live" : "live (station offline)"; return; }
+        if (data.html) list.insertAdjacentHTML("afterbegin", data.html);
+      };
+    }
+
+    async function loadHistory(before) {
+      const params = filterParams();
+      if (before) params.set("before", before);
+      const response = await fetch(section.dataset.historyUrl + "?" + params, {headers: {Accept: "application/json"}});
+      if (!response.ok) return;
+      const page = await response.json();
+      if (!before) list.innerHTML = "";
+      list.insertAdjacentHTML("beforeend", page.html);
+      nextBefore = page.next || "";
+      older.hidden = !nextBefore;
+    }
+
+    form.addEventListener("change", () => {
+      const params = filterParams();
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(Object.fromEntries(params)));
+      history.replaceState(null, "", "?" + params);
+      loadHistory(null);
+    });
+    older.addEventListener("click", () => loadHistory(nextBefore));
+    connect();
+  }
+
+  function commandConsole(section) {
+    const schemas = JSON.parse(document.getElementById("console-schemas").textContent);
+    const form = document.getElementById("console-form");
+    const actionSelect = document.getElementById("console-action");
+    const fields = document.getElementById("console-fields");
+    const rawMode = document.getElementById("console-raw-mode");
+    const raw = document.getElementById("console-raw");
+    const result = document.getElementById("console-result");
+
+    // One input per top-level property of the action's JSON schema: enums become selects,
+    // numbers number inputs, objects and arrays a JSON text area.
+    function buildFields() {
+      fields.innerHTML = "";
+      const schema = schemas[actionSelect.value] || {properties: {}};
+      const required = new Set(schema.required || []);
+      for (const [name, prop] of Object.entries(schema.properties || {})) {
+        const label = document.createElement("label");
+        label.textContent = name + (required.has(name) ? " *" : "");
+        let input;
+        if (prop.enum) {
+          input = document.createElement("select");
+          if (!required.has(name)) input.append(new Option("", ""));
+          for (const value of prop.enum) input.append(new Option(value, value));
+        } else if (prop.type === "object" || prop.type === "array") {
+          input = document.createElement("textarea");
+          input.rows = 3;
+          input.placeholder = prop.type === "array" ? "[ … ] (JSON)" : "{ … } (JSON)";
+        } else if (prop.type === "boolean") {
+          input = document.createElement("select");
+          for (const value of ["", "true", "false"]) input.append(new Option(value, value));
+        } else {
+          input = document.createElement("input");
+          input.type = prop.type === "integer" || prop.type === "number" ? "number" : "text";
+          if (prop.format === "date-time") input.placeholder = new Date().toISOString();
+          if (prop.maxLength) input.maxLength = prop.maxLength;
+        }
+        input.dataset.field = name;
+        input.dataset.type = prop.type || "string";
+        label.htmlFor = input.id = "field-" + name;
+        fields.append(label, input);
+      }
+    }
+
+    function payload() {
+      const out = {};
+      for (const input of fields.querySelectorAll("[data-field]")) {
+        const value = input.value.trim();
+        if (value === "") continue;
+        const type = input.dataset.type;
+        if (type === "integer") out[input.dataset.field] = parseInt(value, 10);
+        else if (type === "number") out[input.dataset.field] = parseFloat(value);
+        else if (type === "boolean") out[input.dataset.field] = value === "true";
+        else if (type === "object" || type === "array") out[input.dataset.field] = JSON.parse(value);
+        else out[input.dataset.field] = value;
+      }
+      return out;
+    }
+
+    async function poll(url) {
+      for (;;) {
+        const response = await fetch(url, {headers: {Accept: "application/json"}});
+        const command = await response.json();
+        if (command.status !== "queued") {
+          result.textContent = command.status_label + (command.error ? ": " + command.error : "") +
+            "\n" + JSON.stringify(command.response, null, 2);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    }
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      try {
+        if (!rawMode.checked) data.set("payload", JSON.stringify(payload()));
+      } catch (error) {
+        result.textContent = "Not JSON: " + error.message;
+        return;
+      }
+      if (!rawMode.checked) data.delete("raw");
+      result.textContent = "sending…";
+      const response = await fetch(section.dataset.sendUrl, {method: "POST", body: data});
+      const body = await response.json();
+      if (!response.ok) { result.textContent = body.error; return; }
+      poll(body.url);
+    });
+    rawMode.addEventListener("change", () => {
+      raw.hidden = !rawMode.checked;
+      fields.hidden = rawMode.checked;
+    });
+    actionSelect.addEventListener("change", buildFields);
+    buildFields();
+  }
+})();

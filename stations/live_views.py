@@ -1,0 +1,194 @@
+"""QA pages of the Central System: live station list, a station's live page with its frame log,
+and the command console. Every station is fetched through ``selectors.stations_for`` (a vendor
+sees its own manufacturer's, read-only; anything else is a 404); writes are for QA only."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.permissions import qa_required
+from stations import ocpp_j, registry, selectors, services
+from stations.frame_view import FrameFilter, frame_context, frame_page
+from stations.models import (
+    BootStatus,
+    ChargerModel,
+    Command,
+    Frame,
+    PendingStation,
+    Station,
+    StationSettings,
+)
+from stations.tasks import send_command
+
+
+def _station(request: HttpRequest, pk: int) -> Station:
+    return selectors.get_visible_or_404(selectors.stations_for(user=request.user), pk)
+
+
+def _last_frame(station_field: str = "pk", **filters) -> Subquery:
+    return Subquery(
+        Frame.objects.filter(station=OuterRef(station_field), **filters)
+        .order_by("-id")
+        .values("timestamp")[:1]
+    )
+
+
+@login_required
+@require_GET
+def station_list(request: HttpRequest) -> HttpResponse:
+    stations = (
+        selectors.stations_for(user=request.user)
+        .select_related("live")
+        .annotate(last_frame=_last_frame())
+    )
+    page = Paginator(stations, 50).get_page(request.GET.get("page"))
+    online = registry.online_ids([s.charge_point_id for s in page.object_list])
+    rows = [(s, s.charge_point_id in online) for s in page.object_list]
+    pending = PendingStation.objects.all() if request.user.is_qa else []
+    return render(
+        request, "stations/live_list.html", {"page": page, "rows": rows, "pending": pending}
+    )
+
+
+@login_required
+@require_GET
+def station_live(request: HttpRequest, pk: int) -> HttpResponse:
+    station = _station(request, pk)
+    flt = FrameFilter.from_dict(request.GET.dict())
+    frames, next_before = frame_page(station.pk, flt)
+    latest = Frame.objects.filter(station=station).order_by("-id")
+    context = {
+        "station": station,
+        "online": bool(registry.online_ids([station.charge_point_id])),
+        "live": getattr(station, "live", None),
+        "settings": StationSettings.objects.filter(station=station).first(),
+        "boot_statuses": BootStatus.choices,
+        "last_frame": latest.values_list("timestamp", flat=True).first(),
+        "last_heartbeat": latest.filter(action="Heartbeat", direction="in")
+        .values_list("timestamp", flat=True)
+        .first(),
+        "connectors": station.connector_statuses.all(),
+        "transactions": station.transactions.all()[:10],
+        "meter_values": station.meter_values.all()[:12],
+        "connections": station.connections.all()[:10],
+        "frames": [frame_context(f) for f in frames],
+        "next_before": next_before,
+        "filter": flt,
+        "actions": sorted(ocpp_j.KNOWN_ACTIONS),
+        "cs_actions": ocpp_j.CS_ACTIONS,
+        "schemas": {a: _schema(a) for a in ocpp_j.CS_ACTIONS} if request.user.is_qa else {},
+        "commands": station.commands.all()[:10] if request.user.is_qa else [],
+    }
+    return render(request, "stations/station_live.html", context)
+
+
+def _schema(action: str) -> dict:
+    return json.loads((ocpp_j.SCHEMA_DIR / f"{action}.json").read_text(encoding="utf-8-sig"))
+
+
+@login_required
+@require_GET
+def frame_history(request: HttpRequest, pk: int) -> JsonResponse:
+    """An older page of the frame log as rendered lines and the cursor of the next one."""
+    station = _station(request, pk)
+    flt = FrameFilter.from_dict(request.GET.dict())
+    try:
+        before = int(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        before = None
+    frames, next_before = frame_page(station.pk, flt, before=before)
+    html = "".join(
+        render_to_string("stations/_frame_line.html", {"f": frame_context(f)}) for f in frames
+    )
+    return JsonResponse({"html": html, "next": next_before})
+
+
+@qa_required
+@require_POST
+def console_send(request: HttpRequest, pk: int) -> HttpResponse:
+    station = _station(request, pk)
+    action = request.POST.get("action", "")
+    raw = request.POST.get("raw", "").strip()
+    try:
+        timeout = min(max(float(request.POST.get("timeout") or 30), 1), 300)
+        payload = json.loads(request.POST.get("payload") or "{}") if not raw else None
+    except ValueError as exc:
+        return JsonResponse({"error": f"Not JSON: {exc}"}, status=400)
+    if not raw and action not in ocpp_j.CS_ACTIONS:
+        return JsonResponse({"error": "Choose one of the Central System actions."}, status=400)
+    command = Command.objects.create(
+        station=station,
+        action="" if raw else action,
+        payload=payload,
+        raw=raw,
+        timeout=timeout,
+        requested_by=request.user,
+    )
+    transaction.on_commit(lambda: send_command.delay(command.pk))
+    return JsonResponse({"id": command.pk, "url": f"{request.path}{command.pk}/"}, status=202)
+
+
+@login_required
+@require_GET
+def command_detail(request: HttpRequest, pk: int, command_pk: int) -> JsonResponse:
+    station = _station(request, pk)
+    if not request.user.is_qa:
+        return JsonResponse({"error": "QA only"}, status=403)
+    command = get_object_or_404(Command, pk=command_pk, station=station)
+    return JsonResponse(
+        {
+            "id": command.pk,
+            "status": command.status,
+            "status_label": command.get_status_display(),
+            "response": command.response,
+            "error": command.error,
+            "finished": command.finished.isoformat() if command.finished else None,
+        }
+    )
+
+
+@qa_required
+@require_POST
+def boot_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    station = _station(request, pk)
+    status = request.POST.get("boot_status", "")
+    try:
+        interval = int(request.POST.get("heartbeat_interval", ""))
+    except ValueError:
+        interval = -1
+    if status not in BootStatus.values or not 0 < interval <= 86400:
+        messages.error(request, "Pick a boot answer and an interval between 1 and 86400 s.")
+    else:
+        StationSettings.objects.update_or_create(
+            station=station, defaults={"boot_status": status, "heartbeat_interval": interval}
+        )
+        messages.success(request, f"The next BootNotification is answered {status}.")
+    return redirect("stations:live", pk=station.pk)
+
+
+@qa_required
+@require_POST
+def pending_adopt(request: HttpRequest, pending_pk: int) -> HttpResponse:
+    pending = get_object_or_404(PendingStation, pk=pending_pk)
+    model = get_object_or_404(ChargerModel, pk=request.POST.get("charger_model") or 0)
+    station = services.pending_station_adopt(pending=pending, charger_model=model)
+    messages.success(request, f"Adopted {station}: it is known from its next connection.")
+    return redirect("stations:live", pk=station.pk)
+
+
+@qa_required
+@require_POST
+def pending_delete(request: HttpRequest, pending_pk: int) -> HttpResponse:
+    get_object_or_404(PendingStation, pk=pending_pk).delete()
+    messages.success(request, "Pending station deleted.")
+    return redirect("stations:live_list")
