@@ -18,19 +18,13 @@ from django.urls import path  # noqa: E402
 
 from certlab.routing import browser_urlpatterns, station_urlpatterns  # noqa: E402
 
+browser_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(browser_urlpatterns)))
+# A router behind middleware is not recognised as nested: mark it, so "ws/" matches as a prefix.
+browser_app._path_routing = True
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(
-            [
-                *station_urlpatterns,
-                path(
-                    "ws/",
-                    AllowedHostsOriginValidator(
-                        AuthMiddlewareStack(URLRouter(browser_urlpatterns))
-                    ),
-                ),
-            ]
-        ),
+        "websocket": URLRouter([*station_urlpatterns, path("ws/", browser_app)]),
     }
 )
