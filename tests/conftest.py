@@ -29,11 +29,101 @@ def vendor_client(vendor_user) -> Client:
 
 
 @pytest.fixture(autouse=True)
-def _fast_test_settings(settings):
+def _fast_test_settings(settings, request):
     """The manifest storage needs collectstatic; unit tests render pages without running it.
-    Password hashing is deliberately slow; tests log users in by the hundred."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    Password hashing is deliberately slow; unit tests log users in by the hundred (processes a
+    test starts keep the real hashers, so their users keep real hashes)."""
+    if "child_env" not in request.fixturenames:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+def _child_database_url() -> str:
+    """The URL of the test database, for processes a test starts (they must see its rows)."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    return (
+        f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST'] or '127.0.0.1'}:"
+        f"{params['PORT'] or 5432}/{params['NAME']}"
+    )
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> str:
+    """Static files collected once per run, as the run command and the image do."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT
+
+    root = tmp_path_factory.mktemp("static")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env={**os.environ, "STATIC_ROOT": str(root)},
+        check=True,
+    )
+    return str(root)
+
+
+@pytest.fixture
+def child_env(transactional_db, tmp_path, collected_static) -> dict[str, str]:
+    """Environment for real CertLab processes started by a test: the test's database and Redis."""
+    import os
+
+    return {
+        "DATABASE_URL": _child_database_url(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "CERTLAB_DATA_DIR": str(tmp_path / "data"),
+        "STATIC_ROOT": collected_static,
+        "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "certlab.settings",
+    }
+
+
+@pytest.fixture
+def daphne_server(child_env, tmp_path):
+    """A real daphne serving CertLab on a free port; yields its base URL."""
+    from tests.processes import daphne, free_port, wait_for_port
+
+    port = free_port()
+    with daphne(port, log_path=tmp_path / "daphne.log", env=child_env) as server:
+        wait_for_port(port, timeout=60)
+        server.base_url = f"http://127.0.0.1:{port}"
+        server.port = port
+        yield server
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A Playwright page in Debian's chromium (Playwright cannot download its own browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    # Sync Playwright keeps an event loop in this thread; the test's own ORM calls stay
+    # synchronous and safe, so Django's async-context guard would only be a false alarm.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        page = browser.new_page()
+        page.set_default_timeout(15000)
+        try:
+            yield page
+        finally:
+            browser.close()

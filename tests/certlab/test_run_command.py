@@ -21,7 +21,12 @@ pytestmark = pytest.mark.e2e
 
 
 def _embedded_env(tmp_path, **ports: int) -> dict[str, str | None]:
-    env: dict[str, str | None] = {**os.environ, "DATABASE_URL": None, "REDIS_URL": None}
+    env: dict[str, str | None] = {
+        **os.environ,
+        "DATABASE_URL": None,
+        "REDIS_URL": None,
+        "DJANGO_SETTINGS_MODULE": None,
+    }
     env.update(
         CERTLAB_DATA_DIR=str(tmp_path / "data"),
         CERTLAB_HTTP_PORT=str(ports["http"]),

@@ -62,7 +62,11 @@ def test_lists_and_ranges_parse():
 
 
 def _manage(*args: str, **variables: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("CERTLAB_", "DEBUG"))}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CERTLAB_", "DEBUG", "DJANGO_SETTINGS_MODULE"))
+    }
     environ.update(variables)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
