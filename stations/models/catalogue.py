@@ -97,12 +97,12 @@ class FirmwareVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.charger_model} {self.version}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("stations:object_detail", args=["firmware", self.pk])
+
     @property
     def manufacturer(self) -> Manufacturer:
         return self.charger_model.manufacturer
-
-    def get_absolute_url(self) -> str:
-        return reverse("stations:object_detail", args=["firmware", self.pk])
 
 
 class Station(models.Model):

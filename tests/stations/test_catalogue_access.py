@@ -133,3 +133,15 @@ def test_empty_list_says_what_to_do(qa_client):
     response = qa_client.get(reverse("stations:object_list", args=["stations"]))
     assert "No stations yet." in response.content.decode()
     assert "connects to CertLab by its id" in response.content.decode()
+
+
+def test_superuser_admin_lists_and_edits_catalogue(client, own_station):
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    for name in ("manufacturer", "chargermodel", "firmwareversion", "station"):
+        assert client.get(reverse(f"admin:stations_{name}_changelist")).status_code == 200
+    page = client.get(reverse("admin:stations_station_change", args=[own_station.pk]))
+    assert page.status_code == 200
+    assert "Basic-auth password" in page.content.decode()
