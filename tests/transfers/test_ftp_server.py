@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.factories import StationFactory
@@ -330,3 +331,9 @@ def test_firmware_download_cut_short_is_recorded_incomplete(ftp_server, station,
     assert not download.complete
     assert 0 < download.bytes_sent < len(big)
     assert download.error
+
+
+def test_ftpserver_command_refuses_a_host_name_as_masquerade_address(settings):
+    settings.CERTLAB_FTP_MASQUERADE_ADDRESS = "lab.example.com"
+    with pytest.raises(CommandError, match="must be an IP address"):
+        call_command("ftpserver", "--port", "0")

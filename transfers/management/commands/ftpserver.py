@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import signal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from transfers.ftp_server import build_server
 
@@ -49,6 +50,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        masquerade = settings.CERTLAB_FTP_MASQUERADE_ADDRESS
+        if masquerade:
+            try:
+                ipaddress.ip_address(masquerade)
+            except ValueError:
+                raise CommandError(
+                    f"CERTLAB_FTP_MASQUERADE_ADDRESS must be an IP address, got {masquerade!r}"
+                ) from None
         server = build_server(
             host=options["host"],
             port=options["port"],
@@ -56,7 +65,7 @@ class Command(BaseCommand):
             root=settings.CERTLAB_FTP_ROOT,
             max_upload_bytes=settings.CERTLAB_FTP_MAX_UPLOAD_BYTES,
             min_free_bytes=settings.CERTLAB_FTP_MIN_FREE_BYTES,
-            masquerade_address=settings.CERTLAB_FTP_MASQUERADE_ADDRESS,
+            masquerade_address=masquerade,
             auth_failed_delay=options["auth_failed_delay"],
         )
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
