@@ -205,11 +205,13 @@ def test_changing_folders_or_files_is_refused(ftp_server, account, firmware, com
     assert firmware.file.storage.exists(firmware.file.name)
 
 
-def test_uploads_cannot_be_read_back_over_ftp(ftp_server, account):
+def test_uploads_cannot_be_read_back_over_ftp(ftp_server, account, settings):
     with ftp_server.client(account.username, account.password) as ftp:
+        # A file still arriving (say, over a second connection) sits in the spool folder.
+        (settings.CERTLAB_FTP_ROOT / account.username / "diagnostics" / "diag.txt").write_text("x")
         ftp.cwd("/diagnostics/")
-        with pytest.raises(ftplib.error_perm, match="550"):
-            ftp.retrbinary("RETR diag.txt", lambda chunk: None)
+        with pytest.raises(ftplib.error_perm, match="550 Not enough privileges"):
+            ftp.retrbinary("RETR diag.txt", lambda chunk: pytest.fail("data was sent"))
 
 
 # --- size cap and disk space --------------------------------------------------------------------
