@@ -30,7 +30,8 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 
 from stations import ocpp_j, services
-from stations.models import Direction, Frame, MessageType, Station
+from stations.frame_log import LoggedFrame
+from stations.models import Direction, MessageType, Station
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class CallOutcome(dict):
 
 
 class CentralSystem(ChargePoint):
-    """One connected station. ``log`` receives every Frame (unsaved) for the frame log."""
+    """One connected station. ``log`` receives every frame for the frame log."""
 
     def __init__(
         self,
@@ -80,7 +81,7 @@ class CentralSystem(ChargePoint):
         socket: Socket,
         *,
         connection_id: int | None,
-        log: Callable[[Frame], None],
+        log: Callable[[LoggedFrame], None],
     ) -> None:
         super().__init__(station.charge_point_id, socket)
         self.station = station
@@ -113,13 +114,13 @@ class CentralSystem(ChargePoint):
         payload: Any = None,
         error: str = "",
         timestamp: datetime | None = None,
-    ) -> Frame:
-        frame = Frame(
+    ) -> LoggedFrame:
+        frame = LoggedFrame(
             station_id=self.station.pk,
             connection_id=self.connection_id,
             timestamp=timestamp or _now(),
-            direction=direction,
-            message_type=message_type,
+            direction=str(direction),
+            message_type=str(message_type),
             action=action,
             unique_id=unique_id[:64],
             raw=raw,

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from stations import frame_log, registry, services
 from stations.central_system import CentralSystem, PendingCentralSystem, Socket
-from stations.models import Frame
+from stations.frame_log import LoggedFrame
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 raw, "in", message_type="invalid", error=error, timestamp=received
             )
 
-    def _log(self, frame: Frame) -> None:
+    def _log(self, frame: LoggedFrame) -> None:
         frame_log.record(frame)
         if self.watched:
             task = asyncio.create_task(frame_log.announce(frame, self.charge_point_id))

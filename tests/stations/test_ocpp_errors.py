@@ -95,3 +95,11 @@ async def test_second_connection_with_the_same_id_closes_the_first(cp, station):
     await second.close()
     first = await sync_to_async(Connection.objects.filter(station=station).earliest)("opened")
     assert first.close_reason == "replaced by a new connection with the same id"
+
+
+async def test_nul_characters_do_not_cost_the_frame_log_a_batch(cp, station):
+    await cp.send_raw('[2,"n1","DataTransfer",{"vendorId":"x","data":"a\\u0000b"}]')
+    await cp.receive()
+    await cp.send_raw('[2,"n2","Heartbeat",{}]\x00')
+    await cp.receive()
+    assert len(await frames_of(station)) == 4

@@ -1,0 +1,105 @@
+"""Shared set-up for the endpoint benchmarks: a bench database and Redis db, stations, servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/certlab_bench"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+ENV = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"}
+LOGS = ROOT / "var" / "bench"
+
+
+def setup_django() -> None:
+    os.environ.update(ENV)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "certlab.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def migrate() -> None:
+    # Create the bench database when it does not exist yet.
+    import psycopg
+    from django.conf import settings
+    from django.core.management import call_command
+
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        if not conn.execute("select 1 from pg_database where datname=%s", [db["NAME"]]).fetchone():
+            conn.execute(f'create database "{db["NAME"]}"')
+    call_command("migrate", verbosity=0)
+
+
+def stations(count: int, prefix: str) -> list:
+    """``count`` stations named prefix-00000…, created once."""
+    from stations.models import ChargerModel, Manufacturer, Station
+
+    maker, _ = Manufacturer.objects.get_or_create(name="Bench maker")
+    model, _ = ChargerModel.objects.get_or_create(
+        manufacturer=maker, name="Bench", defaults={"current_type": "AC", "max_power_kw": 22}
+    )
+    wanted = [f"{prefix}-{i:05d}" for i in range(count)]
+    have = set(
+        Station.objects.filter(charge_point_id__in=wanted).values_list("charge_point_id", flat=True)
+    )
+    Station.objects.bulk_create(
+        Station(charge_point_id=cp, charger_model=model) for cp in wanted if cp not in have
+    )
+    return list(Station.objects.filter(charge_point_id__in=wanted).order_by("charge_point_id"))
+
+
+def flush_redis() -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+
+
+@contextmanager
+def process(args: list[str], name: str, env: dict | None = None):
+    from tests.processes import ManagedProcess
+
+    LOGS.mkdir(parents=True, exist_ok=True)
+    (LOGS / f"{name}.log").unlink(missing_ok=True)
+    proc = ManagedProcess(args, log_path=LOGS / f"{name}.log", env={**ENV, **(env or {})})
+    with proc:
+        yield proc
+
+
+def daphne_args(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "certlab.asgi:application",
+    ]
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size of a process and its children, in KB."""
+    out = subprocess.run(
+        ["ps", "-o", "rss=", "--ppid", str(pid), "-p", str(pid)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return sum(int(x) for x in out.split())

@@ -1,0 +1,148 @@
+"""Station-initiated Heartbeats per second from one daphne process, against the bare baseline.
+
+    python -m bench.heartbeats [--stations 50] [--seconds 10]
+
+Runs, one after the other on the same machine: the bare ``websockets`` + ``ocpp`` Central
+System; CertLab saving every frame to PostgreSQL, nobody watching; CertLab with saving off;
+CertLab saving with a browser websocket watching every station. Each station sends its next
+Heartbeat as soon as the previous one is answered. Prints calls/s, the ratios, and for the
+saving runs the frame rows against the frames sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+import websockets
+
+from bench import common
+
+
+async def _station(url: str, stop: float, counter: list[int], subprotocols=("ocpp1.6",)):
+    async with websockets.connect(url, subprotocols=list(subprotocols), max_queue=None) as ws:
+        n = 0
+        while time.monotonic() < stop:
+            n += 1
+            await ws.send(f'[2,"h{n}","Heartbeat",{{}}]')
+            await ws.recv()
+            counter[0] += 1
+
+
+async def _browser(url: str, cookie: str, origin: str, stop: float, seen: list[int]):
+    async with websockets.connect(
+        url, additional_headers={"Cookie": cookie, "Origin": origin}, max_queue=None
+    ) as ws:
+        await ws.recv()  # ready
+        while time.monotonic() < stop + 1:
+            try:
+                await asyncio.wait_for(ws.recv(), 1)
+                seen[0] += 1
+            except TimeoutError:
+                continue
+
+
+async def load(
+    port: int,
+    ids: list[str],
+    seconds: float,
+    warmup: float = 2.0,
+    browsers: list[tuple[str, str, str]] = (),
+) -> tuple[float, int]:
+    counter = [0]
+    seen = [0]
+    start = time.monotonic()
+    stop = start + warmup + seconds
+    watchers = [asyncio.create_task(_browser(u, c, o, stop, seen)) for u, c, o in browsers]
+    if watchers:
+        await asyncio.sleep(1)
+        stop += 1
+    tasks = [
+        asyncio.create_task(_station(f"ws://127.0.0.1:{port}/ocpp/{cp}", stop, counter))
+        for cp in ids
+    ]
+    await asyncio.sleep(warmup)
+    base, t0 = counter[0], time.monotonic()
+    await asyncio.gather(*tasks)
+    rate = (counter[0] - base) / (time.monotonic() - t0)
+    await asyncio.gather(*watchers)
+    return rate, counter[0]
+
+
+def run_bare(port: int, ids: list[str], seconds: float) -> float:
+    with common.process([sys.executable, "-m", "bench.bare_cs", str(port)], "bare") as proc:
+        proc.wait_for_log("ready")
+        rate, _ = asyncio.run(load(port, ids, seconds))
+    return rate
+
+
+def run_certlab(port: int, stations: list, seconds: float, *, save: bool, watch: bool) -> dict:
+    from stations.models import Frame
+    from tests.processes import wait_for_port
+
+    common.flush_redis()
+    ids = [s.charge_point_id for s in stations]
+    before = Frame.objects.filter(station__in=stations).count()
+    browsers = []
+    if watch:
+        from django.test import Client
+
+        from accounts.models import User
+
+        user, _ = User.objects.get_or_create(username="bench-qa", defaults={"role": "qa"})
+        client = Client()
+        client.force_login(user)
+        cookie = f"sessionid={client.cookies['sessionid'].value}"
+        browsers = [
+            (
+                f"ws://127.0.0.1:{port}/ws/stations/{s.pk}/frames/",
+                cookie,
+                f"http://127.0.0.1:{port}",
+            )
+            for s in stations
+        ]
+    env = {"CERTLAB_SAVE_FRAMES": "true" if save else "false"}
+    with common.process(common.daphne_args(port), f"daphne-{save}-{watch}", env) as proc:
+        wait_for_port(port)
+        rate, total = asyncio.run(load(port, ids, seconds, browsers=browsers))
+        time.sleep(2)  # let the last batch land
+        rows = Frame.objects.filter(station__in=stations).count() - before
+        rss = common.rss_kb(proc.pid)
+    return {"rate": rate, "frames_sent": 2 * total, "rows": rows, "rss_kb": rss}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stations", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    common.setup_django()
+    common.migrate()
+    stations = common.stations(args.stations, "HB")
+    ids = [s.charge_point_id for s in stations]
+    from tests.processes import free_port
+
+    bare = run_bare(free_port(), ids, args.seconds)
+    saved = run_certlab(free_port(), stations, args.seconds, save=True, watch=False)
+    unsaved = run_certlab(free_port(), stations, args.seconds, save=False, watch=False)
+    watched = run_certlab(free_port(), stations, args.seconds, save=True, watch=True)
+    result = {
+        "stations": args.stations,
+        "bare_per_s": round(bare),
+        "certlab_saved_per_s": round(saved["rate"]),
+        "certlab_unsaved_per_s": round(unsaved["rate"]),
+        "certlab_watched_per_s": round(watched["rate"]),
+        "saved_vs_bare": round(saved["rate"] / bare, 3),
+        "saved_vs_unsaved": round(saved["rate"] / unsaved["rate"], 3),
+        "watched_vs_bare": round(watched["rate"] / bare, 3),
+        "saved_rows_vs_frames_sent": f"{saved['rows']}/{saved['frames_sent']}",
+        "watched_rows_vs_frames_sent": f"{watched['rows']}/{watched['frames_sent']}",
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
