@@ -1,0 +1,427 @@
+"""The step context: the few verbs a step script is written in.
+
+    reply = await ctx.call("ClearCache")
+    ctx.check("15.a", reply.status == "Accepted", f"ClearCache answered {reply.describe()}",
+              evidence=reply.frames)
+
+Every wait has a limit, every check leaves a result with its evidence, and a station that
+disappears raises ``StationGone`` out of the step, which the runner turns into a clear verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from campaigns.engine.frames import Frame, Where, payload_matches
+from campaigns.engine.params import LabParameters
+from campaigns.engine.port import (
+    BadResponse,
+    CallRejected,
+    CallTimedOut,
+    StationGone,
+    StationPort,
+)
+
+SIMULATOR_VENDOR_ID = "CertLab.Simulator"  # the simulator's DataTransfer remote control
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_OBSERVED = "not_observed"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass
+class CheckResult:
+    criterion: str
+    key: str
+    outcome: Outcome
+    detail: str
+    evidence: list[dict[str, Any]]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    charge_point_id: str
+    connector_count: int
+    vendor: str
+    model: str
+    serial_number: str
+    iccid: str
+    firmware_version: str
+    is_simulator: bool = False
+
+
+@dataclass
+class CallReply:
+    """What became of one call: a payload, a CALLERROR, a bad answer or no answer in time."""
+
+    action: str
+    payload: dict | None = None
+    error_code: str = ""
+    error_description: str = ""
+    timed_out: bool = False
+    schema_error: str = ""
+    request: Frame | None = None
+    response: Frame | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not (self.error_code or self.timed_out or self.schema_error)
+
+    @property
+    def status(self) -> str | None:
+        return (self.payload or {}).get("status") if isinstance(self.payload, dict) else None
+
+    @property
+    def frames(self) -> list[Frame]:
+        return [f for f in (self.request, self.response) if f is not None]
+
+    def describe(self) -> str:
+        if self.timed_out:
+            return "no answer in time"
+        if self.error_code:
+            return f"CALLERROR {self.error_code}" + (
+                f" ({self.error_description})" if self.error_description else ""
+            )
+        if self.schema_error:
+            return f"an answer that breaks the schema ({self.schema_error})"
+        return self.status or json.dumps(self.payload, separators=(",", ":"))[:120]
+
+
+@dataclass(frozen=True)
+class SimulatorAction:
+    """A local action the built-in simulator can perform itself ("plug_in", connector_id=1)."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, name: str, **kwargs: Any) -> SimulatorAction:
+        return cls(name, kwargs)
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    text: str
+    choices: tuple[str, ...]
+    input_label: str = ""
+    timeout: float = 300
+    simulator: SimulatorAction | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    choice: str | None
+    value: str = ""
+    timed_out: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.choice == "Done"
+
+
+class PromptChannel(Protocol):
+    async def ask(self, prompt: PromptSpec) -> Answer: ...
+
+
+class Recorder(Protocol):
+    """Live persistence hooks: the engine stores and streams; tests may pass None."""
+
+    async def on_check(self, result: CheckResult) -> None: ...
+
+    async def on_note(self, text: str) -> None: ...
+
+
+class FileServices(Protocol):
+    def firmware_location(self, scheme: str = "http") -> tuple[str, str] | None:
+        """(location URI, version) of the firmware to update to, or None without a file."""
+        ...
+
+    def diagnostics_location(self) -> str: ...
+
+    async def diagnostics_received(self, file_name: str, since: datetime) -> dict | None: ...
+
+    async def firmware_downloads(self, since: datetime) -> list[dict]: ...
+
+
+class StepContext:
+    """One attempt's view of the station, the operator and the lab."""
+
+    def __init__(
+        self,
+        *,
+        port: StationPort,
+        station: StationInfo,
+        params: LabParameters,
+        prompts: PromptChannel | None = None,
+        files: FileServices | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.port = port
+        self.station = station
+        self.params = params
+        self.prompts = prompts
+        self.files = files
+        self.recorder = recorder
+        self.history: list[Frame] = []
+        self.results: list[CheckResult] = []
+        self.notes: list[str] = []
+        self.attachments: dict[str, Any] = {}
+        self.summary_text = ""
+        self.started = datetime.now(UTC)
+        self._changed = asyncio.Condition()
+        self._reader: asyncio.Task | None = None
+        self._pending: set[asyncio.Task] = set()
+        self._open = False
+
+    # --- lifetime ---------------------------------------------------------------------------
+    async def __aenter__(self) -> StepContext:
+        await self.port.open()  # subscribed before anything is triggered: nothing is missed
+        self._reader = asyncio.create_task(self._read())
+        self._open = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._open = False
+        if self._reader:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        for task in self._pending:
+            task.cancel()
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.port.close()
+
+    async def _read(self) -> None:
+        async for event in self.port.frames():
+            frame = Frame.from_event(event, seq=len(self.history))
+            async with self._changed:
+                self.history.append(frame)
+                self._changed.notify_all()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    # --- talking to the station -------------------------------------------------------------
+    async def call(self, action: str, payload: dict | None = None, *, timeout: float | None = None
+                   ) -> CallReply:  # fmt: skip
+        """Send a call; a CALLERROR, a bad answer or a timeout is a reply too, not an exception.
+        Only a station that is not there raises (StationGone)."""
+        unique_id = f"cl-{uuid.uuid4().hex[:16]}"
+        reply = CallReply(action=action)
+        wait = timeout or self.params.call_timeout
+        try:
+            reply.payload = await self.port.call(
+                action, payload or {}, timeout=wait, unique_id=unique_id
+            )
+        except CallRejected as error:
+            reply.error_code, reply.error_description = error.code, error.description
+        except CallTimedOut:
+            reply.timed_out = True
+        except BadResponse as error:
+            reply.payload, reply.schema_error = error.payload, error.error
+        reply.request = await self._frame_with(unique_id, "out")
+        reply.response = await self._frame_with(unique_id, "in") if not reply.timed_out else None
+        return reply
+
+    async def _frame_with(self, unique_id: str, direction: str) -> Frame | None:
+        """The logged frame of our own call: it arrives on the stream just after the reply."""
+        found = await self._wait_for(
+            lambda f: f.unique_id == unique_id and f.direction == direction, 0, timeout=2.0
+        )
+        return found[0] if found else None
+
+    async def send_raw(self, frame: str, *, timeout: float | None = None) -> dict:
+        return await self.port.send_raw(frame, timeout=timeout or self.params.call_timeout)
+
+    async def simulate(self, action: SimulatorAction) -> bool:
+        """Ask the built-in simulator to do a local action (DataTransfer remote control)."""
+        reply = await self.call(
+            "DataTransfer",
+            {"vendorId": SIMULATOR_VENDOR_ID, "messageId": action.name,
+             "data": json.dumps(action.kwargs)},
+        )  # fmt: skip
+        return reply.status == "Accepted"
+
+    # --- watching the frames ----------------------------------------------------------------
+    def mark(self) -> int:
+        """A point in the frame history; ``since=ctx.mark()`` looks only at what follows."""
+        return len(self.history)
+
+    def frames(
+        self,
+        action: str | None = None,
+        where: Where = None,
+        *,
+        since: int = 0,
+        direction: str = "in",
+        message_type: str | None = "CALL",
+    ) -> list[Frame]:
+        return [f for f in self.history[since:] if _fits(f, action, where, direction, message_type)]
+
+    async def _wait_for(self, test, since: int, *, timeout: float, count: int = 1) -> list[Frame]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with self._changed:
+            while True:
+                found = [f for f in self.history[since:] if test(f)]
+                remaining = deadline - loop.time()
+                if len(found) >= count or remaining <= 0:
+                    return found
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def expect(
+        self,
+        action: str,
+        where: Where = None,
+        *,
+        within: float,
+        since: int | None = None,
+        direction: str = "in",
+        message_type: str = "CALL",
+    ) -> Frame | None:
+        """The first matching frame after ``since`` (default: now), or None after ``within`` s."""
+        start = self.mark() if since is None else since
+        found = await self._wait_for(
+            lambda f: _fits(f, action, where, direction, message_type), start, timeout=within
+        )
+        return found[0] if found else None
+
+    async def expect_count(
+        self, action: str, where: Where = None, *, count: int, within: float,
+        since: int | None = None,
+    ) -> list[Frame]:  # fmt: skip
+        """Wait until ``count`` matching frames have arrived (or ``within`` s); return them."""
+        start = self.mark() if since is None else since
+        return await self._wait_for(
+            lambda f: _fits(f, action, where, "in", "CALL"), start, timeout=within, count=count
+        )
+
+    async def collect(
+        self, action: str | None, where: Where = None, *, during: float, since: int | None = None,
+        direction: str = "in", message_type: str | None = "CALL",
+    ) -> list[Frame]:  # fmt: skip
+        """Every matching frame over a whole window (for "no StartTransaction within 30 s")."""
+        start = self.mark() if since is None else since
+        await asyncio.sleep(during)
+        return self.frames(action, where, since=start, direction=direction,
+                           message_type=message_type)  # fmt: skip
+
+    async def wait_connected(self, *, within: float) -> bool:
+        return await self._wait_state(True, within)
+
+    async def wait_disconnected(self, *, within: float) -> bool:
+        return await self._wait_state(False, within)
+
+    async def _wait_state(self, connected: bool, within: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            if await self.port.is_connected() == connected:
+                return True
+            await asyncio.sleep(0.2)
+        return await self.port.is_connected() == connected
+
+    async def ensure_connected(self, *, within: float | None = None) -> None:
+        if not await self.wait_connected(within=within or self.params.reconnect_timeout):
+            raise StationGone(f"{self.station.charge_point_id} is not connected")
+
+    # --- the operator -----------------------------------------------------------------------
+    async def prompt(
+        self,
+        text: str,
+        choices: Sequence[str] = ("Done", "Cannot do"),
+        *,
+        input_label: str = "",
+        timeout: float | None = None,
+        simulator: SimulatorAction | None = None,
+    ) -> Answer:
+        """Ask the operator to do something by hand. On the built-in simulator in fast mode the
+        simulator does it and the prompt answers itself."""
+        spec = PromptSpec(
+            text=text,
+            choices=tuple(choices),
+            input_label=input_label,
+            timeout=timeout or self.params.prompt_timeout,
+            simulator=simulator if self.station.is_simulator else None,
+        )
+        if spec.simulator and self.params.answer_prompts_on_simulator:
+            await self.note(f"Simulator does: {text}")
+            done = await self.simulate(spec.simulator)
+            return Answer("Done" if done else "Cannot do", value=_sim_value(spec.simulator))
+        if self.prompts is None:
+            return Answer(None, timed_out=True)
+        try:
+            return await asyncio.wait_for(self.prompts.ask(spec), spec.timeout + 5)
+        except TimeoutError:
+            return Answer(None, timed_out=True)
+
+    # --- results ----------------------------------------------------------------------------
+    def check(
+        self,
+        criterion: str,
+        ok: bool | None,
+        detail: str,
+        *,
+        evidence: Iterable[Frame | None] = (),
+        key: str = "",
+        not_applicable: bool = False,
+    ) -> CheckResult:
+        """Record one check of a criterion: ok True passed, False failed, None not observed."""
+        outcome = (
+            Outcome.NOT_APPLICABLE if not_applicable
+            else Outcome.NOT_OBSERVED if ok is None
+            else Outcome.PASSED if ok
+            else Outcome.FAILED
+        )  # fmt: skip
+        result = CheckResult(
+            criterion=criterion,
+            key=key or f"{criterion}#{sum(r.criterion == criterion for r in self.results) + 1}",
+            outcome=outcome,
+            detail=detail,
+            evidence=[f.ref() for f in evidence if f is not None],
+            at=datetime.now(UTC),
+        )
+        self.results.append(result)
+        if self.recorder and self._open:
+            self._spawn(self.recorder.on_check(result))
+        return result
+
+    async def note(self, text: str) -> None:
+        self.notes.append(text)
+        if self.recorder:
+            await self.recorder.on_note(text)
+
+    def summary(self, text: str) -> None:
+        """The proposed result text, in the seed reports' style ("Ok, Configuration (67)")."""
+        self.summary_text = text
+
+    def attach(self, name: str, data: Any) -> None:
+        self.attachments[name] = data
+
+
+def _fits(frame: Frame, action, where: Where, direction: str, message_type) -> bool:
+    return (
+        (action is None or frame.action == action)
+        and (direction is None or frame.direction == direction)
+        and (message_type is None or frame.message_type == message_type)
+        and payload_matches(where, frame.payload)
+    )
+
+
+def _sim_value(action: SimulatorAction) -> str:
+    return str(action.kwargs.get("id_tag", action.kwargs.get("error_code", "")))

@@ -1,0 +1,78 @@
+"""Run one step coroutine in a context and end it with a clear outcome, whatever happens."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from dataclasses import dataclass
+from enum import StrEnum
+from types import ModuleType
+
+from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.port import StationGone
+from campaigns.engine.verdict import Proposed, criterion_outcomes, propose, result_text
+
+logger = logging.getLogger(__name__)
+
+
+class Ending(StrEnum):
+    FINISHED = "finished"
+    STATION_OFFLINE = "station_offline"
+    TIMED_OUT = "timed_out"
+    ABORTED = "aborted"
+    ERROR = "error"
+
+
+ENDING_TEXT = {
+    Ending.STATION_OFFLINE: "The station went offline during the step",
+    Ending.TIMED_OUT: "The step did not finish within its time limit",
+    Ending.ABORTED: "Aborted by the operator",
+    Ending.ERROR: "CertLab failed while running the step",
+}
+
+
+@dataclass
+class StepRun:
+    ending: Ending
+    reason: str
+    outcomes: dict[str, Outcome]
+    proposed: Proposed
+    result_text: str
+
+
+async def run_step(step: ModuleType, ctx: StepContext, *, time_limit: float) -> StepRun:
+    """Run ``step.run(ctx)``; a station that vanishes, a time limit, an abort (cancellation)
+    or a crash each end the attempt with every unproven criterion marked not observed."""
+    ending, reason = Ending.FINISHED, ""
+    try:
+        async with ctx:
+            await asyncio.wait_for(step.run(ctx), time_limit)
+    except StationGone as error:
+        ending, reason = Ending.STATION_OFFLINE, str(error)
+    except TimeoutError:
+        ending, reason = Ending.TIMED_OUT, f"{time_limit:.0f} s passed"
+    except asyncio.CancelledError:
+        ending, reason = Ending.ABORTED, ""
+    except Exception as error:  # a bug of ours must still end the attempt, with its trace
+        logger.exception("step %s crashed", step.__name__)
+        ending, reason = Ending.ERROR, f"{type(error).__name__}: {error}"
+        ctx.attach("traceback", traceback.format_exc())
+    if ending != Ending.FINISHED:
+        _close_open_criteria(step, ctx, ending, reason)
+    outcomes = criterion_outcomes(step.CRITERIA, ctx.results)
+    proposed = propose(outcomes)
+    if ending != Ending.FINISHED and proposed == Proposed.OK:
+        proposed = Proposed.INCOMPLETE
+    text = result_text(proposed, ctx.summary_text, ctx.results)
+    if ending != Ending.FINISHED:
+        text = f"{ENDING_TEXT[ending]}" + (f" ({reason})" if reason else "") + f". {text}"
+    return StepRun(ending, reason, outcomes, proposed, text)
+
+
+def _close_open_criteria(step: ModuleType, ctx: StepContext, ending: Ending, reason: str) -> None:
+    seen = {r.criterion for r in ctx.results}
+    why = ENDING_TEXT[ending] + (f": {reason}" if reason else "")
+    for criterion in step.CRITERIA:
+        if criterion not in seen:
+            ctx.check(criterion, None, f"Not observed. {why}.", key=f"{criterion}#ended")
