@@ -1,1 +1,306 @@
-"""Campaigns, attempts and verdicts: built on the station catalogue (see the test-engine issue)."""
+"""Campaigns, their plans, attempts, results, prompts and the catalogue they test against."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class CatalogueVersion(models.Model):
+    """A version of the test catalogue, loaded from campaigns/catalogue/<version>.json."""
+
+    version = models.CharField(max_length=40, unique=True)
+    title = models.CharField(max_length=200)
+    source = models.TextField(blank=True)
+    loaded = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class TestFunction(models.Model):
+    catalogue = models.ForeignKey(
+        CatalogueVersion, on_delete=models.PROTECT, related_name="functions"
+    )
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    step = models.CharField(max_length=60, help_text="The step module that automates it.")
+
+    class Meta:
+        ordering = ["catalogue", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalogue", "number"], name="unique_function_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class Criterion(models.Model):
+    function = models.ForeignKey(TestFunction, on_delete=models.PROTECT, related_name="criteria")
+    key = models.CharField(max_length=10, help_text="Stable id, e.g. 3.b")
+    text = models.TextField(help_text="Verbatim from the test report.")
+    order = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["function", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["function", "key"], name="unique_criterion_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    SIGNED_OFF = "signed_off", "Signed off"
+
+
+class Campaign(models.Model):
+    station = models.ForeignKey(
+        "stations.Station", on_delete=models.PROTECT, related_name="campaigns"
+    )
+    firmware = models.ForeignKey(
+        "stations.FirmwareVersion",
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        null=True,
+        blank=True,
+        verbose_name="firmware under test",
+    )
+    catalogue = models.ForeignKey(CatalogueVersion, on_delete=models.PROTECT)
+    status = models.CharField(max_length=12, choices=CampaignStatus.choices, default="draft")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_campaigns",
+        verbose_name="QA owner",
+    )  # fmt: skip
+    parameters = models.JSONField(default=dict, blank=True, help_text="Lab parameters")
+    notes = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    completed = models.DateTimeField(null=True, blank=True)
+    signed_off = models.DateTimeField(null=True, blank=True)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="signed_off_campaigns",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        firmware = self.firmware.version if self.firmware else "unknown firmware"
+        return f"{self.station.charger_model} {firmware} on {self.station}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:campaign_detail", args=[self.pk])
+
+    @property
+    def manufacturer(self):
+        return self.station.charger_model.manufacturer
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == CampaignStatus.SIGNED_OFF
+
+
+class Applicability(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    NOT_SUPPORTED_BY_LAB = "not_supported_by_lab", "Not supported by the lab"
+
+
+class PlanItem(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="plan")
+    function = models.ForeignKey(TestFunction, on_delete=models.PROTECT)
+    applicability = models.CharField(
+        max_length=24, choices=Applicability.choices, default=Applicability.PLANNED
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["function__number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "function"], name="unique_plan_function")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.function}"
+
+
+class AttemptStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    STATION_OFFLINE = "station_offline", "Station went offline"
+    TIMED_OUT = "timed_out", "Timed out"
+    ABORTED = "aborted", "Aborted"
+    INTERRUPTED = "interrupted", "Interrupted (worker lost)"
+    ERROR = "error", "Failed to run"
+
+
+ACTIVE_STATUSES = (AttemptStatus.QUEUED, AttemptStatus.RUNNING)
+
+
+class ProposedVerdict(models.TextChoices):
+    OK = "ok", "Ok"
+    FAILED = "failed", "Failed"
+    INCOMPLETE = "incomplete", "Incomplete"
+
+
+class Verdict(models.TextChoices):
+    OK = "ok", "Ok"
+    FAILED = "failed", "Failed"
+    NOT_SUPPORTED = "not_supported", "Not supported"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class Attempt(models.Model):
+    """One run of one step; a retest is a new attempt and the old ones stay."""
+
+    plan_item = models.ForeignKey(PlanItem, on_delete=models.CASCADE, related_name="attempts")
+    # Denormalised so the database itself allows one active attempt per station.
+    station = models.ForeignKey("stations.Station", on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=AttemptStatus.choices, default="queued")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    queued = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    ended = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    abort_requested = models.BooleanField(default=False)
+    parameters = models.JSONField(default=dict, blank=True)
+    ending_reason = models.TextField(blank=True)
+    proposed_verdict = models.CharField(max_length=12, choices=ProposedVerdict.choices, blank=True)
+    proposed_text = models.TextField(blank=True)
+    final_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    result_text = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    attachments = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["plan_item", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan_item", "number"], name="unique_attempt_number"),
+            models.UniqueConstraint(
+                fields=["station"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_attempt_per_station",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_item.function.number}.{self.number}"
+
+    def get_absolute_url(self) -> str:
+        return (
+            reverse(
+                "campaigns:step_detail",
+                args=[self.plan_item.campaign_id, self.plan_item.function.number],
+            )
+            + f"#attempt-{self.pk}"
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def ordinal(self) -> str:
+        return {1: "1st", 2: "2nd", 3: "3rd"}.get(self.number, f"{self.number}th")
+
+
+class Outcome(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    NOT_OBSERVED = "not_observed", "Not observed"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class CriterionResult(models.Model):
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="criterion_results")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["criterion__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "criterion"], name="unique_result")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion_id}: {self.outcome}"
+
+
+class Check(models.Model):
+    """One automated check behind a criterion's outcome, with the frames that prove it."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="checks")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT)
+    key = models.CharField(max_length=60)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.TextField()
+    evidence = models.JSONField(default=list, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.outcome}"
+
+
+class AttemptNote(models.Model):
+    """A progress line of a running attempt."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="progress")
+    at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class PromptStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ANSWERED = "answered", "Answered"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Prompt(models.Model):
+    """A manual part of a step: the operator does something and says so."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="prompts")
+    text = models.TextField()
+    choices = models.JSONField(default=list)
+    input_label = models.CharField(max_length=100, blank=True)
+    simulator_action = models.JSONField(null=True, blank=True)
+    opened = models.DateTimeField(auto_now_add=True)
+    deadline = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=PromptStatus.choices, default="open")
+    answer = models.CharField(max_length=40, blank=True)
+    answer_value = models.CharField(max_length=200, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -62,3 +62,25 @@ def load_catalogue(version: str = CURRENT_VERSION) -> CatalogueData:
             for f in raw["functions"]
         ),
     )
+
+
+def sync_catalogue(
+    catalogue_model, function_model, criterion_model, version: str = CURRENT_VERSION
+):
+    """Create the database rows of a catalogue version where missing; return the version row.
+    Takes the model classes so the data migration can pass its historical ones."""
+    data = load_catalogue(version)
+    catalogue, _ = catalogue_model.objects.get_or_create(
+        version=data.version, defaults={"title": data.title, "source": data.source}
+    )
+    for function in data.functions:
+        row, _ = function_model.objects.get_or_create(
+            catalogue=catalogue,
+            number=function.number,
+            defaults={"title": function.title, "step": function.step},
+        )
+        for order, criterion in enumerate(function.criteria):
+            criterion_model.objects.get_or_create(
+                function=row, key=criterion.id, defaults={"text": criterion.text, "order": order}
+            )
+    return catalogue
