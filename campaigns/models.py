@@ -72,6 +72,14 @@ class Campaign(models.Model):
         blank=True,
         verbose_name="firmware under test",
     )
+    update_firmware = models.ForeignKey(
+        "stations.FirmwareVersion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name="firmware to install in the update test",
+    )
     catalogue = models.ForeignKey(CatalogueVersion, on_delete=models.PROTECT)
     status = models.CharField(max_length=12, choices=CampaignStatus.choices, default="draft")
     owner = models.ForeignKey(

@@ -120,6 +120,7 @@ def seed_demo() -> list[str]:
                 "serial_number": demo.serial_number,
                 "iccid": demo.iccid,
                 "notes": "Demo station.",
+                "is_simulator": demo.charge_point_id == DEMO_SIMULATED_STATION,
             },
         )
         created += [f"station {station}"] if new else []

@@ -54,6 +54,7 @@ class StationForm(forms.ModelForm):
             "expected_firmware",
             "serial_number",
             "iccid",
+            "is_simulator",
             "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}

@@ -128,6 +128,11 @@ class Station(models.Model):
     serial_number = models.CharField(max_length=25, blank=True)  # CiString25 in BootNotification
     iccid = models.CharField("ICCID", max_length=20, blank=True, validators=[iccid_validator])
     password_hash = models.CharField(max_length=256, blank=True, editable=False)
+    is_simulator = models.BooleanField(
+        "built-in simulator",
+        default=False,
+        help_text="CertLab's own simulated charger: prompts offer to do the manual part on it.",
+    )
     notes = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
 

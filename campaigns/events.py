@@ -1,0 +1,36 @@
+"""The one place that sends campaign events to the channel layer (browsers watching an attempt,
+and the engine waiting for a prompt's answer)."""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+
+class AttemptEvent(TypedDict, total=False):
+    type: Literal["attempt.changed"]
+    attempt_id: int
+    what: Literal["status", "note", "check", "prompt", "verdict"]
+
+
+def attempt_group(attempt_id: int) -> str:
+    return f"attempt-{attempt_id}"
+
+
+async def attempt_changed(attempt_id: int, what: str) -> None:
+    """Tell watchers that something of the attempt changed; they re-read what they show."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event: AttemptEvent = {"type": "attempt.changed", "attempt_id": attempt_id, "what": what}
+    try:
+        await layer.group_send(attempt_group(attempt_id), event)
+    except Exception:  # a live view is a convenience; the record is in the database
+        import logging
+
+        logging.getLogger(__name__).warning("could not announce attempt %s change", attempt_id)
+
+
+attempt_changed_sync = async_to_sync(attempt_changed)

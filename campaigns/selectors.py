@@ -1,0 +1,112 @@
+"""Campaign queries shared by views, the report and the API; every one a vendor can reach is
+filtered to the vendor's own manufacturer here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User
+from campaigns.models import (
+    Applicability,
+    Attempt,
+    Campaign,
+    PlanItem,
+    Verdict,
+)
+
+
+def campaigns_for(*, user: User) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.select_related(
+        "station__charger_model__manufacturer", "firmware", "owner", "update_firmware"
+    )
+    if not user.is_authenticated or not user.is_active:
+        return campaigns.none()
+    if user.is_qa:
+        return campaigns
+    if user.is_vendor and user.manufacturer_id:
+        return campaigns.filter(station__charger_model__manufacturer_id=user.manufacturer_id)
+    return campaigns.none()
+
+
+def attempts_for(*, user: User) -> QuerySet[Attempt]:
+    return Attempt.objects.filter(plan_item__campaign__in=campaigns_for(user=user)).select_related(
+        "plan_item__campaign__station", "plan_item__function"
+    )
+
+
+def plan_with_attempts(*, campaign: Campaign) -> QuerySet[PlanItem]:
+    return (
+        campaign.plan.select_related("function")
+        .prefetch_related("function__criteria")
+        .prefetch_related(Prefetch("attempts", queryset=Attempt.objects.order_by("number")))
+    )
+
+
+def undecided_steps(*, campaign: Campaign) -> list[PlanItem]:
+    missing = []
+    for item in plan_with_attempts(campaign=campaign):
+        if item.applicability != Applicability.PLANNED:
+            continue
+        attempts = list(item.attempts.all())
+        if not attempts or not attempts[-1].final_verdict:
+            missing.append(item)
+    return missing
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One line of the report: the step, its criteria and its result with the history."""
+
+    item: PlanItem
+    criteria: list
+    attempts: list[Attempt]
+    verdict: str  # a Verdict value, or "" while undecided
+    result: str
+
+    @property
+    def verdict_label(self) -> str:
+        return Verdict(self.verdict).label if self.verdict else "Not decided"
+
+
+def report_rows(*, campaign: Campaign) -> list[ReportRow]:
+    rows = []
+    for item in plan_with_attempts(campaign=campaign):
+        attempts = list(item.attempts.all())
+        criteria = list(item.function.criteria.all())
+        if item.applicability != Applicability.PLANNED:
+            label = Applicability(item.applicability).label
+            verdict = (
+                Verdict.NOT_APPLICABLE
+                if item.applicability == Applicability.NOT_APPLICABLE
+                else Verdict.NOT_SUPPORTED
+            )
+            rows.append(ReportRow(item, criteria, attempts, verdict, f"{label}: {item.reason}"))
+            continue
+        decided = [a for a in attempts if a.final_verdict]
+        latest = decided[-1] if decided else None
+        rows.append(
+            ReportRow(
+                item,
+                criteria,
+                attempts,
+                latest.final_verdict if latest else "",
+                history_text(decided),
+            )
+        )
+    return rows
+
+
+def history_text(decided: list[Attempt]) -> str:
+    """ "Ok" for one attempt; "1st attempt failed: …; retest Ok" when there were retests."""
+    if not decided:
+        return ""
+    if len(decided) == 1:
+        return decided[0].result_text
+    parts = [
+        f"{a.ordinal} attempt {Verdict(a.final_verdict).label.lower()}: {a.result_text}"
+        for a in decided[:-1]
+    ]
+    parts.append(f"retest {decided[-1].result_text}")
+    return "; ".join(parts)

@@ -1,0 +1,210 @@
+"""Campaign actions: create, plan, start and abort attempts, answer prompts, record verdicts,
+complete and sign off. Views and tasks call these; nothing else writes campaign state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import User
+from campaigns.catalogue import sync_catalogue
+from campaigns.engine.params import LabParameters
+from campaigns.events import attempt_changed_sync
+from campaigns.models import (
+    Applicability,
+    Attempt,
+    AttemptStatus,
+    Campaign,
+    CampaignStatus,
+    CatalogueVersion,
+    Criterion,
+    PlanItem,
+    Prompt,
+    PromptStatus,
+    TestFunction,
+    Verdict,
+)
+from stations.models import FirmwareVersion, Station
+
+STALE_AFTER = timedelta(seconds=30)  # a running attempt without a heartbeat this long is lost
+
+
+class StationBusy(ValidationError):
+    pass
+
+
+def catalogue_current() -> CatalogueVersion:
+    return sync_catalogue(CatalogueVersion, TestFunction, Criterion)
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    station: Station,
+    owner: User,
+    firmware: FirmwareVersion | None = None,
+    parameters: LabParameters | None = None,
+    notes: str = "",
+) -> Campaign:
+    catalogue = catalogue_current()
+    firmware = firmware or station.expected_firmware
+    campaign = Campaign.objects.create(
+        station=station,
+        firmware=firmware,
+        update_firmware=_update_target(station, firmware),
+        catalogue=catalogue,
+        owner=owner,
+        parameters=(parameters or LabParameters()).as_dict(),
+        notes=notes,
+    )
+    PlanItem.objects.bulk_create(
+        PlanItem(campaign=campaign, function=function) for function in catalogue.functions.all()
+    )
+    return campaign
+
+
+def _update_target(station: Station, firmware: FirmwareVersion | None) -> FirmwareVersion | None:
+    """The newest other firmware of the model with a file, else the one under test (if it has
+    a file): what the firmware-update step installs unless QA choose another."""
+    with_file = FirmwareVersion.objects.filter(charger_model=station.charger_model).exclude(file="")
+    other = with_file.exclude(pk=firmware.pk) if firmware else with_file
+    return (
+        other.order_by("-created", "-pk").first()
+        or with_file.filter(pk=getattr(firmware, "pk", None)).first()
+    )
+
+
+def _unlocked(campaign: Campaign) -> None:
+    if campaign.is_locked:
+        raise ValidationError("This campaign is signed off; it can no longer change.")
+
+
+def plan_item_set_applicability(*, plan_item: PlanItem, applicability: str, reason: str) -> None:
+    _unlocked(plan_item.campaign)
+    if applicability not in Applicability.values:
+        raise ValidationError(f"Unknown applicability {applicability!r}.")
+    if applicability != Applicability.PLANNED and not reason.strip():
+        raise ValidationError("Say why the step is not applicable or not supported.")
+    plan_item.applicability = applicability
+    plan_item.reason = reason.strip() if applicability != Applicability.PLANNED else ""
+    plan_item.save(update_fields=["applicability", "reason"])
+
+
+def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
+    """Queue a new attempt (a retest when there were others) and its task after commit."""
+    from campaigns.tasks import run_attempt
+
+    campaign = plan_item.campaign
+    _unlocked(campaign)
+    if plan_item.applicability != Applicability.PLANNED:
+        raise ValidationError("This step is not planned: mark it planned first.")
+    try:
+        with transaction.atomic():
+            number = (plan_item.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
+            attempt = Attempt.objects.create(
+                plan_item=plan_item,
+                station=campaign.station,
+                number=number,
+                started_by=user,
+                parameters=campaign.parameters,
+            )
+            if campaign.status == CampaignStatus.DRAFT:
+                campaign.status = CampaignStatus.RUNNING
+                campaign.started = timezone.now()
+                campaign.save(update_fields=["status", "started"])
+            transaction.on_commit(lambda: run_attempt.delay(attempt.pk))
+    except IntegrityError:
+        raise StationBusy(
+            f"{campaign.station} is already running a step: one attempt per station at a time."
+        ) from None
+    return attempt
+
+
+def attempt_abort(*, attempt: Attempt) -> None:
+    updated = Attempt.objects.filter(pk=attempt.pk, status__in=["queued", "running"]).update(
+        abort_requested=True
+    )
+    if updated:
+        attempt_changed_sync(attempt.pk, "status")
+
+
+def attempts_mark_interrupted(*, now=None) -> list[int]:
+    """Running attempts whose worker stopped beating are interrupted, never running forever.
+    Called when a worker starts (and safe to call any time)."""
+    now = now or timezone.now()
+    stale = Attempt.objects.filter(status=AttemptStatus.RUNNING, heartbeat__lt=now - STALE_AFTER)
+    ids = list(stale.values_list("pk", flat=True))
+    Attempt.objects.filter(pk__in=ids).update(
+        status=AttemptStatus.INTERRUPTED,
+        ended=now,
+        ending_reason="The worker running this attempt stopped; retest the step.",
+        proposed_verdict="incomplete",
+        proposed_text="Interrupted: the worker running this attempt stopped.",
+    )
+    Prompt.objects.filter(attempt_id__in=ids, status=PromptStatus.OPEN).update(
+        status=PromptStatus.CANCELLED
+    )
+    return ids
+
+
+def prompt_answer(*, prompt: Prompt, user: User, choice: str, value: str = "") -> None:
+    if choice not in prompt.choices:
+        raise ValidationError(f"{choice!r} is not one of the answers offered.")
+    updated = Prompt.objects.filter(pk=prompt.pk, status=PromptStatus.OPEN).update(
+        status=PromptStatus.ANSWERED,
+        answer=choice,
+        answer_value=value.strip()[:200],
+        answered_by=user,
+        answered_at=timezone.now(),
+    )
+    if not updated:
+        raise ValidationError("This prompt is no longer open.")
+    attempt_changed_sync(prompt.attempt_id, "prompt")
+
+
+def attempt_record_verdict(
+    *, attempt: Attempt, user: User, verdict: str, result_text: str, notes: str = ""
+) -> None:
+    _unlocked(attempt.plan_item.campaign)
+    if attempt.is_active:
+        raise ValidationError("The attempt is still running: wait for it to end or abort it.")
+    if verdict not in Verdict.values:
+        raise ValidationError(f"Unknown verdict {verdict!r}.")
+    if not result_text.strip():
+        raise ValidationError("Write the result text as it goes into the report.")
+    attempt.final_verdict = verdict
+    attempt.result_text = result_text.strip()
+    attempt.notes = notes.strip()
+    attempt.decided_by = user
+    attempt.decided_at = timezone.now()
+    attempt.save(
+        update_fields=["final_verdict", "result_text", "notes", "decided_by", "decided_at"]
+    )
+    attempt_changed_sync(attempt.pk, "verdict")
+
+
+def campaign_complete(*, campaign: Campaign) -> None:
+    _unlocked(campaign)
+    if Attempt.objects.filter(plan_item__campaign=campaign, status__in=["queued", "running"]):
+        raise ValidationError("A step is still running.")
+    campaign.status = CampaignStatus.COMPLETED
+    campaign.completed = timezone.now()
+    campaign.save(update_fields=["status", "completed"])
+
+
+def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
+    from campaigns.selectors import undecided_steps
+
+    if campaign.status != CampaignStatus.COMPLETED:
+        raise ValidationError("Complete the campaign before signing it off.")
+    if missing := undecided_steps(campaign=campaign):
+        numbers = ", ".join(str(item.function.number) for item in missing)
+        raise ValidationError(f"Steps without a final verdict: {numbers}.")
+    campaign.status = CampaignStatus.SIGNED_OFF
+    campaign.signed_off = timezone.now()
+    campaign.signed_off_by = user
+    campaign.save(update_fields=["status", "signed_off", "signed_off_by"])
