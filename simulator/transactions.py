@@ -315,6 +315,9 @@ class TransactionMixin:
         """Send queued transaction messages in order while connected (one task per session)."""
         while True:
             item = self.queue.peek()
+            if not self.online.is_set():  # dropping the connection: keep it for the next one
+                await self.online.wait()
+                continue
             if item is None:
                 self._queue_event.clear()
                 await self._queue_event.wait()
