@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import ocpp.messages
 import websockets
+import websockets.exceptions
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 

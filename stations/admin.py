@@ -3,7 +3,20 @@
 from django.contrib import admin
 
 from stations.forms import StationForm
-from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
+from stations.models import (
+    AuthorizationTag,
+    ChargerModel,
+    Command,
+    Connection,
+    ConnectorStatus,
+    FirmwareVersion,
+    Frame,
+    Manufacturer,
+    PendingStation,
+    Station,
+    StationSettings,
+    Transaction,
+)
 
 
 @admin.register(Manufacturer)
@@ -32,3 +45,44 @@ class StationAdmin(admin.ModelAdmin):
     list_display = ("charge_point_id", "charger_model", "expected_firmware", "serial_number")
     list_filter = ("charger_model__manufacturer",)
     search_fields = ("charge_point_id", "serial_number", "iccid")
+
+
+# --- The Central System's records (read-mostly: the frame log is evidence) ---
+
+
+@admin.register(AuthorizationTag)
+class AuthorizationTagAdmin(admin.ModelAdmin):
+    list_display = ["id_tag", "status", "parent_id_tag", "expiry_date", "note"]
+    list_filter = ["status"]
+    search_fields = ["id_tag"]
+
+
+@admin.register(StationSettings)
+class StationSettingsAdmin(admin.ModelAdmin):
+    list_display = ["station", "boot_status", "heartbeat_interval"]
+
+
+@admin.register(PendingStation)
+class PendingStationAdmin(admin.ModelAdmin):
+    list_display = ["charge_point_id", "first_seen", "last_seen", "remote_address"]
+
+
+@admin.register(Frame)
+class FrameAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "station", "direction", "message_type", "action", "unique_id"]
+    list_filter = ["direction", "message_type", "has_error"]
+    search_fields = ["unique_id", "station__charge_point_id"]
+    raw_id_fields = ["station", "connection"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ["station", "opened", "closed", "remote_address", "close_reason", "refused"]
+    raw_id_fields = ["station"]
+
+
+admin.site.register([ConnectorStatus, Transaction, Command])
