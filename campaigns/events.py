@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+
+from stations.bus import channel_layer
 
 
 class AttemptEvent(TypedDict, total=False):
@@ -21,9 +22,7 @@ def attempt_group(attempt_id: int) -> str:
 
 async def attempt_changed(attempt_id: int, what: str) -> None:
     """Tell watchers that something of the attempt changed; they re-read what they show."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
+    layer = channel_layer()
     event: AttemptEvent = {"type": "attempt.changed", "attempt_id": attempt_id, "what": what}
     try:
         await layer.group_send(attempt_group(attempt_id), event)

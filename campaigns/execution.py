@@ -130,15 +130,24 @@ async def _close_prompt(prompt_pk: int, status: str) -> None:
 class LabFiles:
     """The file services (transfers) as a step needs them."""
 
-    def __init__(self, attempt: Attempt) -> None:
-        self.attempt_id = attempt.pk
-        self.campaign = attempt.plan_item.campaign
-        self.station = self.campaign.station
+    def __init__(self, *, station, update_firmware, attempt_id: int | None = None) -> None:
+        self.attempt_id = attempt_id
+        self.station = station
+        self.update_firmware = update_firmware
+
+    @classmethod
+    def for_attempt(cls, attempt: Attempt) -> LabFiles:
+        campaign = attempt.plan_item.campaign
+        return cls(
+            station=campaign.station,
+            update_firmware=campaign.update_firmware,
+            attempt_id=attempt.pk,
+        )
 
     def firmware_location(self, scheme: str = "http") -> tuple[str, str] | None:
         from transfers.services import firmware_location
 
-        target = self.campaign.update_firmware
+        target = self.update_firmware
         if target is None or not target.file:
             return None
         return firmware_location(station=self.station, firmware=target, protocol=scheme), (
@@ -163,9 +172,10 @@ class LabFiles:
         )
         if upload is None:
             return None
-        type(upload).objects.filter(pk=upload.pk, attempt_id__isnull=True).update(
-            attempt_id=self.attempt_id
-        )
+        if self.attempt_id:
+            type(upload).objects.filter(pk=upload.pk, attempt_id__isnull=True).update(
+                attempt_id=self.attempt_id
+            )
         return {"id": upload.pk, "file_name": upload.file_name, "size": upload.size,
                 "sha256": upload.sha256, "received": upload.received.isoformat()}  # fmt: skip
 
@@ -177,7 +187,7 @@ class LabFiles:
 
         downloads = list(firmware_downloads_for(station=self.station, since=since))
         for download in downloads:
-            if download.attempt_id is None:
+            if self.attempt_id and download.attempt_id is None:
                 type(download).objects.filter(pk=download.pk).update(attempt_id=self.attempt_id)
         return [
             {"id": d.pk, "protocol": d.protocol, "bytes": d.bytes_sent, "complete": d.complete,
@@ -242,7 +252,7 @@ async def execute_attempt(attempt_id: int) -> str | None:
         station=await _db(station_info)(attempt),
         params=params,
         prompts=DbPrompts(attempt),
-        files=await _db(LabFiles)(attempt),
+        files=await _db(LabFiles.for_attempt)(attempt),
         recorder=await _db(DbRecorder)(attempt),
     )
     running = asyncio.create_task(run_step(step, ctx, time_limit=time_limit(params)))

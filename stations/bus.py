@@ -16,10 +16,11 @@ Sync code uses ``call_sync``; a Celery task wraps its whole coroutine in one ``a
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
 
 from stations import ocpp_j, registry
 from stations.frame_log import FrameEvent
@@ -72,6 +73,28 @@ class InvalidResponse(BusError):
         self.error = error
 
 
+_layers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def channel_layer():
+    """The channel layer for the running event loop.
+
+    A Celery task runs each coroutine on a loop of its own (one async_to_sync per task), and
+    channels_redis keeps receive state bound to the loop that first received: a receive left
+    pending when an earlier loop closed breaks every later loop with "bound to a different event
+    loop". One layer instance per loop keeps loops apart. The in-memory layer (unit tests) only
+    works as one shared instance, so it stays shared.
+    """
+    shared = channel_layers[DEFAULT_CHANNEL_LAYER]
+    if isinstance(shared, InMemoryChannelLayer):
+        return shared
+    loop = asyncio.get_running_loop()
+    layer = _layers.get(loop)
+    if layer is None:
+        layer = _layers[loop] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    return layer
+
+
 def _cp_id(station: Station | str) -> str:
     return station if isinstance(station, str) else station.charge_point_id
 
@@ -80,7 +103,7 @@ async def _request(charge_point_id: str, message: dict, timeout: float) -> dict:
     holder = await registry.channel_of(charge_point_id)
     if not holder:
         raise StationOffline(f"{charge_point_id} is not connected")
-    layer = get_channel_layer()
+    layer = channel_layer()
     reply_to = await layer.new_channel("bus")
     await layer.send(holder, {**message, "reply_to": reply_to, "timeout": timeout})
     loop = asyncio.get_running_loop()
@@ -163,7 +186,7 @@ class Subscription:
         self.buffer: list[FrameEvent] = []
 
     async def __aenter__(self) -> Subscription:
-        self.layer = get_channel_layer()
+        self.layer = channel_layer()
         self.channel = await self.layer.new_channel("watch")
         await self.layer.group_add(self.group, self.channel)
         await registry.watch(self.charge_point_id, self.channel)

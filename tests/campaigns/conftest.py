@@ -34,3 +34,29 @@ def make_ctx(scripted):
         return StepContext(port=scripted, station=STATION, params=params)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def lab_servers(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real daphne (the OCPP endpoint) and the real FTP server on the test database."""
+    from tests.campaigns.lab import LabServers, child_environment
+    from tests.processes import free_port
+
+    with django_db_blocker.unblock():
+        env = child_environment()
+    servers = LabServers(http_port=free_port(), ftp_port=free_port())
+    with servers.running(tmp_path_factory.mktemp("lab"), env):
+        yield servers
+
+
+@pytest.fixture
+async def lab(lab_servers, transactional_db, settings):
+    """The station under test on the simulator; steps run for real through the station bus."""
+    from tests.campaigns.lab import Lab
+
+    settings.CERTLAB_PUBLIC_HOST = "127.0.0.1"
+    settings.CERTLAB_PUBLIC_HTTP_PORT = lab_servers.http_port
+    settings.CERTLAB_PUBLIC_FTP_PORT = lab_servers.ftp_port
+    lab = Lab(lab_servers)
+    yield lab
+    await lab.stop()
