@@ -100,6 +100,18 @@ class CallReply:
 
 
 @dataclass(frozen=True)
+class Reboot:
+    """What a station showed of a reboot: the connection dropped, then a BootNotification."""
+
+    dropped: bool
+    boot: Frame | None
+
+    @property
+    def complete(self) -> bool:
+        return self.dropped and self.boot is not None
+
+
+@dataclass(frozen=True)
 class SimulatorAction:
     """A local action the built-in simulator can perform itself ("plug_in", connector_id=1)."""
 
@@ -339,6 +351,24 @@ class StepContext:
     async def ensure_connected(self, *, within: float | None = None) -> None:
         if not await self.wait_connected(within=within or self.params.reconnect_timeout):
             raise StationGone(f"{self.station.charge_point_id} is not connected")
+
+    async def wait_reboot(self, *, since: int, within: float) -> Reboot:
+        """A BootNotification after ``since`` and whether the connection dropped before it.
+        Polling can miss a quick reboot, so a boot on another connection than the frames before
+        it also proves the drop."""
+        watcher = asyncio.create_task(self.wait_disconnected(within=within))
+        try:
+            boot = await self.expect("BootNotification", since=since, within=within)
+        finally:
+            seen = watcher.done() and not watcher.cancelled() and not watcher.exception()
+            dropped = seen and watcher.result()
+            watcher.cancel()
+        if boot is not None and boot.connection_id is not None:
+            dropped = dropped or any(
+                f.connection_id not in (None, boot.connection_id)
+                for f in self.history[since : boot.seq]
+            )
+        return Reboot(dropped=bool(dropped), boot=boot)
 
     # --- the operator -----------------------------------------------------------------------
     async def prompt(
