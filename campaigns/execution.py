@@ -33,6 +33,7 @@ from campaigns.models import (
     Prompt,
     PromptStatus,
 )
+from campaigns.services import lab_tags_prepare
 from campaigns.steps import step_module
 
 logger = logging.getLogger(__name__)
@@ -230,6 +231,7 @@ def _claim(attempt_id: int) -> Attempt | None:
         return None
     attempt.status, attempt.started, attempt.heartbeat = AttemptStatus.RUNNING, now, now
     attempt.save(update_fields=["status", "started", "heartbeat"])
+    lab_tags_prepare(params=LabParameters.from_dict(attempt.parameters))
     return Attempt.objects.select_related(
         "plan_item__function",
         "plan_item__campaign__station__charger_model__manufacturer",

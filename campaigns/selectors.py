@@ -36,6 +36,15 @@ def attempts_for(*, user: User) -> QuerySet[Attempt]:
     )
 
 
+def progress_for(*, campaigns: list[Campaign]) -> dict[int, tuple[int, int]]:
+    """(steps with a final verdict or not planned, steps in all) per campaign."""
+    progress = {}
+    for campaign in campaigns:
+        rows = report_rows(campaign=campaign)
+        progress[campaign.pk] = (sum(1 for r in rows if r.verdict), len(rows))
+    return progress
+
+
 def plan_with_attempts(*, campaign: Campaign) -> QuerySet[PlanItem]:
     return (
         campaign.plan.select_related("function")

@@ -3,6 +3,7 @@ complete and sign off. Views and tasks call these; nothing else writes campaign 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.catalogue import sync_catalogue
+from campaigns.engine.context import SIMULATOR_VENDOR_ID
 from campaigns.engine.params import LabParameters
 from campaigns.events import attempt_changed_sync
 from campaigns.models import (
@@ -47,6 +49,7 @@ def campaign_create(
     station: Station,
     owner: User,
     firmware: FirmwareVersion | None = None,
+    update_firmware: FirmwareVersion | None = None,
     parameters: LabParameters | None = None,
     notes: str = "",
 ) -> Campaign:
@@ -55,7 +58,7 @@ def campaign_create(
     campaign = Campaign.objects.create(
         station=station,
         firmware=firmware,
-        update_firmware=_update_target(station, firmware),
+        update_firmware=update_firmware or _update_target(station, firmware),
         catalogue=catalogue,
         owner=owner,
         parameters=(parameters or LabParameters()).as_dict(),
@@ -164,6 +167,39 @@ def prompt_answer(*, prompt: Prompt, user: User, choice: str, value: str = "") -
     if not updated:
         raise ValidationError("This prompt is no longer open.")
     attempt_changed_sync(prompt.attempt_id, "prompt")
+
+
+def prompt_do_on_simulator(*, prompt: Prompt, user: User) -> None:
+    """The "do it on the simulator" button: the simulator performs the prompt's manual part
+    (DataTransfer remote control), then the prompt is answered "Done" for the waiting step."""
+    from stations import bus
+
+    action = prompt.simulator_action
+    if not action or not prompt.attempt.station.is_simulator:
+        raise ValidationError("This prompt has nothing the simulator can do.")
+    try:
+        reply = bus.call_sync(
+            prompt.attempt.station,
+            "DataTransfer",
+            {"vendorId": SIMULATOR_VENDOR_ID, "messageId": action["name"],
+             "data": json.dumps(action.get("kwargs", {}))},
+            timeout=10,
+        )  # fmt: skip
+    except bus.BusError as error:
+        raise ValidationError(f"The simulator could not be reached: {error}") from None
+    if reply.get("status") != "Accepted":
+        raise ValidationError(f"The simulator answered {reply.get('status')}.")
+    prompt_answer(prompt=prompt, user=user, choice=prompt.choices[0])
+
+
+def lab_tags_prepare(*, params: LabParameters) -> None:
+    """The campaign's valid idTag is Accepted on the lab's list and its invalid one is not."""
+    from stations.models import AuthorizationTag
+
+    AuthorizationTag.objects.update_or_create(
+        id_tag=params.valid_id_tag, defaults={"status": "Accepted", "expiry_date": None}
+    )
+    AuthorizationTag.objects.filter(id_tag=params.invalid_id_tag).update(status="Invalid")
 
 
 def attempt_record_verdict(

@@ -1,8 +1,9 @@
 """Websocket routes of every app, gathered in one place for the ASGI application."""
 
+from campaigns.routing import browser_urlpatterns as campaign_browser_urlpatterns
 from stations.routing import browser_urlpatterns as station_browser_urlpatterns
 from stations.routing import station_urlpatterns
 
-browser_urlpatterns = [*station_browser_urlpatterns]
+browser_urlpatterns = [*station_browser_urlpatterns, *campaign_browser_urlpatterns]
 
 __all__ = ["browser_urlpatterns", "station_urlpatterns"]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("catalogue/", include("stations.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("", include("transfers.urls")),
     path("admin/", admin.site.urls),
 ]

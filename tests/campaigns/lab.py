@@ -19,6 +19,7 @@ from campaigns.engine.context import StationInfo, StepContext
 from campaigns.engine.params import LabParameters
 from campaigns.engine.runner import StepRun, run_step
 from campaigns.execution import LabFiles, time_limit
+from campaigns.services import lab_tags_prepare
 from campaigns.steps import step_module
 from simulator import Simulator
 from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
@@ -119,6 +120,7 @@ class Lab:
         params = LabParameters.fast(**param_overrides)
         station = self.station
         files = await sync_to_async(_files)(station)
+        await sync_to_async(lab_tags_prepare)(params=params)
         ctx = StepContext(
             port=BusPort(station.charge_point_id),
             station=StationInfo(

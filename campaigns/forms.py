@@ -1,0 +1,99 @@
+"""Campaign forms: creating a campaign with its lab parameters, planning, prompts, verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from django import forms
+
+from campaigns.engine.params import LabParameters
+from campaigns.models import Applicability, Verdict
+from stations.models import FirmwareVersion, Station
+
+# The lab parameters QA set on a campaign (the rest keep their defaults).
+PARAMETER_FIELDS = {
+    "heartbeat_interval": ("Heartbeat interval to test (s)", 1, 3600),
+    "meter_interval": ("Meter value sample interval to test (s)", 1, 3600),
+    "valid_id_tag": ("Valid idTag", None, None),
+    "invalid_id_tag": ("Invalid idTag", None, None),
+    "connector_id": ("Connector to test", 1, 32),
+    "prompt_timeout": ("Time to answer a prompt (s)", 10, 3600),
+    "reconnect_timeout": ("Time for a station to come back after a reset or drop (s)", 5, 3600),
+    "offline_seconds": ("Offline time in the offline-transactions step (s)", 1, 3600),
+}
+
+
+class CampaignForm(forms.Form):
+    station = forms.ModelChoiceField(queryset=Station.objects.none())
+    firmware = forms.ModelChoiceField(
+        queryset=FirmwareVersion.objects.none(),
+        required=False,
+        label="Firmware under test",
+        help_text="Defaults to the station's expected firmware.",
+    )
+    update_firmware = forms.ModelChoiceField(
+        queryset=FirmwareVersion.objects.none(),
+        required=False,
+        label="Firmware to install in the update test (step 12)",
+        help_text="Needs a file. Defaults to the newest other version of the model.",
+    )
+    rehearsal = forms.BooleanField(
+        required=False,
+        label="Rehearsal (fast mode)",
+        help_text="Short intervals; on the built-in simulator the simulator does the manual parts.",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, stations, firmware, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["station"].queryset = stations
+        self.fields["firmware"].queryset = firmware
+        self.fields["update_firmware"].queryset = firmware.exclude(file="")
+        defaults = LabParameters()
+        for name, (label, low, high) in PARAMETER_FIELDS.items():
+            initial = getattr(defaults, name)
+            if isinstance(initial, int):
+                field = forms.IntegerField(label=label, min_value=low, max_value=high)
+            else:
+                field = forms.CharField(label=label, max_length=20)
+            field.initial = initial
+            self.fields[name] = field
+
+    def clean(self) -> dict:
+        data = super().clean()
+        station = data.get("station")
+        for name in ("firmware", "update_firmware"):
+            chosen = data.get(name)
+            if station and chosen and chosen.charger_model_id != station.charger_model_id:
+                self.add_error(name, "This firmware belongs to another model than the station.")
+        if data.get("valid_id_tag") and data.get("valid_id_tag") == data.get("invalid_id_tag"):
+            self.add_error("invalid_id_tag", "The invalid idTag must differ from the valid one.")
+        return data
+
+    def parameters(self) -> LabParameters:
+        chosen = {name: self.cleaned_data[name] for name in PARAMETER_FIELDS}
+        if self.cleaned_data.get("rehearsal"):
+            fast = LabParameters.fast().as_dict()
+            keep = {k: v for k, v in chosen.items() if k in ("valid_id_tag", "invalid_id_tag",
+                                                             "connector_id")}  # fmt: skip
+            return LabParameters.from_dict({**fast, **keep})
+        known = {f.name for f in fields(LabParameters)}
+        return LabParameters.from_dict({k: v for k, v in chosen.items() if k in known})
+
+
+class ApplicabilityForm(forms.Form):
+    applicability = forms.ChoiceField(choices=Applicability.choices)
+    reason = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 50}))
+
+
+class VerdictForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices, label="Final verdict")
+    result_text = forms.CharField(
+        label="Result (as in the report)", widget=forms.Textarea(attrs={"rows": 2})
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PromptAnswerForm(forms.Form):
+    choice = forms.CharField(max_length=40)
+    value = forms.CharField(max_length=200, required=False)

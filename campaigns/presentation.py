@@ -1,0 +1,126 @@
+"""What the attempt panel shows: checks grouped by criterion with their evidence, the open
+prompt, progress, and pictures of evidence data (a meter-value plot)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from campaigns.models import Attempt, Outcome, PromptStatus
+
+
+def attempt_context(attempt: Attempt) -> dict:
+    checks = list(attempt.checks.select_related("criterion"))
+    by_criterion: dict[str, list] = defaultdict(list)
+    for check in checks:
+        check.frames = [_frame_view(ref) for ref in check.evidence]
+        by_criterion[check.criterion.key].append(check)
+    outcomes = {r.criterion.key: r for r in attempt.criterion_results.select_related("criterion")}
+    criteria = []
+    for criterion in attempt.plan_item.function.criteria.all():
+        result = outcomes.get(criterion.key)
+        criteria.append({
+            "criterion": criterion,
+            "outcome": result.outcome if result else _live_outcome(by_criterion[criterion.key]),
+            "checks": by_criterion[criterion.key],
+        })  # fmt: skip
+    prompts = list(attempt.prompts.all())
+    open_prompt = next((p for p in prompts if p.status == PromptStatus.OPEN), None)
+    return {
+        "attempt": attempt,
+        "criteria": criteria,
+        "open_prompt": open_prompt,
+        "answered_prompts": [p for p in prompts if p.status != PromptStatus.OPEN],
+        "progress": list(attempt.progress.all()),
+        "meter_plot": meter_plot(attempt.attachments.get("meter_series") or []),
+        "configuration": attempt.attachments.get("configuration"),
+        "other_attachments": {
+            k: json.dumps(v, indent=2)
+            for k, v in attempt.attachments.items()
+            if k not in {"meter_series", "configuration", "traceback"}
+        },
+        "traceback": attempt.attachments.get("traceback"),
+        "now": timezone.now(),
+    }
+
+
+def _live_outcome(checks: list) -> str:
+    """While the attempt runs, a criterion shows the worst of its checks so far."""
+    outcomes = {c.outcome for c in checks}
+    for outcome in (Outcome.FAILED, Outcome.NOT_OBSERVED, Outcome.PASSED):
+        if outcome in outcomes:
+            return outcome
+    return ""
+
+
+def _frame_view(ref: dict) -> dict:
+    raw = ref.get("raw", "")
+    try:
+        pretty = json.dumps(json.loads(raw), indent=2)
+    except (ValueError, TypeError):
+        pretty = raw
+    return {**ref, "pretty": pretty}
+
+
+PLOT_MEASURANDS = {
+    "Voltage": ("V", "#1f6feb"),
+    "Current.Import": ("A", "#d9480f"),
+    "Power.Active.Import": ("W", "#2f9e44"),
+    "Energy.Active.Import.Register": ("Wh", "#7048e8"),
+}
+
+
+def meter_plot(series: list[dict], width: int = 720, height: int = 140) -> SafeString | None:
+    """Small multiples, one inline SVG line chart per measurand over the transaction: a picture
+    says more than the table of samples."""
+    lines: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for sample in series:
+        name = sample.get("measurand") or "Energy.Active.Import.Register"
+        if name not in PLOT_MEASURANDS:
+            continue
+        try:
+            when = datetime.fromisoformat(str(sample["timestamp"]).replace("Z", "+00:00"))
+            value = float(sample["value"])
+        except (KeyError, ValueError, TypeError):
+            continue
+        lines[name].append((when, value))
+    if not lines:
+        return None
+    charts = [_chart(name, sorted(points), width, height) for name, points in lines.items()]
+    return mark_safe("".join(charts))
+
+
+def _chart(name: str, points: list[tuple[datetime, float]], width: int, height: int) -> str:
+    unit, colour = PLOT_MEASURANDS[name]
+    pad = 40
+    t0, t1 = points[0][0], points[-1][0]
+    span = max((t1 - t0).total_seconds(), 1.0)
+    low = min(v for _, v in points)
+    high = max(v for _, v in points)
+    if high == low:
+        high, low = high + 1, low - 1
+
+    def xy(when: datetime, value: float) -> str:
+        x = pad + (width - 2 * pad) * (when - t0).total_seconds() / span
+        y = height - 20 - (height - 40) * (value - low) / (high - low)
+        return f"{x:.1f},{y:.1f}"
+
+    path = " ".join(xy(t, v) for t, v in points)
+    dots = "".join(f'<circle cx="{xy(t, v).split(",")[0]}" cy="{xy(t, v).split(",")[1]}" r="2.5"'
+                   f' fill="{colour}"><title>{t:%H:%M:%S} {v:g} {unit}</title></circle>'
+                   for t, v in points)  # fmt: skip
+    label = escape(f"{name} ({unit})")
+    return (
+        f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
+        f'<text x="{pad}" y="14" class="plot-title">{label}</text>'
+        f'<text x="4" y="{height - 20}" class="plot-axis">{low:g}</text>'
+        f'<text x="4" y="30" class="plot-axis">{high:g}</text>'
+        f'<text x="{width - pad}" y="{height - 4}" class="plot-axis" text-anchor="end">'
+        f"{span:.0f} s</text>"
+        f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>{dots}</svg>'
+    )

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from campaigns import consumers
+
+browser_urlpatterns = [
+    path("attempts/<int:pk>/", consumers.AttemptConsumer.as_asgi()),
+]

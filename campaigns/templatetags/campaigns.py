@@ -1,0 +1,30 @@
+from datetime import datetime
+
+from django import template
+
+from campaigns.models import Outcome
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key, (0, 0))
+
+
+@register.filter
+def outcome_label(value: str) -> str:
+    return Outcome(value).label if value in Outcome.values else value
+
+
+@register.filter
+def seconds_until(deadline: datetime, now: datetime) -> int:
+    return max(0, int((deadline - now).total_seconds()))
+
+
+@register.filter
+def duration_to(start: datetime | None, end: datetime | None) -> str:
+    if not start or not end:
+        return ""
+    seconds = int((end - start).total_seconds())
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from campaigns import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("", views.campaign_list, name="campaign_list"),
+    path("new/", views.campaign_create, name="campaign_create"),
+    path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("<int:pk>/complete/", views.campaign_complete, name="campaign_complete"),
+    path("<int:pk>/sign-off/", views.campaign_sign_off, name="campaign_sign_off"),
+    path("<int:pk>/report/", views.report, name="report"),
+    path("<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
+    path("<int:pk>/steps/<int:number>/", views.step_detail, name="step_detail"),
+    path("<int:pk>/steps/<int:number>/run/", views.step_run, name="step_run"),
+    path("<int:pk>/steps/<int:number>/plan/", views.step_plan, name="step_plan"),
+    path("attempts/<int:attempt_pk>/panel/", views.attempt_panel, name="attempt_panel"),
+    path("attempts/<int:attempt_pk>/abort/", views.attempt_abort, name="attempt_abort"),
+    path("attempts/<int:attempt_pk>/verdict/", views.attempt_verdict, name="attempt_verdict"),
+    path("prompts/<int:prompt_pk>/answer/", views.prompt_answer, name="prompt_answer"),
+    path("prompts/<int:prompt_pk>/simulate/", views.prompt_simulate, name="prompt_simulate"),
+]

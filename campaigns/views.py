@@ -1,0 +1,282 @@
+"""Campaign pages: list, create, the campaign table, a step with its live attempt, the report.
+
+Reads go through campaigns.selectors (vendors see their own manufacturer's campaigns only);
+actions are QA-only and call campaigns.services.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.permissions import qa_required
+from campaigns import selectors, services
+from campaigns.forms import (
+    ApplicabilityForm,
+    CampaignForm,
+    PromptAnswerForm,
+    VerdictForm,
+)
+from campaigns.models import Attempt, Campaign, PlanItem, Prompt, PromptStatus
+from campaigns.presentation import attempt_context
+from stations import selectors as station_selectors
+
+
+def _campaign(request: HttpRequest, pk: int) -> Campaign:
+    return get_object_or_404(selectors.campaigns_for(user=request.user), pk=pk)
+
+
+def _plan_item(request: HttpRequest, pk: int, number: int) -> PlanItem:
+    campaign = _campaign(request, pk)
+    return get_object_or_404(
+        PlanItem.objects.select_related("function", "campaign__station"),
+        campaign=campaign,
+        function__number=number,
+    )
+
+
+def _attempt(request: HttpRequest, attempt_pk: int) -> Attempt:
+    return get_object_or_404(selectors.attempts_for(user=request.user), pk=attempt_pk)
+
+
+def _fail(request: HttpRequest, error: ValidationError) -> None:
+    messages.error(request, " ".join(error.messages))
+
+
+@login_required
+@require_GET
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = selectors.campaigns_for(user=request.user)
+    page = Paginator(campaigns, 25).get_page(request.GET.get("page"))
+    progress = selectors.progress_for(campaigns=list(page.object_list))
+    return render(request, "campaigns/campaign_list.html", {"page": page, "progress": progress})
+
+
+@qa_required
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(
+        request.POST or None,
+        stations=station_selectors.stations_for(user=request.user),
+        firmware=station_selectors.firmware_versions_for(user=request.user),
+        initial={"station": request.GET.get("station")},
+    )
+    if request.method == "POST" and form.is_valid():
+        campaign = services.campaign_create(
+            station=form.cleaned_data["station"],
+            owner=request.user,
+            firmware=form.cleaned_data["firmware"],
+            update_firmware=form.cleaned_data["update_firmware"],
+            parameters=form.parameters(),
+            notes=form.cleaned_data["notes"],
+        )
+        messages.success(request, f"Campaign created for {campaign.station}.")
+        return redirect(campaign)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "campaigns/campaign_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    rows = selectors.report_rows(campaign=campaign)
+    active = Attempt.objects.filter(plan_item__campaign=campaign, status__in=["queued", "running"])
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "rows": rows,
+            "active": active.select_related("plan_item__function"),
+        },
+    )
+
+
+@login_required
+@require_GET
+def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    item = _plan_item(request, pk, number)
+    attempts = list(item.attempts.order_by("-number"))
+    latest = attempts[0] if attempts else None
+    context = {
+        "campaign": item.campaign,
+        "item": item,
+        "criteria": list(item.function.criteria.all()),
+        "attempts": [attempt_context(a) for a in attempts],
+        "latest": latest,
+        "applicability_form": ApplicabilityForm(
+            initial={"applicability": item.applicability, "reason": item.reason}
+        ),
+        "verdict_form": _verdict_form(latest),
+        "station_busy": Attempt.objects.filter(
+            station=item.campaign.station, status__in=["queued", "running"]
+        )
+        .exclude(plan_item=item)
+        .select_related("plan_item__function", "plan_item__campaign")
+        .first(),
+    }
+    return render(request, "campaigns/step_detail.html", context)
+
+
+def _verdict_form(latest: Attempt | None) -> VerdictForm | None:
+    if latest is None or latest.is_active:
+        return None
+    if latest.final_verdict:
+        initial = {"verdict": latest.final_verdict, "result_text": latest.result_text,
+                   "notes": latest.notes}  # fmt: skip
+    else:
+        proposed = {"ok": "ok", "failed": "failed"}.get(latest.proposed_verdict, "failed")
+        initial = {"verdict": proposed, "result_text": latest.proposed_text}
+    return VerdictForm(initial=initial)
+
+
+@login_required
+@require_GET
+def attempt_panel(request: HttpRequest, attempt_pk: int) -> HttpResponse:
+    """The live panel of one attempt, for the page's refresh after a stream event."""
+    attempt = _attempt(request, attempt_pk)
+    return render(request, "campaigns/_attempt.html", {"a": attempt_context(attempt)})
+
+
+@qa_required
+@require_POST
+def step_run(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    item = _plan_item(request, pk, number)
+    try:
+        attempt = services.attempt_start(plan_item=item, user=request.user)
+        messages.success(request, f"{attempt.ordinal} attempt of step {number} queued.")
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect("campaigns:step_detail", pk=pk, number=number)
+
+
+@qa_required
+@require_POST
+def step_plan(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    item = _plan_item(request, pk, number)
+    form = ApplicabilityForm(request.POST)
+    if form.is_valid():
+        try:
+            services.plan_item_set_applicability(
+                plan_item=item,
+                applicability=form.cleaned_data["applicability"],
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, "Plan updated.")
+        except ValidationError as error:
+            _fail(request, error)
+    else:
+        messages.error(request, "Choose whether the step is planned.")
+    return redirect("campaigns:step_detail", pk=pk, number=number)
+
+
+@qa_required
+@require_POST
+def attempt_abort(request: HttpRequest, attempt_pk: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_pk)
+    services.attempt_abort(attempt=attempt)
+    messages.info(request, "Abort requested: the step stops at once and keeps what it saw.")
+    return redirect(attempt)
+
+
+@qa_required
+@require_POST
+def attempt_verdict(request: HttpRequest, attempt_pk: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_pk)
+    form = VerdictForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a verdict and write the result text.")
+        return redirect(attempt)
+    try:
+        services.attempt_record_verdict(attempt=attempt, user=request.user, **form.cleaned_data)
+        messages.success(request, "Verdict recorded.")
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(attempt)
+
+
+@qa_required
+@require_POST
+def prompt_answer(request: HttpRequest, prompt_pk: int) -> HttpResponse:
+    prompt = get_object_or_404(
+        Prompt.objects.filter(attempt__in=selectors.attempts_for(user=request.user)), pk=prompt_pk
+    )
+    form = PromptAnswerForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError("Choose one of the answers.")
+        services.prompt_answer(prompt=prompt, user=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(prompt.attempt)
+
+
+@qa_required
+@require_POST
+def prompt_simulate(request: HttpRequest, prompt_pk: int) -> HttpResponse:
+    """Do a prompt's manual part on the built-in simulator, then answer it "Done"."""
+    prompt = get_object_or_404(
+        Prompt.objects.filter(attempt__in=selectors.attempts_for(user=request.user)),
+        pk=prompt_pk,
+        status=PromptStatus.OPEN,
+    )
+    try:
+        services.prompt_do_on_simulator(prompt=prompt, user=request.user)
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(prompt.attempt)
+
+
+@qa_required
+@require_POST
+def campaign_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    try:
+        services.campaign_complete(campaign=campaign)
+        messages.success(request, "Campaign completed.")
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(campaign)
+
+
+@qa_required
+@require_POST
+def campaign_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    try:
+        services.campaign_sign_off(campaign=campaign, user=request.user)
+        messages.success(request, "Campaign signed off.")
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(campaign)
+
+
+@login_required
+@require_GET
+def report(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    return render(request, "campaigns/report.html", _report_context(campaign))
+
+
+@login_required
+@require_GET
+def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    from campaigns.report import render_pdf
+
+    campaign = _campaign(request, pk)
+    pdf = render_pdf(request, "campaigns/report.html", _report_context(campaign))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"certlab-{campaign.station.charge_point_id}-{campaign.pk}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _report_context(campaign: Campaign) -> dict:
+    if campaign is None:
+        raise Http404
+    return {"campaign": campaign, "rows": selectors.report_rows(campaign=campaign), "pdf": False}

@@ -1,0 +1,54 @@
+// A running attempt updates itself: its panel is re-rendered by the server on every change and
+// replaced here; prompt countdowns tick locally; the station's frames stream into the page.
+(function () {
+  "use strict";
+  function wsUrl(path) {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  }
+
+  function tickCountdowns() {
+    document.querySelectorAll(".prompt[data-deadline]").forEach(function (prompt) {
+      var left = Math.max(0, Math.round((Date.parse(prompt.dataset.deadline) - Date.now()) / 1000));
+      var seconds = prompt.querySelector(".seconds");
+      if (seconds) { seconds.textContent = left; }
+      prompt.classList.toggle("expiring", left < 15);
+    });
+  }
+  setInterval(tickCountdowns, 1000);
+
+  document.querySelectorAll(".attempt-wrap[data-live-url]").forEach(function (wrap) {
+    var socket;
+    function connect() {
+      socket = new WebSocket(wsUrl(wrap.dataset.liveUrl));
+      socket.onmessage = function (event) {
+        var data = JSON.parse(event.data);
+        if (data.html) {
+          var typing = wrap.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
+          if (!typing) { wrap.innerHTML = data.html; tickCountdowns(); }
+        }
+        if (data.what === "status" && !wrap.querySelector("progress.running")) {
+          // The attempt ended: reload once so the verdict form and history appear.
+          setTimeout(function () { location.reload(); }, 500);
+        }
+      };
+      socket.onclose = function () { setTimeout(connect, 2000); };
+    }
+    connect();
+  });
+
+  document.querySelectorAll(".frame-stream[data-stream-url]").forEach(function (box) {
+    var list = box.querySelector("ol.frames");
+    var state = box.querySelector(".stream-state");
+    var socket = new WebSocket(wsUrl(box.dataset.streamUrl));
+    socket.onmessage = function (event) {
+      var data = JSON.parse(event.data);
+      if (data.ready) { state.textContent = data.online ? "Live." : "The station is offline."; return; }
+      if (data.html) {
+        list.insertAdjacentHTML("beforeend", data.html);
+        while (list.children.length > 500) { list.removeChild(list.firstElementChild); }
+        list.scrollTop = list.scrollHeight;
+      }
+    };
+    socket.onclose = function () { state.textContent = "Stream closed; reload to reconnect."; };
+  });
+})();
