@@ -1,0 +1,184 @@
+"""Campaign pages and actions: who sees and does what, and what a bad request gets."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import services
+from campaigns.models import Attempt, AttemptStatus, Campaign, Prompt
+from tests.factories import StationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def own_campaign(vendor_user, qa_user):
+    station = StationFactory(charger_model__manufacturer=vendor_user.manufacturer)
+    return services.campaign_create(station=station, owner=qa_user)
+
+
+@pytest.fixture
+def other_campaign(qa_user):
+    return services.campaign_create(station=StationFactory(), owner=qa_user)
+
+
+def _finished_attempt(campaign, number=15, **fields):
+    item = campaign.plan.get(function__number=number)
+    defaults = {"status": AttemptStatus.FINISHED, "proposed_verdict": "ok",
+                "proposed_text": "Ok, ClearCache Accepted", "ended": timezone.now()}  # fmt: skip
+    defaults.update(fields)
+    return Attempt.objects.create(plan_item=item, station=campaign.station, number=1, **defaults)
+
+
+def test_a_new_campaign_plans_all_16_functions(own_campaign):
+    numbers = list(own_campaign.plan.values_list("function__number", flat=True))
+    assert numbers == list(range(1, 17))
+    assert own_campaign.firmware == own_campaign.station.expected_firmware
+
+
+def test_vendor_lists_only_its_own_campaigns(vendor_client, own_campaign, other_campaign):
+    response = vendor_client.get(reverse("campaigns:campaign_list"))
+    assert list(response.context["page"].object_list) == [own_campaign]
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("campaign_detail", lambda c: [c.pk]),
+        ("report", lambda c: [c.pk]),
+        ("step_detail", lambda c: [c.pk, 3]),
+    ],
+)
+def test_vendor_reads_own_and_gets_404_for_others(
+    vendor_client, own_campaign, other_campaign, name, args
+):
+    assert (
+        vendor_client.get(reverse(f"campaigns:{name}", args=args(own_campaign))).status_code == 200
+    )
+    other = reverse(f"campaigns:{name}", args=args(other_campaign))
+    assert vendor_client.get(other).status_code == 404
+
+
+def test_vendor_gets_403_for_every_campaign_action(vendor_client, own_campaign):
+    attempt = _finished_attempt(own_campaign)
+    prompt = Prompt.objects.create(attempt=attempt, text="Plug in", choices=["Done"],
+                                   deadline=timezone.now())  # fmt: skip
+    posts = [
+        reverse("campaigns:campaign_create"),
+        reverse("campaigns:campaign_complete", args=[own_campaign.pk]),
+        reverse("campaigns:campaign_sign_off", args=[own_campaign.pk]),
+        reverse("campaigns:step_run", args=[own_campaign.pk, 1]),
+        reverse("campaigns:step_plan", args=[own_campaign.pk, 1]),
+        reverse("campaigns:attempt_abort", args=[attempt.pk]),
+        reverse("campaigns:attempt_verdict", args=[attempt.pk]),
+        reverse("campaigns:prompt_answer", args=[prompt.pk]),
+        reverse("campaigns:prompt_simulate", args=[prompt.pk]),
+    ]
+    for url in posts:
+        assert vendor_client.post(url).status_code == 403, url
+
+
+def test_qa_creates_a_campaign_with_rehearsal_parameters(qa_client):
+    station = StationFactory()
+    response = qa_client.post(
+        reverse("campaigns:campaign_create"),
+        {"station": station.pk, "rehearsal": "on", "heartbeat_interval": 60, "meter_interval": 30,
+         "valid_id_tag": "GOOD-1", "invalid_id_tag": "BAD-1", "connector_id": 1,
+         "prompt_timeout": 300, "reconnect_timeout": 180, "offline_seconds": 60},
+    )  # fmt: skip
+    campaign = Campaign.objects.get(station=station)
+    assert response.status_code == 302
+    assert campaign.parameters["heartbeat_interval"] == 2  # fast mode
+    assert campaign.parameters["valid_id_tag"] == "GOOD-1"
+
+
+def test_campaign_form_errors_are_shown_not_500(qa_client):
+    station = StationFactory()
+    response = qa_client.post(
+        reverse("campaigns:campaign_create"),
+        {"station": station.pk, "heartbeat_interval": 99999, "meter_interval": "x",
+         "valid_id_tag": "SAME", "invalid_id_tag": "SAME", "connector_id": 1,
+         "prompt_timeout": 300, "reconnect_timeout": 180, "offline_seconds": 60},
+    )  # fmt: skip
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert {"heartbeat_interval", "meter_interval", "invalid_id_tag"} <= errors.keys()
+
+
+def test_not_applicable_needs_a_reason(qa_client, own_campaign):
+    url = reverse("campaigns:step_plan", args=[own_campaign.pk, 15])
+    response = qa_client.post(url, {"applicability": "not_applicable", "reason": ""}, follow=True)
+    assert "Say why" in response.content.decode()
+    qa_client.post(url, {"applicability": "not_applicable", "reason": "No local cache"})
+    item = own_campaign.plan.get(function__number=15)
+    assert (item.applicability, item.reason) == ("not_applicable", "No local cache")
+
+
+def test_one_active_attempt_per_station(qa_user, own_campaign, other_campaign):
+    item = own_campaign.plan.get(function__number=1)
+    Attempt.objects.create(plan_item=item, station=own_campaign.station, number=1,
+                           status=AttemptStatus.RUNNING)  # fmt: skip
+    with pytest.raises(services.StationBusy):
+        services.attempt_start(plan_item=own_campaign.plan.get(function__number=2), user=qa_user)
+
+
+def test_qa_records_a_verdict_and_the_report_shows_the_retest_history(qa_client, own_campaign):
+    first = _finished_attempt(own_campaign, proposed_verdict="failed")
+    url = reverse("campaigns:attempt_verdict", args=[first.pk])
+    qa_client.post(url, {"verdict": "failed", "result_text": "ClearCache Rejected"})
+    item = first.plan_item
+    retest = Attempt.objects.create(plan_item=item, station=own_campaign.station, number=2,
+                                    status=AttemptStatus.FINISHED)  # fmt: skip
+    qa_client.post(reverse("campaigns:attempt_verdict", args=[retest.pk]),
+                   {"verdict": "ok", "result_text": "Ok", "notes": "new firmware"})  # fmt: skip
+    report = qa_client.get(reverse("campaigns:report", args=[own_campaign.pk])).content.decode()
+    assert "1st attempt failed: ClearCache Rejected; retest Ok" in report
+    assert "Note: new firmware" in report
+
+
+def test_a_verdict_without_result_text_is_refused_with_a_message(qa_client, own_campaign):
+    attempt = _finished_attempt(own_campaign)
+    url = reverse("campaigns:attempt_verdict", args=[attempt.pk])
+    response = qa_client.post(url, {"verdict": "ok", "result_text": ""}, follow=True)
+    assert response.status_code == 200
+    assert "Choose a verdict and write the result text." in response.content.decode()
+    attempt.refresh_from_db()
+    assert attempt.final_verdict == ""
+
+
+def test_sign_off_needs_every_planned_step_decided(qa_client, own_campaign):
+    services.campaign_complete(campaign=own_campaign)
+    response = qa_client.post(
+        reverse("campaigns:campaign_sign_off", args=[own_campaign.pk]), follow=True
+    )
+    assert "Steps without a final verdict: 1, 2" in response.content.decode()
+    own_campaign.refresh_from_db()
+    assert own_campaign.status == "completed"
+
+
+def test_step_page_shows_checks_prompt_countdown_and_plot(qa_client, own_campaign):
+    attempt = _finished_attempt(
+        own_campaign, number=8, status=AttemptStatus.RUNNING, ended=None,
+        attachments={"meter_series": [
+            {"timestamp": "2026-11-22T10:00:00+00:00", "measurand": "Voltage", "unit": "V",
+             "value": "230.1", "phase": "", "context": "Sample.Periodic"},
+            {"timestamp": "2026-11-22T10:00:30+00:00", "measurand": "Voltage", "unit": "V",
+             "value": "229.4", "phase": "", "context": "Sample.Periodic"},
+        ]},
+    )  # fmt: skip
+    Prompt.objects.create(attempt=attempt, text="Plug the cable into connector 1",
+                          choices=["Done", "Cannot do"],
+                          deadline=timezone.now() + timezone.timedelta(seconds=90))  # fmt: skip
+    page = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 8]))
+    html = page.content.decode()
+    assert "Plug the cable into connector 1" in html
+    assert 'class="seconds">8' in html or 'class="seconds">9' in html
+    assert '<svg class="plot"' in html and "Voltage (V)" in html
+    assert "Abort" in html
+
+
+def test_pdf_report_is_a_pdf(qa_client, own_campaign):
+    response = qa_client.get(reverse("campaigns:report_pdf", args=[own_campaign.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
