@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "stations",
     "transfers",
     "campaigns",
+    "simulator",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,8 @@ CERTLAB_FTP_MIN_FREE_BYTES = env.int("CERTLAB_FTP_MIN_FREE_BYTES", 64 * 2**20, m
 CERTLAB_FIRMWARE_URL_MAX_AGE = env.int("CERTLAB_FIRMWARE_URL_MAX_AGE", 86400, minimum=60)
 CERTLAB_ALLOW_UNKNOWN_STATIONS = env.bool("CERTLAB_ALLOW_UNKNOWN_STATIONS", False)
 CERTLAB_OCPP_MAX_FRAME_BYTES = env.int("CERTLAB_OCPP_MAX_FRAME_BYTES", 65536, minimum=1024)
+# Off only for the benchmark that measures what saving every frame costs (bench/heartbeats.py).
+CERTLAB_SAVE_FRAMES = env.bool("CERTLAB_SAVE_FRAMES", True)
 CERTLAB_DEMO = env.bool("CERTLAB_DEMO", False)
 
 # --- Production hardening: on whenever TLS terminates in front of CertLab -------------------------
