@@ -73,6 +73,7 @@ class Supervisor:
         service.proc = subprocess.Popen(
             service.args,
             cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},  # lines reach the console as they happen
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
@@ -84,13 +85,24 @@ def test_make_run_starts_the_lab_logs_people_in_and_stops_cleanly(tmp_path):
         assert f"http://127.0.0.1:{ports['http']}/" in log
         assert "qa / certlab-qa" in log
         started = {name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", log)}
-        assert {"redis", "daphne", "worker"} <= started.keys()
+        assert {"redis", "daphne", "worker", "ftp", "simulator"} <= started.keys()
 
         qa = Browser(f"http://127.0.0.1:{ports['http']}")
         status, url, page = qa.login("qa", "certlab-qa")
         assert status == 200
         assert url.endswith("/")
         assert "Lab overview" in page
+
+        # The demo station (the built-in simulator) connects by itself.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            _, _, live = qa.get("/catalogue/live/")
+            row = live.split("DEMO-HICONICS-01", 1)[-1].split("</tr>", 1)[0]
+            if "state-online" in row:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the demo station never came online:\n" + lab.log()[-3000:])
 
         vendor = Browser(f"http://127.0.0.1:{ports['http']}")
         vendor.login("hiconics", "certlab-vendor")
