@@ -20,7 +20,8 @@ The same actions are reachable three ways:
      UnknownVendorId   vendorId is not "CertLab.Simulator"
      UnknownMessageId  messageId is not one of the actions above
      Rejected          data is not a JSON object, misses a required argument, has an unknown
-                       one, or a value of the wrong type
+                       one, or a value of the wrong type (error_code must be a 1.6
+                       ChargePointErrorCode other than NoError)
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ocpp.v16.enums import ChargePointErrorCode
 
 if TYPE_CHECKING:
     from simulator.station import Simulator
@@ -42,6 +45,10 @@ class Param:
     name: str
     kind: type
     required: bool = True
+    choices: frozenset[str] | None = None
+
+
+ERROR_CODES = frozenset(code.value for code in ChargePointErrorCode) - {"NoError"}
 
 
 _CONNECTOR = Param("connector_id", int)
@@ -53,7 +60,11 @@ ACTIONS: dict[str, tuple[Param, ...]] = {
     "ev_resume": (_CONNECTOR,),
     "evse_suspend": (_CONNECTOR,),
     "evse_resume": (_CONNECTOR,),
-    "fault": (_CONNECTOR, Param("error_code", str), Param("info", str, required=False)),
+    "fault": (
+        _CONNECTOR,
+        Param("error_code", str, choices=ERROR_CODES),
+        Param("info", str, required=False),
+    ),
     "clear_fault": (_CONNECTOR,),
     "go_offline": (Param("seconds", float),),
     "power_cycle": (),
@@ -110,6 +121,8 @@ def validate(action: str, kwargs: dict[str, Any]) -> dict[str, Any]:
             value = float(value)
         if not isinstance(value, param.kind) or isinstance(value, bool):
             raise CommandError(f"{name} must be {param.kind.__name__}")
+        if param.choices is not None and value not in param.choices:
+            raise CommandError(f"{name} must be one of {', '.join(sorted(param.choices))}")
         clean[name] = value
     return clean
 

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ocpp.v16 import call
-from ocpp.v16.enums import ChargePointErrorCode
 
 from simulator import defects as d
+from simulator.cancellation import raise_if_cancelling
 from simulator.connectors import Reservation
+from simulator.control import ERROR_CODES
 from simulator.files import FilesMixin
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ HIDDEN_KEYS = (
     "ConnectionTimeOut",
     "AuthorizeRemoteTxRequests",
 )
-ERROR_CODES = {code.value for code in ChargePointErrorCode} - {"NoError"}
 
 
 class MaintenanceMixin(FilesMixin):
@@ -187,6 +187,7 @@ class MaintenanceMixin(FilesMixin):
         if self._cp is None:
             return
         answer = await self._cp.call(self.boot_payload())
+        raise_if_cancelling()
         if answer is not None and answer.status == "Accepted":
             self.registration_status = answer.status
             self._apply_boot_interval(answer.interval)

@@ -174,9 +174,14 @@ class Simulator(TransactionMixin, MaintenanceMixin):
         tasks = [*self._tasks, *self._meter_tasks.values(), *self._timers.values()]
         if self._run_task:
             tasks.append(self._run_task)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Cancel again if a library swallowed the first cancellation (see cancellation.py).
+        for _ in range(10):
+            pending = [task for task in tasks if not task.done()]
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=0.5)
         self.save_hardware_state()
 
     async def wait_online(self, timeout: float = 10.0) -> None:
@@ -259,6 +264,7 @@ class Simulator(TransactionMixin, MaintenanceMixin):
         if self.state.get("firmware_installed_pending"):
             self.state.set("firmware_installed_pending", False)
             await self.send_firmware_status("Installed")
+        raise_if_cancelling()
         # A TaskGroup so that one failing loop takes the others down with it, never orphans them.
         async with asyncio.TaskGroup() as group:
             group.create_task(self._flush_queue())
@@ -291,6 +297,7 @@ class Simulator(TransactionMixin, MaintenanceMixin):
         """BootNotification until Accepted, waiting the interval the Central System gives."""
         while True:
             answer = await cp.call(self.boot_payload())
+            raise_if_cancelling()
             if answer is None:  # CALLERROR: nothing to go by but our default
                 await asyncio.sleep(self.timing.boot_retry_default)
                 continue
@@ -344,6 +351,7 @@ class Simulator(TransactionMixin, MaintenanceMixin):
     # --- sending -------------------------------------------------------------------------
     async def send(self, payload: Any, skip_schema_validation: bool = False) -> Any | None:
         """Send a CALL when online; returns the answer, or None (offline, error, timeout)."""
+        raise_if_cancelling()
         cp = self._cp
         if cp is None or not self.online.is_set():
             LOGGER.info("%s: offline, not sending %s", self.charge_point_id, type(payload).__name__)
