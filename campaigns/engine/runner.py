@@ -47,7 +47,9 @@ async def run_step(step: ModuleType, ctx: StepContext, *, time_limit: float) -> 
     ending, reason = Ending.FINISHED, ""
     try:
         async with ctx:
-            await asyncio.wait_for(step.run(ctx), time_limit)
+            if not await ctx.port.is_connected():
+                raise StationGone(f"{ctx.station.charge_point_id} is not connected")
+            await _run_watched(step, ctx, time_limit)
     except StationGone as error:
         ending, reason = Ending.STATION_OFFLINE, str(error)
     except TimeoutError:
@@ -68,6 +70,44 @@ async def run_step(step: ModuleType, ctx: StepContext, *, time_limit: float) -> 
     if ending != Ending.FINISHED:
         text = f"{ENDING_TEXT[ending]}" + (f" ({reason})" if reason else "") + f". {text}"
     return StepRun(ending, reason, outcomes, proposed, text)
+
+
+MONITOR_EVERY = 0.5  # s between looks at whether the station is still connected
+
+
+async def _run_watched(step: ModuleType, ctx: StepContext, time_limit: float) -> None:
+    """The step beside a monitor: a station away for longer than the lab's reconnect timeout
+    ends the step (StationGone) wherever it waits, a prompt included."""
+    running = asyncio.create_task(step.run(ctx))
+    monitor = asyncio.create_task(_station_monitor(ctx, ctx.params.reconnect_timeout))
+    try:
+        done, _ = await asyncio.wait(
+            {running, monitor}, timeout=time_limit, return_when=asyncio.FIRST_COMPLETED
+        )
+        if running in done:
+            return running.result()
+        if monitor in done:
+            monitor.result()  # raises StationGone
+        raise TimeoutError
+    finally:
+        for task in (running, monitor):
+            task.cancel()
+        await asyncio.gather(running, monitor, return_exceptions=True)
+
+
+async def _station_monitor(ctx: StepContext, grace: float) -> None:
+    loop = asyncio.get_running_loop()
+    away_since: float | None = None
+    while True:
+        await asyncio.sleep(MONITOR_EVERY)
+        if await ctx.port.is_connected():
+            away_since = None
+            continue
+        away_since = away_since or loop.time()
+        if loop.time() - away_since >= grace:
+            raise StationGone(
+                f"{ctx.station.charge_point_id} has been disconnected for {grace:.0f} s"
+            )
 
 
 def _close_open_criteria(step: ModuleType, ctx: StepContext, ending: Ending, reason: str) -> None:

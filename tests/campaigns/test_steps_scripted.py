@@ -82,3 +82,25 @@ async def test_a_step_over_its_time_limit_ends_timed_out(scripted, make_ctx):
     run = await run_step(step_module(15), make_ctx(call_timeout=5), time_limit=0.3)
     assert run.ending == Ending.TIMED_OUT
     assert run.proposed == Proposed.INCOMPLETE
+
+
+async def test_a_station_away_longer_than_the_reconnect_timeout_ends_a_waiting_step(
+    scripted, make_ctx
+):
+    """Step 1 waits for a boot; the station leaves and does not come back."""
+    scripted.on("TriggerMessage", {"status": "Accepted"})
+    scripted.disconnect(0.2)
+    ctx = make_ctx(boot_window=30, reconnect_timeout=0.5)
+    run = await run_step(step_module(1), ctx, time_limit=20)
+    assert run.ending == Ending.STATION_OFFLINE
+    assert "disconnected for" in run.reason
+    assert run.outcomes == {"1.a": Outcome.NOT_OBSERVED}
+
+
+async def test_a_short_drop_within_the_reconnect_timeout_is_tolerated(scripted, make_ctx):
+    scripted.disconnect(0.1)
+    scripted.reconnect(0.4)
+    scripted.emit("BootNotification", GOOD_BOOT, 0.6)
+    run = await run_step(step_module(1), make_ctx(reconnect_timeout=3), time_limit=20)
+    assert run.ending == Ending.FINISHED
+    assert run.proposed == Proposed.OK
