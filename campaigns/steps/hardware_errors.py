@@ -1,0 +1,182 @@
+"""10 · Any hardware related notifications or error conditions.
+
+The operator creates a hardware error on a connector, then one of the station as a whole (OCTT
+TC_041). Each must show as a StatusNotification with an errorCode other than NoError: Faulted on
+that connector for the first, on connector 0 (the station itself) for the second. Both errors are
+cleared at the end and the station must report Available again. Which error the operator made is
+kept from the prompt's input; whether it was the right kind of error is QA's to judge, as are
+error notifications on other connectors, which the details list.
+"""
+
+from dataclasses import dataclass
+
+from campaigns.engine.context import SimulatorAction, StepContext
+from campaigns.engine.frames import Frame
+
+NUMBER = 10
+CRITERIA = ("10.a", "10.b")
+
+
+@dataclass(frozen=True)
+class Fault:
+    criterion: str
+    connector: int
+    what: str  # what to create, for the prompt
+    example: str  # the error code the built-in simulator raises
+
+
+def _faults(connector: int) -> tuple[Fault, ...]:
+    return (
+        Fault(
+            "10.a",
+            connector,
+            f"a hardware error on connector {connector} (for example, "
+            "disconnect the communication pin or a power pin)",
+            "GroundFailure",
+        ),
+        Fault(
+            "10.b",
+            0,
+            "an error of the station as a whole (for example, a 3-phase imbalance "
+            "of the supply or a power meter failure)",
+            "PowerMeterFailure",
+        ),
+    )
+
+
+async def run(ctx: StepContext) -> None:
+    reported: list[dict] = []
+    ctx.attach("hardware_errors", reported)
+    for fault in _faults(ctx.params.connector_id):
+        error = await _create(ctx, fault)
+        if error is not None:
+            reported.append(error)
+    for error in reported:  # clear at the end, as the station may need both gone to recover
+        await _clear(ctx, error)
+    if len(reported) == 2 and all(e["ok"] and e["cleared"] for e in reported):
+        ctx.summary(
+            "Ok, "
+            + "; ".join(
+                f"connector {e['connector']} {e['status']} {e['errorCode']}" for e in reported
+            )
+            + "; cleared to Available"
+        )
+
+
+async def _create(ctx: StepContext, fault: Fault) -> dict | None:
+    """Have the error made and check its StatusNotification; None when it was not made."""
+    await ctx.ensure_connected()
+    start = ctx.mark()
+    answer = await ctx.prompt(
+        f"Create {fault.what}, then name the error you created.",
+        input_label="Error created",
+        simulator=SimulatorAction.of(
+            "fault", connector_id=fault.connector, error_code=fault.example
+        ),
+    )
+    key = f"{fault.criterion}#error"
+    if not answer.done:
+        why = "no answer in time" if answer.timed_out else f"answered {answer.choice!r}"
+        ctx.check(
+            fault.criterion,
+            None,
+            f"Not observed: the operator did not create {fault.what} ({why}).",
+            key=key,
+        )
+        return None
+    made = answer.value.strip() or "not named"
+    window = ctx.params.status_window
+    frame = await ctx.expect(
+        "StatusNotification",
+        lambda p: p["connectorId"] == fault.connector and _in_error(p),
+        since=start,
+        within=window,
+    )
+    seen = ctx.frames("StatusNotification", since=start)
+    others = [f for f in seen if f is not frame and _in_error(f.payload)]
+    also = f" Other errors reported: {_describe(others)}." if others else ""
+    if frame is None:
+        ctx.check(
+            fault.criterion,
+            False,
+            f"Operator created: {made}. No StatusNotification "
+            f"with an errorCode other than NoError for connector {fault.connector} within "
+            f"{window} s; received: {_describe(seen) or 'none'}.",
+            evidence=seen,
+            key=key,
+        )
+        return None
+    payload = frame.payload
+    faulted = payload.get("status") == "Faulted"
+    ok = faulted or fault.connector == 0  # a station-wide error need not stop connector 0
+    detail = f"Operator created: {made}. {_describe([frame])}" + (
+        "" if ok else f" reports the error but is {payload.get('status')}, not Faulted"
+    )
+    if fault.connector == 0:
+        detail += ": the station's own error, on connector 0"
+    ctx.check(fault.criterion, ok, detail + "." + also, evidence=[frame, *others], key=key)
+    return {
+        "criterion": fault.criterion,
+        "connector": fault.connector,
+        "created": made,
+        "status": payload.get("status"),
+        "errorCode": payload.get("errorCode"),
+        "info": payload.get("info", ""),
+        "ok": ok,
+        "cleared": False,
+    }
+
+
+async def _clear(ctx: StepContext, error: dict) -> None:
+    connector, criterion = error["connector"], error["criterion"]
+    await ctx.ensure_connected()
+    start = ctx.mark()
+    answer = await ctx.prompt(
+        f"Clear the error you created on connector {connector} ({error['created']}).",
+        simulator=SimulatorAction.of("clear_fault", connector_id=connector),
+    )
+    key = f"{criterion}#cleared"
+    if not answer.done:
+        ctx.check(
+            criterion,
+            None,
+            f"Not observed: the error on connector {connector} was not cleared by the operator.",
+            key=key,
+        )
+        return
+    frame = await ctx.expect(
+        "StatusNotification",
+        {"connectorId": connector, "status": "Available", "errorCode": "NoError"},
+        since=start,
+        within=ctx.params.status_window,
+    )
+    if frame is None:
+        seen = ctx.frames("StatusNotification", {"connectorId": connector}, since=start)
+        ctx.check(
+            criterion,
+            False,
+            f"After the error was cleared, connector {connector} did "
+            f"not report Available/NoError within {ctx.params.status_window} s; received: "
+            f"{_describe(seen) or 'none'}.",
+            evidence=seen,
+            key=key,
+        )
+        return
+    error["cleared"] = True
+    ctx.check(criterion, True, f"Error cleared: {_describe([frame])}.", evidence=[frame], key=key)
+
+
+def _in_error(payload: dict) -> bool:
+    return payload.get("errorCode", "NoError") != "NoError"
+
+
+def _describe(frames: list[Frame]) -> str:
+    parts = []
+    for frame in frames:
+        p = frame.payload if isinstance(frame.payload, dict) else {}
+        info = f" ({p['info']})" if p.get("info") else ""
+        parts.append(
+            f"StatusNotification connector {p.get('connectorId')}: {p.get('status')}, "
+            f"errorCode {p.get('errorCode')}{info}"
+        )
+    return "; ".join(parts)
