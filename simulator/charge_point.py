@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     from simulator.station import Simulator
 
 LOGGER = logging.getLogger("simulator")
+TRIGGERABLE = {
+    "BootNotification",
+    "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "StatusNotification",
+}
 
 
 @dataclass
@@ -100,7 +108,7 @@ class SimChargePoint(ChargePoint):
     def on_remote_start(
         self, id_tag: str, call_unique_id: str, connector_id: int | None = None, **_: Any
     ) -> Any:
-        chosen = self.sim.remote_start_connector(connector_id)
+        chosen = self.sim.remote_start_connector(connector_id, id_tag)
         if chosen is None:
             return result.RemoteStartTransaction(status="Rejected")
         self._remote_starts[call_unique_id] = chosen
@@ -188,17 +196,21 @@ class SimChargePoint(ChargePoint):
     ) -> None:
         self.sim.spawn(self.sim.upload_diagnostics(location, retries or 1, retry_interval or 0))
 
-    @on("TriggerMessage")
+    # Schema checked by simulator.protocol, which lets an unknown requestedMessage through.
+    @on("TriggerMessage", skip_schema_validation=True)
     def on_trigger_message(
         self, requested_message: str, connector_id: int | None = None, **_: Any
     ) -> Any:
+        if requested_message not in TRIGGERABLE:
+            return result.TriggerMessage(status="NotImplemented")
         return result.TriggerMessage(status=self.sim.trigger_status(connector_id))
 
     @after("TriggerMessage")
     def after_trigger_message(
         self, requested_message: str, connector_id: int | None = None, **_: Any
     ) -> None:
-        if self.sim.trigger_status(connector_id) == "Accepted":
+        accepted = self.sim.trigger_status(connector_id) == "Accepted"
+        if accepted and requested_message in TRIGGERABLE:
             self.sim.spawn(self.sim.trigger(requested_message, connector_id))
 
     # --- remote control of the simulator itself (demo mode) -----------------------------

@@ -9,7 +9,9 @@ JSON. A charger must answer in 1.6 terms (OCPP-J 1.6 section 4.2.3):
   FormationViolation; missing required field: OccurenceConstraintViolation (sic);
 - wrong JSON type, too long a CiString or a malformed dateTime: TypeConstraintViolation;
 - value outside an enumeration or other bounds: PropertyConstraintViolation;
-- malformed JSON from which a unique id can be recovered: FormationViolation.
+- malformed JSON from which a unique id can be recovered: FormationViolation;
+- except: a TriggerMessage for a message the station does not know is answered with the
+  status NotImplemented that TriggerMessage.conf provides for exactly this case.
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ _CODE_BY_KEYWORD = {
 }
 
 
+def _unknown_trigger(action: str, error: Any) -> bool:
+    path = list(error.absolute_path)
+    return action == "TriggerMessage" and error.validator == "enum" and path == ["requestedMessage"]
+
+
 def check_call(raw: str, supported: set[str]) -> list[Any] | None:
     """Parse a frame; raise CallErrorFrame for a bad CALL, return the message list otherwise.
 
@@ -100,7 +107,10 @@ def check_call(raw: str, supported: set[str]) -> list[Any] | None:
         raise CallErrorFrame(unique_id, "NotSupported", f"{action} is not supported")
     if not isinstance(payload, dict):
         raise CallErrorFrame(unique_id, "FormationViolation", "Payload must be a JSON object")
-    error = next(iter(_validator(action).iter_errors(payload)), None)
+    errors = list(_validator(action).iter_errors(payload))
+    if errors and all(_unknown_trigger(action, e) for e in errors):
+        return message  # answered TriggerMessage.conf NotImplemented, as 1.6 provides
+    error = errors[0] if errors else None
     if error is not None:
         code = _CODE_BY_KEYWORD.get(error.validator, "PropertyConstraintViolation")
         where = "/".join(str(part) for part in error.absolute_path) or "payload"

@@ -402,6 +402,29 @@ class Simulator(TransactionMixin, MaintenanceMixin):
                 self._last_sent[connector.connector_id] = current
                 await self.send_status(connector)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The station's state as plain data (for dashboards, logs and tests)."""
+        return {
+            "charge_point_id": self.charge_point_id,
+            "online": self.online.is_set(),
+            "registration_status": self.registration_status,
+            "firmware_version": self.firmware_version,
+            "firmware_status": self.firmware_status,
+            "diagnostics_status": self.diagnostics_status,
+            "queued_messages": len(self.queue),
+            "connectors": [
+                {
+                    "connector_id": c.connector_id,
+                    "status": c.status,
+                    "error_code": c.error_code,
+                    "plugged": c.plugged,
+                    "transaction_id": c.transaction.transaction_id if c.transaction else None,
+                    "energy_wh": c.meter.register_wh(),
+                }
+                for c in self.connectors.values()
+            ],
+        }
+
     def connector(self, connector_id: int, allow_zero: bool = False) -> Connector:
         if connector_id not in self.connectors or (connector_id == 0 and not allow_zero):
             raise ValueError(f"no connector {connector_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from ocpp.v16 import call
@@ -175,3 +176,11 @@ async def test_trigger_message_ignored_defect(cs, make_sim):
     answer = await cs.call(call.TriggerMessage(requested_message="StatusNotification"))
     assert answer.status == "Accepted"
     await cs.assert_none("StatusNotification", within=1.0, since=since)
+
+
+async def test_trigger_of_an_unknown_message_is_not_implemented(cs, make_sim):
+    await make_sim()
+    answer = await cs.send_raw('[2,"t1","TriggerMessage",{"requestedMessage":"SignCertificate"}]')
+    assert answer.message_type == 3 and answer.payload == {"status": "NotImplemented"}
+    bad = await cs.send_raw('[2,"t2","TriggerMessage",{"requestedMessage":"Heartbeat","x":1}]')
+    assert json.loads(bad.raw)[2] == "FormationViolation"

@@ -124,3 +124,13 @@ async def test_runner_drives_several_stations_from_stdin_lines(cs, tmp_path):
     text = out.getvalue()
     assert "CP-1" in text and "CP-2" in text and "error: unknown command" in text
     assert {c["id"] for c in cs.connections} == {"CP-1", "CP-2"}
+
+
+def test_simulate_command_lists_defects_and_refuses_unknown_ones():
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("simulate", "--url", "ws://127.0.0.1:1/ocpp/X", "--defects", "help", stdout=out)
+    assert "trigger_message_ignored" in out.getvalue()
+    with pytest.raises(CommandError, match="unknown defect"):
+        call_command("simulate", "--url", "ws://127.0.0.1:1/ocpp/X", "--defects", "nope")
