@@ -221,7 +221,9 @@ class Subscription:
     async def __anext__(self) -> FrameEvent:
         while True:
             message = self.buffer.pop(0) if self.buffer else await self.layer.receive(self.channel)
-            if message["type"] == "frame.logged":
+            if message["type"] == "frames.logged":  # a station's frames of one loop iteration
+                self.buffer[:0] = message["frames"]
+            elif message["type"] == "frame.logged":
                 return message
 
     async def next(self, timeout: float, **match: str) -> FrameEvent:

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"
 ACK_AFTER = 0.25  # a bus call not answered by then is acknowledged so the caller keeps waiting
+DRAIN_ON_CLOSE = 1.0  # s to handle frames a station sent just before it closed
 
 
 def _basic_auth(scope) -> tuple[str, str] | None:
@@ -150,11 +151,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             )
 
     def _log(self, frame: LoggedFrame) -> None:
-        frame_log.record(frame)
-        if self.watched:
-            task = asyncio.create_task(frame_log.announce(frame, self.charge_point_id))
-            self.announcements.add(task)
-            task.add_done_callback(self.announcements.discard)
+        frame_log.record(frame, announce_as=self.charge_point_id if self.watched else None)
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
@@ -197,8 +194,16 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.send(reply_to, {"type": "bus.reply", **outcome})
 
     async def watch_start(self, event: dict) -> None:
+        """Stream from now on; acknowledge once every frame logged before is in the database,
+        so a watcher that then reads the log from where its page stopped misses nothing."""
         self.watched = True
-        await self.channel_layer.send(event["reply_to"], {"type": "watch.ack"})
+        task = asyncio.create_task(self._ack_watch(event["reply_to"]))
+        self.announcements.add(task)
+        task.add_done_callback(self.announcements.discard)
+
+    async def _ack_watch(self, reply_to: str) -> None:
+        await frame_log.flush()
+        await self.channel_layer.send(reply_to, {"type": "watch.ack"})
 
     async def watch_stop(self, event: dict) -> None:
         self.watched = await registry.watcher_count(self.charge_point_id) > 0
@@ -214,9 +219,21 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     # --- the end -------------------------------------------------------------------------------
 
+    async def _drain_received(self, *, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.socket.queue.empty() and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        answered = [task for task in self.calls if not task.done()]
+        if answered:  # calls whose answer just came: let them send it on
+            await asyncio.wait(answered, timeout=max(0.0, min(0.2, deadline - loop.time())))
+
     async def disconnect(self, code: int) -> None:
         if self.central_system is None:
             return
+        # A station may answer and drop at once (Reset.conf, then reboot): frames it sent before
+        # the close are still handled, logged and handed to their callers before we stop.
+        await self._drain_received(timeout=DRAIN_ON_CLOSE)
         self.task.cancel()
         for task in self.calls:
             task.cancel()

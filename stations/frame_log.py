@@ -1,40 +1,40 @@
 """Every frame in and out, written in batches and announced to whoever watches the station.
 
-One writer per event loop collects frames (plain ``LoggedFrame`` tuples: a model instance per
-frame costs more than the rest of the frame's journey) in a queue and saves whatever has gathered
-in one statement while the previous batch is written: no timer, so a lone frame is saved at once
-and a busy process writes large batches (ARCHITECTURE.md, rule 5). PostgreSQL gets them by
-``COPY``, SQLite by ``bulk_create``.
+Frames are plain ``LoggedFrame`` tuples (a model instance per frame costs more than the rest of
+the frame's journey). The event loop only appends them to a list; once per loop iteration the
+list is handed to one writer thread per process, which has a database connection of its own and
+saves whatever has gathered in one statement while more gathers: no timer, so a lone frame is
+saved at once and a busy process writes large batches (ARCHITECTURE.md, rule 5). The thread keeps
+the COPY, the JSON encoding and the database round trip off the event loop and out of the queue
+of the async ORM's single database thread. PostgreSQL gets the rows by ``COPY``, SQLite by
+``bulk_create``.
+
+Announcements are batched the same way: the frames a station logs during one loop iteration go to
+its group in one ``frames.logged`` message (rule 6: only while someone watches).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import queue
+import threading
 import weakref
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
-from certlab.env import Env
 from stations.models import Frame
 from stations.registry import frames_group
 
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
-
-
-def saving_enabled() -> bool:
-    """CERTLAB_SAVE_FRAMES=false only for the benchmark that measures what saving costs."""
-    return getattr(settings, "CERTLAB_SAVE_FRAMES", None) is not False and Env().bool(
-        "CERTLAB_SAVE_FRAMES", True
-    )
 
 
 class LoggedFrame(NamedTuple):
@@ -54,11 +54,12 @@ class LoggedFrame(NamedTuple):
 
 
 _COLUMNS = ", ".join(LoggedFrame._fields)
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _pg_row(frame: LoggedFrame) -> tuple:
     # PostgreSQL text and jsonb refuse NUL; a station may still send one.
-    payload = None if frame.payload is None else json.dumps(frame.payload)
+    payload = None if frame.payload is None else _dumps(frame.payload)
     if payload is not None and "\\u0000" in payload:
         payload = payload.replace("\\u0000", "\\ufffd")
     row = [*frame[:8], payload, *frame[9:]]
@@ -75,14 +76,35 @@ def _save(batch: list[LoggedFrame]) -> None:
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY stations_frame ({_COLUMNS}) FROM STDIN") as copy,
         ):
+            write = copy.write_row
             for frame in batch:
-                copy.write_row(_pg_row(frame))
+                write(_pg_row(frame))
     else:
         Frame.objects.bulk_create(Frame(**frame._asdict()) for frame in batch)
 
 
+def _save_or_retry(batch: list[LoggedFrame]) -> None:
+    """Save a batch. After a broken connection (the database restarted) try once more; when a
+    row is refused (say a payload PostgreSQL's jsonb will not take), save the rows one by one
+    and the refused ones without their parsed payload, so that no frame is lost."""
+    try:
+        _save(batch)
+        return
+    except Exception:
+        if connection.connection is None or not connection.is_usable():
+            connection.close()
+            _save(batch)
+            return
+    for frame in batch:
+        try:
+            _save([frame])
+        except Exception:
+            logger.exception("Frame refused by the database; saved without its payload")
+            _save([frame._replace(payload=None)])
+
+
 class FrameEvent(TypedDict):
-    """A logged frame as announced on the station's group and yielded to subscribers."""
+    """A logged frame as yielded to subscribers (``frames.logged`` carries a list of them)."""
 
     type: Literal["frame.logged"]
     charge_point_id: str
@@ -97,58 +119,134 @@ class FrameEvent(TypedDict):
     error: str
 
 
-class FrameWriter:
+class FramesEvent(TypedDict):
+    """What a station's group receives: the frames it logged during one loop iteration."""
+
+    type: Literal["frames.logged"]
+    frames: list[FrameEvent]
+
+
+class _Flush(NamedTuple):
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+
+
+class FrameWriter(threading.Thread):
+    """The process's one frame writer: batches in, rows out, in arrival order."""
+
     def __init__(self) -> None:
-        self.queue: list[LoggedFrame] = []
-        self.wakeup = asyncio.Event()
-        self.idle = asyncio.Event()
-        self.idle.set()
-        self.task = asyncio.get_running_loop().create_task(self._run())
+        super().__init__(name="certlab-frame-writer", daemon=True)
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
 
-    def put(self, frame: LoggedFrame) -> None:
-        self.queue.append(frame)
-        self.idle.clear()
-        self.wakeup.set()
-
-    async def flush(self) -> None:
-        self.wakeup.set()
-        await self.idle.wait()
-
-    async def _run(self) -> None:
+    def run(self) -> None:
         while True:
-            await self.wakeup.wait()
-            self.wakeup.clear()
-            while self.queue:
-                batch, self.queue = self.queue[:BATCH], self.queue[BATCH:]
+            items = [self.inbox.get()]
+            while True:  # whatever else has gathered meanwhile goes in the same statement
                 try:
-                    await database_sync_to_async(_save)(batch)
+                    items.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
+            frames: list[LoggedFrame] = []
+            flushes: list[_Flush] = []
+            for item in items:
+                if isinstance(item, _Flush):
+                    flushes.append(item)
+                else:
+                    frames.extend(item)
+            for start in range(0, len(frames), BATCH):
+                batch = frames[start : start + BATCH]
+                try:
+                    _save_or_retry(batch)
                 except Exception:
                     # The log must not take the endpoint down; say loudly what was lost.
                     logger.exception("Could not save %d frames", len(batch))
-            self.idle.set()
+            for flush in flushes:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    flush.loop.call_soon_threadsafe(_resolve, flush.future)
 
 
-_writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
-def writer() -> FrameWriter:
+_writer: FrameWriter | None = None
+_writer_lock = threading.Lock()
+
+
+def _the_writer() -> FrameWriter:
+    global _writer
+    if _writer is None or not _writer.is_alive():
+        with _writer_lock:
+            if _writer is None or not _writer.is_alive():
+                _writer = FrameWriter()
+                _writer.start()
+    return _writer
+
+
+class _LoopBuffer:
+    """Frames and announcements gathered during one iteration of one event loop."""
+
+    __slots__ = ("announce", "frames", "loop", "scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.frames: list[LoggedFrame] = []
+        self.announce: dict[str, list[FrameEvent]] = {}
+        self.scheduled = False
+
+    def schedule(self) -> None:
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.hand_over)
+
+    def hand_over(self) -> None:
+        self.scheduled = False
+        if self.frames:
+            _the_writer().inbox.put(self.frames)
+            self.frames = []
+        if self.announce:
+            announce, self.announce = self.announce, {}
+            for charge_point_id, events in announce.items():
+                task = self.loop.create_task(_announce(charge_point_id, events))
+                _announcing.add(task)
+                task.add_done_callback(_announcing.discard)
+
+
+_buffers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_announcing: set[asyncio.Task] = set()
+
+
+def _buffer() -> _LoopBuffer:
     loop = asyncio.get_running_loop()
-    w = _writers.get(loop)
-    if w is None or w.task.done():
-        w = _writers[loop] = FrameWriter()
-    return w
+    buffer = _buffers.get(loop)
+    if buffer is None:
+        buffer = _buffers[loop] = _LoopBuffer(loop)
+    return buffer
+
+
+def record(frame: LoggedFrame, *, announce_as: str | None = None) -> None:
+    """Queue the frame for the database and, given the station's id, for its watchers."""
+    buffer = _buffer()
+    if settings.CERTLAB_SAVE_FRAMES:
+        buffer.frames.append(frame)
+    if announce_as is not None:
+        buffer.announce.setdefault(announce_as, []).append(event_for(frame, announce_as))
+    buffer.schedule()
 
 
 async def flush() -> None:
-    """Wait until every frame queued on this loop is in the database."""
-    w = _writers.get(asyncio.get_running_loop())
-    if w is not None:
-        await w.flush()
-
-
-def record(frame: LoggedFrame) -> None:
-    if saving_enabled():
-        writer().put(frame)
+    """Wait until every frame recorded on this loop is in the database and announced."""
+    loop = asyncio.get_running_loop()
+    buffer = _buffers.get(loop)
+    if buffer is not None:
+        buffer.hand_over()
+    pending = [task for task in _announcing if task.get_loop() is loop]
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    future = loop.create_future()
+    _the_writer().inbox.put(_Flush(loop, future))
+    await future
 
 
 def event_for(frame: LoggedFrame, charge_point_id: str) -> FrameEvent:
@@ -167,8 +265,9 @@ def event_for(frame: LoggedFrame, charge_point_id: str) -> FrameEvent:
     }
 
 
-async def announce(frame: LoggedFrame, charge_point_id: str) -> None:
-    """Send the frame to the station's group; call only while someone watches (rule 6)."""
-    await get_channel_layer().group_send(
-        frames_group(charge_point_id), event_for(frame, charge_point_id)
-    )
+async def _announce(charge_point_id: str, events: list[FrameEvent]) -> None:
+    message: FramesEvent = {"type": "frames.logged", "frames": events}
+    try:
+        await get_channel_layer().group_send(frames_group(charge_point_id), message)
+    except Exception:
+        logger.exception("Could not announce %d frames of %s", len(events), charge_point_id)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from stations.models import Direction, Frame
 
@@ -31,6 +32,11 @@ class FrameFilter:
     @classmethod
     def from_query(cls, query: str) -> FrameFilter:
         return cls.from_dict({k: v[-1] for k, v in parse_qs(query).items()})
+
+    @staticmethod
+    def query_value(query: str, name: str) -> str:
+        values = parse_qs(query).get(name)
+        return values[-1] if values else ""
 
     def matches(self, event: dict) -> bool:
         if self.action and event["action"] != self.action:
@@ -57,12 +63,27 @@ def _pretty(payload: Any, raw: str) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False, default=str)
 
 
-def frame_context(frame: Frame | dict) -> dict:
-    """The values the line partial shows, from a Frame row or a streamed FrameEvent."""
+def _truncate(text: str, length: int) -> str:
+    """Like the ``truncatechars`` filter: at most ``length`` characters, the last one "…"."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def frame_key(frame: dict) -> str:
+    """What tells a frame apart before it has an id: streamed lines and saved rows agree on it."""
+    return f"{frame['timestamp']}|{frame['direction']}|{frame['unique_id']}"
+
+
+def frame_json(frame: Frame | dict) -> dict:
+    """A frame line's shown values, from a Frame row or a streamed FrameEvent.
+
+    The history renders them with ``stations/_frame_line.html``; the live page fills the same
+    partial (a ``<template>``) with them, so the two never drift: every format is decided here.
+    """
     if isinstance(frame, Frame):
+        timestamp = frame.timestamp
         data = {
             "id": frame.pk,
-            "timestamp": frame.timestamp,
+            "timestamp": timestamp.isoformat(),
             "direction": frame.direction,
             "message_type": frame.message_type,
             "action": frame.action,
@@ -72,11 +93,52 @@ def frame_context(frame: Frame | dict) -> dict:
             "error": frame.error,
         }
     else:
-        data = {**frame, "id": None, "timestamp": datetime.fromisoformat(frame["timestamp"])}
-    data["pretty"] = _pretty(data["payload"], data["raw"])
-    data["is_error"] = bool(data["error"]) or data["message_type"] in ("CALLERROR", "invalid")
-    data["arrow"] = "→" if data["direction"] == Direction.IN else "←"
-    return data
+        timestamp = datetime.fromisoformat(frame["timestamp"])
+        data = {key: frame[key] for key in _STREAMED}
+        data["id"] = None
+    local = timezone.localtime(timestamp)
+    is_error = bool(data["error"]) or data["message_type"] in ("CALLERROR", "invalid")
+    return {
+        "id": data["id"],
+        "key": frame_key(data),
+        "datetime": local.isoformat(),
+        "time": local.strftime("%H:%M:%S.%f"),
+        "direction": data["direction"],
+        "arrow": "→" if data["direction"] == Direction.IN else "←",
+        "message_type": data["message_type"],
+        "action": data["action"] or "—",
+        "unique_id": data["unique_id"],
+        "error": _truncate(data["error"], 160),
+        "is_error": is_error,
+        "pretty": _pretty(data["payload"], data["raw"]),
+        "raw": _truncate(data["raw"], 4000),
+    }
+
+
+_STREAMED = (
+    "timestamp",
+    "direction",
+    "message_type",
+    "action",
+    "unique_id",
+    "raw",
+    "payload",
+    "error",
+)
+REPLAY_LIMIT = 500
+
+
+def latest_frame_id(station_id: int) -> int:
+    """The newest frame id of a station (0 without frames): where a page's live stream starts."""
+    latest = Frame.objects.filter(station_id=station_id).order_by("-id").values_list("id")[:1]
+    return next(iter(latest), (0,))[0]
+
+
+def replay_after(station_id: int, flt: FrameFilter, *, after: int) -> list[dict]:
+    """The frames saved after ``after`` (at most the newest REPLAY_LIMIT), oldest first."""
+    frames = flt.apply(Frame.objects.filter(station_id=station_id, id__gt=after))
+    rows = list(frames.order_by("-id")[:REPLAY_LIMIT])
+    return [frame_json(f) for f in reversed(rows)]
 
 
 PAGE_SIZE = 50

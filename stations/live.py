@@ -1,40 +1,52 @@
-"""The browser's live frame log: ``ws/stations/<pk>/frames/``.
+"""The browser's live frame log: ``ws/stations/<pk>/frames/?after=<frame id>&<filter>``.
 
-Who may watch is decided on connect through the selectors (a vendor only its own manufacturer's
-stations); while the socket is open the station's consumer streams to it. Each line is rendered
-from ``stations/_frame_line.html``, the partial the page's history uses too.
+Who may watch is decided through the selectors (a vendor only its own manufacturer's stations)
+on connect and again on events: the decision is cached for ``RECHECK_AFTER`` seconds, then the
+user, the session and the station are read afresh, and a watcher that lost the right is
+disconnected before it sees another frame.
+
+The page renders its history up to some frame id and connects with ``after=<that id>``; once the
+station's consumer streams (it acknowledges after flushing what it logged before), the frames
+saved after that id are replayed from the database, then the stream follows, so nothing that
+arrived between the page and the socket is missed and nothing is shown twice. Lines go out as
+compact JSON (``frame_json``), one message per batch the station announced; the page renders
+them with the same template as its history (``stations/_frame_line.html``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.template.loader import render_to_string
+from django.contrib.auth import get_user_model
 
 from stations import registry, selectors
-from stations.frame_log import FrameEvent
-from stations.frame_view import FrameFilter, frame_context
+from stations.frame_log import FrameEvent, FramesEvent
+from stations.frame_view import FrameFilter, frame_json, frame_key, replay_after
+
+RECHECK_AFTER = 5.0  # seconds a watcher's permission is trusted before it is checked again
 
 
 class FrameStreamConsumer(AsyncWebsocketConsumer):
+    closing = False
+
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        pk = self.scope["url_route"]["kwargs"]["pk"]
-        station = (
-            await database_sync_to_async(
-                lambda: selectors.stations_for(user=user).filter(pk=pk).first()
-            )()
-            if user is not None
-            else None
-        )
+        self.pk = self.scope["url_route"]["kwargs"]["pk"]
+        station = await database_sync_to_async(self._visible_station)()
         if station is None:
             await self.close()
             return
+        self.allowed_until = time.monotonic() + RECHECK_AFTER
         self.charge_point_id = station.charge_point_id
-        self.filter = FrameFilter.from_query(self.scope.get("query_string", b"").decode())
+        query = self.scope.get("query_string", b"").decode()
+        self.filter = FrameFilter.from_query(query)
+        self.after = _after(query)
+        self.ready = False
+        self.held: list[FrameEvent] = []  # streamed before the replay: shown after it
+        self.replayed: set[str] = set()
         self.group = registry.frames_group(self.charge_point_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await registry.watch(self.charge_point_id, self.channel_name)
@@ -47,21 +59,75 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
                 holder, {"type": "watch.start", "reply_to": self.channel_name}
             )
         else:
-            await self.send(text_data=json.dumps({"ready": True, "online": False}))
+            await self._replay_and_go(online=False)
+
+    def _visible_station(self):
+        """The station if the scope's user, read afresh, may still watch it; else None."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return None
+        session = self.scope.get("session")
+        if session is not None and session.session_key and not session.exists(session.session_key):
+            return None  # logged out since
+        fresh = get_user_model().objects.filter(pk=user.pk).first()
+        if fresh is None:
+            return None
+        return selectors.stations_for(user=fresh).filter(pk=self.pk).first()
+
+    async def _allowed(self) -> bool:
+        if time.monotonic() < self.allowed_until:
+            return True
+        station = await database_sync_to_async(self._visible_station)()
+        if station is None or station.charge_point_id != self.charge_point_id:
+            await self.close()
+            self.allowed_until = float("inf")  # closing: nothing more is sent
+            self.closing = True
+            return False
+        self.allowed_until = time.monotonic() + RECHECK_AFTER
+        return True
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The page sends its filter as JSON when the user changes it."""
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             self.filter = FrameFilter.from_dict(json.loads(text_data or "{}"))
 
-    async def frame_logged(self, event: FrameEvent) -> None:
-        if not self.filter.matches(event):
+    async def frames_logged(self, event: FramesEvent) -> None:
+        frames = [f for f in event["frames"] if f["charge_point_id"] == self.charge_point_id]
+        if not frames or self.closing or not await self._allowed():
             return
-        html = render_to_string("stations/_frame_line.html", {"f": frame_context(event)})
-        await self.send(text_data=json.dumps({"html": html, "timestamp": event["timestamp"]}))
+        if not self.ready:
+            self.held.extend(frames)
+            return
+        await self._send_lines(frames)
+
+    async def _send_lines(self, events: list[FrameEvent]) -> None:
+        lines = []
+        for event in events:
+            if not self.filter.matches(event):
+                continue
+            if self.replayed and frame_key(event) in self.replayed:
+                continue
+            lines.append(frame_json(event))
+        if lines:
+            await self.send(text_data=json.dumps({"frames": lines}))
 
     async def watch_ack(self, event: dict) -> None:
-        await self.send(text_data=json.dumps({"ready": True, "online": True}))
+        await self._replay_and_go(online=True)
+
+    async def _replay_and_go(self, *, online: bool) -> None:
+        if self.ready or self.closing:
+            return
+        if self.after is not None:
+            rows = await database_sync_to_async(replay_after)(
+                self.pk, self.filter, after=self.after
+            )
+            if rows:
+                self.replayed = {row["key"] for row in rows}
+                await self.send(text_data=json.dumps({"frames": rows, "replay": True}))
+        self.ready = True
+        held, self.held = self.held, []
+        await self._send_lines(held)
+        await self.send(text_data=json.dumps({"ready": True, "online": online}))
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "group"):
@@ -71,3 +137,8 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         holder = await registry.channel_of(self.charge_point_id)
         if holder:
             await self.channel_layer.send(holder, {"type": "watch.stop"})
+
+
+def _after(query: str) -> int | None:
+    value = FrameFilter.query_value(query, "after")
+    return int(value) if value.isdigit() else None

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import qa_required
 from stations import ocpp_j, registry, selectors, services
-from stations.frame_view import FrameFilter, frame_context, frame_page
+from stations.frame_view import FrameFilter, frame_json, frame_page, latest_frame_id
 from stations.models import (
     BootStatus,
     ChargerModel,
@@ -65,6 +65,9 @@ def station_list(request: HttpRequest) -> HttpResponse:
 def station_live(request: HttpRequest, pk: int) -> HttpResponse:
     station = _station(request, pk)
     flt = FrameFilter.from_dict(request.GET.dict())
+    # Read before the history: the live stream replays from here, so a frame saved meanwhile
+    # is shown (once: the page drops a line it already has), never missed.
+    latest_id = latest_frame_id(station.pk)
     frames, next_before = frame_page(station.pk, flt)
     latest = Frame.objects.filter(station=station).order_by("-id")
     context = {
@@ -81,7 +84,8 @@ def station_live(request: HttpRequest, pk: int) -> HttpResponse:
         "transactions": station.transactions.all()[:10],
         "meter_values": station.meter_values.all()[:12],
         "connections": station.connections.all()[:10],
-        "frames": [frame_context(f) for f in frames],
+        "frames": [frame_json(f) for f in frames],
+        "latest_id": latest_id,
         "next_before": next_before,
         "filter": flt,
         "actions": sorted(ocpp_j.KNOWN_ACTIONS),
@@ -106,11 +110,12 @@ def frame_history(request: HttpRequest, pk: int) -> JsonResponse:
         before = int(request.GET["before"]) if request.GET.get("before") else None
     except ValueError:
         before = None
+    latest_id = latest_frame_id(station.pk) if before is None else None
     frames, next_before = frame_page(station.pk, flt, before=before)
     html = "".join(
-        render_to_string("stations/_frame_line.html", {"f": frame_context(f)}) for f in frames
+        render_to_string("stations/_frame_line.html", {"f": frame_json(f)}) for f in frames
     )
-    return JsonResponse({"html": html, "next": next_before})
+    return JsonResponse({"html": html, "next": next_before, "latest": latest_id})
 
 
 @qa_required

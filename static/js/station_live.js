@@ -1,5 +1,5 @@
 // A station's live page: the frame log (history + live stream) and the command console.
-// URLs come from data-* attributes; lines are rendered by the server from one partial.
+// URLs come from data-* attributes; lines come from one partial (stations/_frame_line.html).
 (function () {
   "use strict";
 
@@ -8,13 +8,49 @@
   const consoleEl = document.getElementById("console");
   if (consoleEl) commandConsole(consoleEl);
 
+  // History lines are rendered by the server from stations/_frame_line.html; live lines fill an
+  // empty copy of the same partial (<template id="frame-line">) with the values the server
+  // formatted, so both look the same. The stream starts after the newest frame id the page
+  // has (data-after): the server replays what was saved since, and lines already shown are
+  // recognised by their key and skipped.
   function frameLog(section) {
     const list = document.getElementById("frames");
+    const template = document.getElementById("frame-line");
     const form = document.getElementById("frame-filter");
     const older = document.getElementById("older");
     const state = document.getElementById("live-state");
     let nextBefore = section.dataset.nextBefore;
+    let after = parseInt(section.dataset.after || "0", 10);
+    let keys = new Set();
     let socket = null;
+    let retry = null;
+
+    function rememberShown() {
+      keys = new Set(Array.from(list.children, (li) => li.dataset.key));
+      for (const li of list.children) if (li.dataset.id) after = Math.max(after, parseInt(li.dataset.id, 10));
+    }
+
+    function line(frame) {
+      const li = template.content.firstElementChild.cloneNode(true);
+      li.className = "frame frame-" + frame.direction + (frame.is_error ? " frame-error" : "");
+      if (frame.id) li.dataset.id = frame.id;
+      li.dataset.key = frame.key;
+      for (const slot of li.querySelectorAll("[data-slot]")) slot.textContent = frame[slot.dataset.slot];
+      li.querySelector("time").dateTime = frame.datetime;
+      li.querySelector("[data-slot=error]").hidden = !frame.error;
+      return li;
+    }
+
+    function show(frames) {  // oldest first; the newest ends on top
+      const fresh = document.createDocumentFragment();
+      for (const frame of frames) {
+        if (frame.id) after = Math.max(after, frame.id);
+        if (keys.has(frame.key)) continue;
+        keys.add(frame.key);
+        fresh.prepend(line(frame));
+      }
+      list.prepend(fresh);
+    }
 
     function filterParams() {
       const params = new URLSearchParams();
@@ -25,14 +61,29 @@
 
     function connect() {
       const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      socket = new WebSocket(scheme + location.host + section.dataset.wsPath + "?" + filterParams());
-      socket.onopen = () => { state.textContent = "live"; };
-      socket.onclose = () => { state.textContent = "disconnected, retrying…"; setTimeout(connect, 2000); };
-      socket.onmessage = (event) => {
-        const data = JSON.parse(event.data);
-        if (data.ready) { state.textContent = data.online ? "live" : "live (station offline)"; return; }
-        if (data.html) list.insertAdjacentHTML("afterbegin", data.html);
+      const params = filterParams();
+      params.set("after", after);
+      const ws = new WebSocket(scheme + location.host + section.dataset.wsPath + "?" + params);
+      socket = ws;
+      ws.onclose = () => {
+        if (socket !== ws) return;  // replaced on purpose
+        state.textContent = "disconnected, retrying…";
+        retry = setTimeout(connect, 2000);
       };
+      ws.onmessage = (event) => {
+        const data = JSON.parse(event.data);
+        if (data.frames) show(data.frames);
+        if (data.ready) state.textContent = data.online ? "live" : "live (station offline)";
+      };
+    }
+
+    function reconnect() {
+      clearTimeout(retry);
+      const old = socket;
+      socket = null;
+      if (old) old.close();
+      state.textContent = "connecting…";
+      connect();
     }
 
     async function loadHistory(before) {
@@ -45,15 +96,19 @@
       list.insertAdjacentHTML("beforeend", page.html);
       nextBefore = page.next || "";
       older.hidden = !nextBefore;
+      if (!before) {
+        after = page.latest || 0;
+        rememberShown();
+        reconnect();  // the stream follows the new filter from where this history ends
+      }
     }
 
     form.addEventListener("change", () => {
-      const params = filterParams();
-      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(Object.fromEntries(params)));
-      history.replaceState(null, "", "?" + params);
+      history.replaceState(null, "", "?" + filterParams());
       loadHistory(null);
     });
-    older.addEventListener("click", () => loadHistory(nextBefore));
+    older.addEventListener("click", () => loadHistory(nextBefore).then(rememberShown));
+    rememberShown();
     connect();
   }
 

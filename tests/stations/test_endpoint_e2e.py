@@ -102,9 +102,13 @@ async def test_real_station_boots_and_is_commanded_from_a_worker_while_a_browser
     )
     assert (done.status, done.response) == ("result", {"status": "Accepted"})
 
-    lines = [json.loads(await asyncio.wait_for(browser.recv(), 5))["html"] for _ in range(2)]
-    assert "Reset" in lines[0] and "CALL" in lines[0] and "frame-out" in lines[0]
-    assert "CALLRESULT" in lines[1] and "frame-in" in lines[1]
+    lines: list[dict] = []
+    while len(lines) < 2:
+        lines += json.loads(await asyncio.wait_for(browser.recv(), 5))["frames"]
+    assert [(f["action"], f["message_type"], f["direction"]) for f in lines] == [
+        ("Reset", "CALL", "out"),
+        ("Reset", "CALLRESULT", "in"),
+    ]
     await browser.close()
 
     await socket.close()
