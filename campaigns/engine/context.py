@@ -313,6 +313,18 @@ class StepContext:
         )
         return found[0] if found else None
 
+    async def answer_to(self, frame: Frame | None, *, within: float | None = None) -> Frame | None:
+        """CertLab's own answer (CALLRESULT or CALLERROR) to a station's call, as logged: the
+        transactionId of a StartTransaction, the idTagInfo of an Authorize."""
+        if frame is None:
+            return None
+        found = await self._wait_for(
+            lambda f: f.unique_id == frame.unique_id and f.direction != frame.direction
+            and f.message_type in ("CALLRESULT", "CALLERROR"),
+            frame.seq, timeout=within or self.params.call_timeout,
+        )  # fmt: skip
+        return found[0] if found else None
+
     async def expect_count(
         self, action: str, where: Where = None, *, count: int, within: float,
         since: int | None = None,

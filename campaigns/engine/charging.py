@@ -1,0 +1,168 @@
+"""Charging moves the transaction steps share: start a transaction (remotely or at the station),
+find CertLab's transaction id, stop it, and leave the connector idle again.
+
+A real station starts only once the cable is in (OCPP-NOTES), so a start waits for the station
+to either start or show Preparing, and only then asks for the cable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from campaigns.engine.context import CallReply, SimulatorAction, StepContext
+from campaigns.engine.frames import Frame
+
+GRACE = 0.5  # s a station that shows Preparing gets to start before the cable prompt
+
+
+@dataclass
+class Session:
+    """One transaction the step started: how it was triggered and what the station sent."""
+
+    connector_id: int
+    id_tag: str
+    since: int  # history mark before the start was triggered
+    remote: CallReply | None = None
+    start: Frame | None = None  # the station's StartTransaction
+    answer: Frame | None = None  # CertLab's answer to it (carries the transactionId)
+    stop: Frame | None = None  # the station's StopTransaction, once seen
+    plugged: bool = False  # the step asked for the cable, so it asks to unplug it at the end
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def transaction_id(self) -> int | None:
+        payload = self.answer.payload if self.answer else None
+        value = payload.get("transactionId") if isinstance(payload, dict) else None
+        return value if isinstance(value, int) else None
+
+    @property
+    def evidence(self) -> list[Frame]:
+        frames = [*(self.remote.frames if self.remote else ()), self.start, self.answer]
+        return [f for f in frames if f is not None]
+
+    def describe_start(self) -> str:
+        if self.start is None:
+            return "no StartTransaction"
+        tag = self.start.payload.get("idTag") if isinstance(self.start.payload, dict) else None
+        return (
+            f"StartTransaction (connector {self.connector_id}, idTag {tag}) answered with "
+            f"transactionId {self.transaction_id}"
+        )
+
+
+def status_frames(ctx: StepContext, connector_id: int, since: int) -> list[Frame]:
+    return ctx.frames("StatusNotification", {"connectorId": connector_id}, since=since)
+
+
+def status_names(frames: list[Frame]) -> list[str]:
+    return [str(f.payload.get("status")) for f in frames if isinstance(f.payload, dict)]
+
+
+async def plug_in(ctx: StepContext, connector_id: int, why: str = "") -> bool:
+    answer = await ctx.prompt(
+        f"Plug the charging cable into connector {connector_id}{why}.",
+        simulator=SimulatorAction.of("plug_in", connector_id=connector_id),
+    )
+    return answer.done
+
+
+async def unplug(ctx: StepContext, connector_id: int, why: str = "") -> bool:
+    answer = await ctx.prompt(
+        f"Unplug the charging cable from connector {connector_id}{why}.",
+        simulator=SimulatorAction.of("unplug", connector_id=connector_id),
+    )
+    return answer.done
+
+
+async def await_start(ctx: StepContext, session: Session) -> None:
+    """The StartTransaction that follows an accepted start, asking for the cable if the station
+    waits for it; then CertLab's answer with the transaction id."""
+    connector = session.connector_id
+
+    def started_or_waiting(payload: dict) -> bool:
+        return payload["connectorId"] == connector and (
+            "meterStart" in payload or payload.get("status") == "Preparing"
+        )
+
+    await ctx.expect(None, started_or_waiting, within=ctx.params.status_window, since=session.since)
+    # A station already plugged in may show Preparing just before it starts: a moment's grace.
+    start = await ctx.expect(
+        "StartTransaction", {"connectorId": connector}, within=GRACE, since=session.since
+    )
+    if start is None:
+        plugged = await plug_in(ctx, connector, " so that the transaction can start")
+        session.plugged = plugged
+        start = await ctx.expect(
+            "StartTransaction",
+            {"connectorId": connector},
+            within=ctx.params.transaction_window,
+            since=session.since,
+        )
+        if start is None and not plugged:
+            session.notes.append(
+                f"The operator could not plug the cable into connector {connector}."
+            )
+    if start:
+        session.start = start
+        session.answer = await ctx.answer_to(start)
+        await ctx.expect(
+            "StatusNotification",
+            {"connectorId": connector, "status": "Charging"},
+            within=ctx.params.status_window,
+            since=session.since,
+        )
+
+
+async def remote_start(ctx: StepContext, connector_id: int, id_tag: str) -> Session:
+    """RemoteStartTransaction, then the StartTransaction it leads to (see ``await_start``)."""
+    session = Session(connector_id, id_tag, since=ctx.mark())
+    session.remote = await ctx.call(
+        "RemoteStartTransaction", {"connectorId": connector_id, "idTag": id_tag}
+    )
+    if session.remote.status == "Accepted":
+        await await_start(ctx, session)
+    return session
+
+
+async def remote_stop(ctx: StepContext, session: Session) -> CallReply | None:
+    """RemoteStopTransaction by CertLab's transaction id, and the StopTransaction it leads to."""
+    tx = session.transaction_id
+    if tx is None:
+        return None
+    since = ctx.mark()
+    reply = await ctx.call("RemoteStopTransaction", {"transactionId": tx})
+    if reply.status == "Accepted":
+        session.stop = await ctx.expect(
+            "StopTransaction",
+            {"transactionId": tx},
+            within=ctx.params.transaction_window,
+            since=since,
+        )
+    return reply
+
+
+async def finish(ctx: StepContext, session: Session | None) -> None:
+    """Leave the connector idle: stop the transaction if it still runs, take the cable out."""
+    if session is None:
+        return
+    tx = session.transaction_id
+    if tx is not None and session.stop is None:
+        session.stop = (
+            ctx.frames("StopTransaction", {"transactionId": tx}, since=session.since) or [None]
+        )[0]
+        if session.stop is None:
+            reply = await remote_stop(ctx, session)
+            await ctx.note(
+                f"Clean-up: RemoteStopTransaction {tx} answered "
+                f"{reply.describe() if reply else 'nothing'}."
+            )
+    if session.plugged:
+        since = ctx.mark()
+        await unplug(ctx, session.connector_id, " (clean-up: the connector becomes idle)")
+        session.plugged = False
+        await ctx.expect(
+            "StatusNotification",
+            {"connectorId": session.connector_id, "status": "Available"},
+            within=ctx.params.status_window,
+            since=since,
+        )

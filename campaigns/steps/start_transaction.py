@@ -1,0 +1,217 @@
+"""6 · Start charge transaction (both local notification and remote trigger).
+
+Remote (OCTT TC_011_1/TC_010): RemoteStartTransaction must be Accepted and lead to a
+StartTransaction with that idTag, which CertLab answers with its transactionId, and to the
+StatusNotifications Preparing and Charging (in either order relative to StartTransaction).
+Local (TC_004_1/TC_003): a valid tag at the station gives Authorize, answered Accepted, then a
+StartTransaction with that tag. Invalid tag (TC_023): Authorize answered Invalid and no
+StartTransaction (nor Charging) within the window, even with the cable in. Every transaction the
+step starts is stopped again, so the station ends idle.
+"""
+
+from campaigns.engine.charging import (
+    Session,
+    await_start,
+    finish,
+    plug_in,
+    remote_start,
+    status_frames,
+    status_names,
+    unplug,
+)
+from campaigns.engine.context import SimulatorAction, StepContext
+
+NUMBER = 6
+CRITERIA = ("6.a", "6.b", "6.c")
+
+
+async def run(ctx: StepContext) -> None:
+    connector, tag = ctx.params.connector_id, ctx.params.valid_id_tag
+    remote = await remote_start(ctx, connector, tag)
+    _check_remote(ctx, remote)
+    await finish(ctx, remote)
+    local = Session(connector, tag, since=ctx.mark())
+    await _local_start(ctx, local)
+    await finish(ctx, local)
+    await _invalid_tag(ctx)
+    if all(r.outcome == "passed" for r in ctx.results):
+        ctx.summary(
+            f"Ok, remote start (transaction {remote.transaction_id}), local start "
+            f"(transaction {local.transaction_id}), invalid tag refused"
+        )
+
+
+def _check_remote(ctx: StepContext, session: Session) -> None:
+    reply = session.remote
+    ctx.check(
+        "6.a",
+        reply.status == "Accepted",
+        f"RemoteStartTransaction (connector {session.connector_id}, idTag {session.id_tag}) "
+        f"answered {reply.describe()}",
+        evidence=reply.frames,
+        key="6.a#remote",
+    )
+    if reply.status == "Accepted":
+        _check_start(ctx, "6.a", session)
+
+
+async def _local_start(ctx: StepContext, session: Session) -> None:
+    # A clean start: an empty authorization cache makes the station ask CertLab (Authorize).
+    cleared = await ctx.call("ClearCache")
+    await ctx.note(f"ClearCache before the local start answered {cleared.describe()}.")
+    answer = await ctx.prompt(
+        f"Present the valid RFID tag {session.id_tag} at connector {session.connector_id} "
+        "(plug the cable in when the station asks for it).",
+        input_label="idTag presented",
+        simulator=SimulatorAction.of(
+            "present_tag", connector_id=session.connector_id, id_tag=session.id_tag
+        ),
+    )
+    session.id_tag = answer.value.strip() or session.id_tag
+    authorize = await ctx.expect(
+        "Authorize", {"idTag": session.id_tag}, within=ctx.params.status_window, since=session.since
+    )
+    if authorize is None:
+        ctx.check(
+            "6.b",
+            False,
+            f"No Authorize for {session.id_tag} within "
+            f"{ctx.params.status_window} s after the tag was presented (prompt answered "
+            f"{answer.choice or 'nothing'})",
+            key="6.b#authorize",
+        )
+        return
+    verdict = await ctx.answer_to(authorize)
+    status = _id_tag_status(verdict)
+    ctx.check(
+        "6.b",
+        status == "Accepted",
+        f"Authorize {session.id_tag} answered {status} by CertLab",
+        evidence=[authorize, verdict],
+        key="6.b#authorize",
+    )
+    if status != "Accepted":
+        return
+    await await_start(ctx, session)
+    _check_start(ctx, "6.b", session)
+
+
+async def _invalid_tag(ctx: StepContext) -> None:
+    connector, window = ctx.params.connector_id, ctx.params.status_window
+    since = ctx.mark()
+    plugged = await plug_in(ctx, connector, " and leave it in (the next tag must not start)")
+    answer = await ctx.prompt(
+        f"Present the unknown RFID tag {ctx.params.invalid_id_tag} at connector {connector}.",
+        input_label="idTag presented",
+        simulator=SimulatorAction.of(
+            "present_tag", connector_id=connector, id_tag=ctx.params.invalid_id_tag
+        ),
+    )
+    tag = answer.value.strip() or ctx.params.invalid_id_tag
+    try:
+        authorize = await ctx.expect("Authorize", {"idTag": tag}, within=window, since=since)
+        if authorize is None:
+            ctx.check(
+                "6.c",
+                None,
+                f"No Authorize for the invalid tag {tag} within {window} s: "
+                "the station may refuse it locally; QA to confirm",
+                key="6.c#authorize",
+            )
+        else:
+            verdict = await ctx.answer_to(authorize)
+            status = _id_tag_status(verdict)
+            ctx.check(
+                "6.c",
+                status not in (None, "Accepted"),
+                f"Authorize {tag} answered {status} by CertLab",
+                evidence=[authorize, verdict],
+                key="6.c#authorize",
+            )
+        after = since if authorize is None else authorize.seq
+        await ctx.collect(None, during=window, since=after)
+        starts = ctx.frames("StartTransaction", {"connectorId": connector}, since=after)
+        charging = [
+            f
+            for f in status_frames(ctx, connector, after)
+            if f.payload.get("status") in ("Charging", "SuspendedEV", "SuspendedEVSE")
+        ]
+        cable = "with the cable in" if plugged else "(cable not confirmed)"
+        if starts or charging:
+            detail = f"The sequence went on after the invalid tag {tag} {cable}: " + ", ".join(
+                f.describe() for f in [*starts, *charging]
+            )
+        else:
+            detail = (
+                f"No StartTransaction and no Charging within {window} s after the invalid "
+                f"tag {tag} {cable}"
+            )
+        ctx.check(
+            "6.c",
+            not (starts or charging),
+            detail,
+            evidence=[*starts, *charging],
+            key="6.c#no-start",
+        )
+    finally:
+        for start in ctx.frames("StartTransaction", {"connectorId": connector}, since=since):
+            stray = Session(
+                connector, tag, since=since, start=start, answer=await ctx.answer_to(start)
+            )
+            await finish(ctx, stray)
+        if plugged:
+            await unplug(ctx, connector, " (clean-up)")
+
+
+def _check_start(ctx: StepContext, criterion: str, session: Session) -> None:
+    for note in session.notes:
+        ctx.check(criterion, None, note, key=f"{criterion}#cable")
+    start = session.start
+    if start is None:
+        ctx.check(
+            criterion,
+            False,
+            f"No StartTransaction on connector {session.connector_id} "
+            f"within {ctx.params.transaction_window} s"
+            + (" after the cable was plugged in" if session.plugged else ""),
+            evidence=session.evidence,
+            key=f"{criterion}#start",
+        )
+        return
+    tag = start.payload.get("idTag")
+    problems = []
+    if tag != session.id_tag:
+        problems.append(f"idTag is {tag!r}, expected {session.id_tag!r}")
+    if session.transaction_id is None:
+        problems.append("CertLab's answer carries no transactionId")
+    detail = session.describe_start()
+    ctx.check(
+        criterion,
+        not problems,
+        detail + (": " + "; ".join(problems) if problems else ""),
+        evidence=session.evidence,
+        key=f"{criterion}#start",
+    )
+    _check_statuses(ctx, criterion, session)
+
+
+def _check_statuses(ctx: StepContext, criterion: str, session: Session) -> None:
+    frames = status_frames(ctx, session.connector_id, session.since)
+    seen = status_names(frames)
+    missing = [s for s in ("Preparing", "Charging") if s not in seen]
+    all_before = bool(frames and session.start and frames[-1].seq < session.start.seq)
+    detail = (
+        f"StatusNotifications on connector {session.connector_id}: {' → '.join(seen) or 'none'}"
+    )
+    if missing:
+        detail += f"; missing {', '.join(missing)}"
+    elif all_before:
+        detail += " (all before StartTransaction, which OCTT allows)"
+    ctx.check(criterion, not missing, detail, evidence=frames, key=f"{criterion}#status")
+
+
+def _id_tag_status(answer) -> str | None:
+    payload = answer.payload if answer is not None else None
+    if not isinstance(payload, dict):
+        return None
+    return (payload.get("idTagInfo") or {}).get("status")

@@ -1,0 +1,234 @@
+"""Step 6 · start transaction: on the simulator (compliant and no_start_after_remote_start) and
+against a scripted station for the branches a simulator cannot show."""
+
+import pytest
+
+from campaigns.engine.context import Outcome
+from campaigns.engine.port import CallRejected
+from campaigns.engine.runner import Ending, run_step
+from campaigns.engine.verdict import Proposed
+from campaigns.steps import step_module
+from tests.campaigns.charging_lab import AnsweringStation, prepare_tags
+from tests.campaigns.conftest import STATION
+
+STEP = step_module(6)
+
+
+# --- on the simulator, through the real endpoint ---------------------------------------------
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_start_transaction_passes_on_the_compliant_simulator(lab):
+    await prepare_tags()
+    simulator = await lab.start()
+    run, ctx = await lab.run(6)
+    assert run.proposed == Proposed.OK, run.result_text
+    assert run.result_text.startswith("Ok, remote start (transaction ")
+    start = next(r for r in ctx.results if r.key == "6.a#start")
+    assert [e["action"] for e in start.evidence][-2:] == ["StartTransaction", "StartTransaction"]
+    assert start.evidence[-1]["message_type"] == "CALLRESULT"
+    idle = simulator.connectors[1]
+    assert (idle.transaction, idle.plugged, idle.status) == (None, False, "Available")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_no_start_after_remote_start_fails_criterion_6a(lab):
+    await prepare_tags()
+    await lab.start(defects=("no_start_after_remote_start",))
+    run, ctx = await lab.run(6)
+    details = [(r.key, r.outcome, r.detail) for r in ctx.results]
+    assert run.outcomes == {"6.a": Outcome.FAILED, "6.b": Outcome.PASSED, "6.c": Outcome.PASSED}, (
+        details
+    )
+    assert "No StartTransaction on connector 1 within 8 s after the cable was plugged in" in (
+        run.result_text
+    )
+
+
+# --- against a scripted station ----------------------------------------------------------------
+@pytest.fixture
+def station():
+    return AnsweringStation()
+
+
+@pytest.fixture
+def ctx_for(station):
+    from campaigns.engine.context import StepContext
+    from campaigns.engine.params import LabParameters
+
+    def make(**overrides):
+        params = LabParameters.fast(
+            answer_prompts_on_simulator=False,
+            status_window=0.5,
+            transaction_window=0.5,
+            **overrides,
+        )
+        return StepContext(port=station, station=STATION, params=params)
+
+    return make
+
+
+def charging_station(station, *, status_first=False):
+    """Answer RemoteStart by starting at once (cable already in), in either status order."""
+
+    def remote_start(payload):
+        start = {
+            "connectorId": 1,
+            "idTag": payload["idTag"],
+            "meterStart": 0,
+            "timestamp": "2026-01-01T00:00:00Z",
+        }
+        if status_first:
+            station.status(1, "Preparing", 0.01)
+            station.status(1, "Charging", 0.02)
+            station.station_call("StartTransaction", start, 0.03)
+        else:
+            station.status(1, "Preparing", 0.01)
+            station.station_call("StartTransaction", start, 0.02)
+            station.status(1, "Charging", 0.03)
+        return {"status": "Accepted"}
+
+    def remote_stop(payload):
+        station.station_call(
+            "StopTransaction",
+            {
+                "transactionId": payload["transactionId"],
+                "meterStop": 5,
+                "timestamp": "2026-01-01T00:01:00Z",
+                "reason": "Remote",
+            },
+            0.01,
+        )
+        station.status(1, "Available", 0.02)
+        return {"status": "Accepted"}
+
+    station.on("RemoteStartTransaction", remote_start)
+    station.on("RemoteStopTransaction", remote_stop)
+    station.on("ClearCache", {"status": "Accepted"})
+
+
+@pytest.mark.parametrize("status_first", [False, True])
+async def test_remote_start_passes_with_charging_before_or_after_start(
+    station, ctx_for, status_first
+):
+    charging_station(station, status_first=status_first)
+    ctx = ctx_for()
+    run = await run_step(STEP, ctx, time_limit=20)
+    assert run.outcomes["6.a"] == Outcome.PASSED, [r.detail for r in ctx.results]
+    assert ("RemoteStopTransaction", {"transactionId": 41}) in station.calls
+    # No operator and no tag at the reader: the local parts stay open for QA, nothing passes.
+    assert run.outcomes["6.b"] == Outcome.FAILED
+    assert run.proposed == Proposed.FAILED
+
+
+async def test_remote_start_rejected_fails_6a_with_the_answer(station, ctx_for):
+    station.on("RemoteStartTransaction", {"status": "Rejected"})
+    station.on("ClearCache", {"status": "Accepted"})
+    ctx = ctx_for()
+    run = await run_step(STEP, ctx, time_limit=20)
+    assert run.outcomes["6.a"] == Outcome.FAILED
+    assert "RemoteStartTransaction (connector 1, idTag CERTLAB-OK) answered Rejected" in (
+        run.result_text
+    )
+    assert [a for a, _ in station.calls].count("RemoteStartTransaction") == 1
+
+
+async def test_remote_start_not_implemented_fails_precisely(station, ctx_for):
+    station.on("RemoteStartTransaction", CallRejected("NotImplemented"))
+    run = await run_step(STEP, ctx_for(), time_limit=20)
+    assert run.outcomes["6.a"] == Outcome.FAILED
+    assert "answered CALLERROR NotImplemented" in run.result_text
+
+
+async def test_remote_start_without_answer_fails(station, ctx_for):
+    station.on("RemoteStartTransaction", None)
+    run = await run_step(STEP, ctx_for(call_timeout=0.3), time_limit=20)
+    assert "answered no answer in time" in run.result_text
+
+
+async def test_missing_preparing_fails_the_status_check(station, ctx_for):
+    def remote_start(payload):
+        station.station_call(
+            "StartTransaction",
+            {
+                "connectorId": 1,
+                "idTag": payload["idTag"],
+                "meterStart": 0,
+                "timestamp": "2026-01-01T00:00:00Z",
+            },
+            0.01,
+        )
+        station.status(1, "Charging", 0.02)
+        return {"status": "Accepted"}
+
+    station.on("RemoteStartTransaction", remote_start)
+    ctx = ctx_for()
+    await run_step(STEP, ctx, time_limit=20)
+    status = next(r for r in ctx.results if r.key == "6.a#status")
+    assert status.outcome == Outcome.FAILED
+    assert status.detail == "StatusNotifications on connector 1: Charging; missing Preparing"
+
+
+async def test_start_with_another_id_tag_fails(station, ctx_for):
+    def remote_start(payload):
+        station.station_call(
+            "StartTransaction",
+            {
+                "connectorId": 1,
+                "idTag": "SOMEONE",
+                "meterStart": 0,
+                "timestamp": "2026-01-01T00:00:00Z",
+            },
+            0.01,
+        )
+        return {"status": "Accepted"}
+
+    station.on("RemoteStartTransaction", remote_start)
+    ctx = ctx_for()
+    await run_step(STEP, ctx, time_limit=20)
+    start = next(r for r in ctx.results if r.key == "6.a#start")
+    assert start.outcome == Outcome.FAILED
+    assert "idTag is 'SOMEONE', expected 'CERTLAB-OK'" in start.detail
+
+
+async def test_invalid_tag_followed_by_a_start_fails_6c(station, ctx_for):
+    """The operator presents the tags (scripted by the prompts' answers): the invalid one is
+    refused by CertLab, yet the station starts charging."""
+    from campaigns.engine.context import Answer
+
+    class Operator:
+        async def ask(self, prompt):
+            if "unknown RFID tag" in prompt.text:
+                station.station_call("Authorize", {"idTag": "CERTLAB-UNKNOWN"}, 0.01)
+                station.station_call(
+                    "StartTransaction",
+                    {
+                        "connectorId": 1,
+                        "idTag": "CERTLAB-UNKNOWN",
+                        "meterStart": 0,
+                        "timestamp": "2026-01-01T00:00:00Z",
+                    },
+                    0.05,
+                )
+            return Answer("Done")
+
+    charging_station(station)
+    ctx = ctx_for()
+    ctx.prompts = Operator()
+    run = await run_step(STEP, ctx, time_limit=20)
+    assert run.outcomes["6.c"] == Outcome.FAILED
+    no_start = next(r for r in ctx.results if r.key == "6.c#no-start")
+    assert no_start.detail.startswith("The sequence went on after the invalid tag CERTLAB-UNKNOWN")
+    # The stray transaction is stopped again.
+    assert ("RemoteStopTransaction", {"transactionId": 42}) in station.calls
+
+
+async def test_station_offline_mid_step_ends_clearly(station, ctx_for):
+    def remote_start(payload):
+        station.disconnect(0.01)
+        return {"status": "Accepted"}
+
+    station.on("RemoteStartTransaction", remote_start)
+    run = await run_step(STEP, ctx_for(), time_limit=20)
+    assert run.ending == Ending.STATION_OFFLINE
+    assert run.outcomes["6.b"] == Outcome.NOT_OBSERVED
