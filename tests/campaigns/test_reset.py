@@ -1,0 +1,112 @@
+"""Step 9 (Reset): on the simulator through the real endpoint, and scripted for the branches a
+simulator cannot show (Rejected, CALLERROR, a boot without a drop, missing StatusNotifications)."""
+
+import pytest
+
+from campaigns.engine.context import Outcome
+from campaigns.engine.port import CallRejected
+from campaigns.engine.runner import Ending, run_step
+from campaigns.engine.verdict import Proposed
+from campaigns.steps import step_module
+from tests.campaigns.conftest import GOOD_BOOT
+
+
+def _statuses(connectors=(0, 1, 2), delay=0.0):
+    return [
+        ("StatusNotification", {"connectorId": c, "status": "Available", "errorCode": "NoError"},
+         delay)
+        for c in connectors
+    ]  # fmt: skip
+
+
+def _rebooting(scripted, *, connectors=(0, 1, 2), drop=True):
+    """Reset Accepted, then (optionally) a drop, a reconnect, a boot and StatusNotifications."""
+
+    def accept(payload):
+        if drop:
+            scripted.disconnect(0.05)
+            scripted.reconnect(0.6)
+        scripted.emit("BootNotification", GOOD_BOOT, 0.8)
+        for action, status, _ in _statuses(connectors):
+            scripted.emit(action, status, 0.9)
+        return {"status": "Accepted"}
+
+    scripted.on("Reset", accept)
+
+
+# --- on the simulator ---------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_reset_passes_on_the_compliant_simulator(lab):
+    simulator = await lab.start()
+    run, ctx = await lab.run(9)
+    assert run.proposed == Proposed.OK, run.result_text
+    assert run.result_text.startswith("Ok, Hard and Soft reset")
+    assert simulator.boots == 3  # the first boot and one per reset
+    reboots = [r for r in ctx.results if r.key.endswith("#reboot")]
+    assert [e["action"] for e in reboots[0].evidence] == ["Reset", "Reset", "BootNotification"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_reset_without_reboot_fails_both_criteria(lab):
+    await lab.start(defects=("no_reboot_after_reset",))
+    run, _ = await lab.run(9, reconnect_timeout=3)
+    assert run.outcomes == {"9.a": Outcome.FAILED, "9.b": Outcome.FAILED}
+    assert run.result_text == (
+        "Failed: Reset Hard was Accepted, but within 3 s the station neither dropped its "
+        "connection nor sent a BootNotification: no reboot."
+    )
+
+
+# --- scripted -----------------------------------------------------------------------------------
+
+
+async def test_reset_with_drop_boot_and_statuses_passes(scripted, make_ctx):
+    _rebooting(scripted)
+    run = await run_step(step_module(9), make_ctx(), time_limit=20)
+    assert run.proposed == Proposed.OK, run.result_text
+    assert scripted.calls == [("Reset", {"type": "Hard"}), ("Reset", {"type": "Soft"})]
+
+
+async def test_reset_rejected_fails_that_type_and_tries_the_other(scripted, make_ctx):
+    scripted.on("Reset", lambda p: {"status": "Rejected" if p["type"] == "Hard" else "Accepted"})
+    run = await run_step(step_module(9), make_ctx(reconnect_timeout=1), time_limit=20)
+    assert run.outcomes == {"9.a": Outcome.FAILED, "9.b": Outcome.FAILED}
+    assert run.result_text == "Failed: Reset Hard answered Rejected"
+    assert [c[1]["type"] for c in scripted.calls] == ["Hard", "Soft"]
+
+
+async def test_reset_not_implemented_fails_precisely(scripted, make_ctx):
+    scripted.on("Reset", CallRejected("NotImplemented"))
+    run = await run_step(step_module(9), make_ctx(), time_limit=20)
+    assert run.result_text == "Failed: Reset Hard answered CALLERROR NotImplemented"
+
+
+async def test_boot_without_a_drop_is_no_reboot(scripted, make_ctx):
+    _rebooting(scripted, drop=False)
+    run = await run_step(step_module(9), make_ctx(), time_limit=20)
+    assert run.outcomes == {"9.a": Outcome.FAILED, "9.b": Outcome.FAILED}
+    assert "came on the same connection" in run.result_text
+
+
+async def test_missing_status_for_connector_zero_fails(scripted, make_ctx):
+    _rebooting(scripted, connectors=(1, 2))
+    run = await run_step(step_module(9), make_ctx(status_window=1), time_limit=20)
+    assert run.outcomes["9.a"] == Outcome.FAILED
+    assert "no StatusNotification for connector(s) 0 within 1 s" in run.result_text
+    assert "(reported: 1 Available/NoError, 2 Available/NoError)" in run.result_text
+
+
+async def test_station_that_never_returns_ends_offline(scripted, make_ctx):
+    def accept(payload):
+        scripted.disconnect(0.05)
+        return {"status": "Accepted"}
+
+    scripted.on("Reset", accept)
+    run = await run_step(step_module(9), make_ctx(reconnect_timeout=1), time_limit=20)
+    assert run.ending == Ending.STATION_OFFLINE
+    assert run.outcomes == {"9.a": Outcome.FAILED, "9.b": Outcome.NOT_OBSERVED}
+    assert "the station dropped its connection but did not come back" in run.result_text
