@@ -208,6 +208,8 @@ class Simulator(TransactionMixin, MaintenanceMixin):
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
+            # Cleared before connecting, so an offline/reboot request made meanwhile still counts.
+            self._drop.clear()
             try:
                 websocket = await connect(
                     self.url,
@@ -237,7 +239,6 @@ class Simulator(TransactionMixin, MaintenanceMixin):
 
     async def _session(self, websocket: Any) -> None:
         """Serve one websocket connection until it closes or the station drops it."""
-        self._drop.clear()
         cp = SimChargePoint(self, LoggedConnection(websocket, self.frames))
         self._cp = cp
         serve = asyncio.create_task(cp.start())

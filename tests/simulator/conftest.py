@@ -124,6 +124,7 @@ class RecordingCS:
     invalid_tags: set[str] = field(default_factory=lambda: {"INVALID"})
     transaction_ids: Any = field(default_factory=lambda: count(100))
     port: int = 0
+    expect_call_errors: bool = False  # tests of deliberately invalid frames set this
 
     def __post_init__(self) -> None:
         self._actions: dict[str, str] = {}
@@ -286,3 +287,6 @@ async def make_sim(cs: RecordingCS, tmp_path: Any) -> AsyncIterator[SimFactory]:
     yield factory
     for sim in sims:
         await sim.stop()
+    # Everything the station sent must have passed the Central System's schema checks.
+    errors = [f.raw for f in cs.frames if f.direction == "out" and f.message_type == 4]
+    assert cs.expect_call_errors or not errors, f"the CS answered CALLERRORs: {errors}"

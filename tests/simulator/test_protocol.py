@@ -54,6 +54,7 @@ async def test_unparseable_frame_without_id_is_ignored(cs, make_sim):
 
 
 async def test_schema_invalid_frames_defect(cs, make_sim):
+    cs.expect_call_errors = True
     await make_sim(defects={d.SCHEMA_INVALID_FRAMES}, wait=False)
     frames = await cs.wait_for("StatusNotification", count=3)
     payload = frames[0].payload
