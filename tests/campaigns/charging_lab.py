@@ -55,3 +55,90 @@ class AnsweringStation(ScriptedStation):
             {"connectorId": connector_id, "errorCode": "NoError", "status": status},
             delay,
         )
+
+
+class ScriptedCharger(AnsweringStation):
+    """A scripted charger with one connector that charges: RemoteStart starts a transaction
+    (Preparing, StartTransaction, Charging), RemoteStop stops it (reason Remote), and its
+    ``operator`` answers the cable and tag prompts like a person at the station would."""
+
+    def __init__(self, *, remote_stop="Accepted", stop_reason=None, ev_side_stop=True) -> None:
+        super().__init__()
+        self.running: int | None = None
+        self.stop_reason = stop_reason  # overrides the reason the station reports
+        self.ev_side_stop = ev_side_stop
+        self.on("RemoteStartTransaction", self._remote_start)
+        self.on("RemoteStopTransaction", lambda p: self._remote_stop(p, remote_stop))
+        self.on("ClearCache", {"status": "Accepted"})
+        self.on(
+            "GetConfiguration",
+            {
+                "configurationKey": [
+                    {
+                        "key": "StopTransactionOnEVSideDisconnect",
+                        "readonly": False,
+                        "value": "true" if ev_side_stop else "false",
+                    }
+                ]
+            },
+        )
+        self.operator = _Operator(self)
+
+    def answer(self, action: str, payload: dict) -> dict:
+        result = super().answer(action, payload)
+        if action == "StartTransaction":
+            self.running = result["transactionId"]
+        return result
+
+    def _remote_start(self, payload: dict) -> dict:
+        self.status(1, "Preparing", 0.01)
+        start = {
+            "connectorId": 1,
+            "idTag": payload["idTag"],
+            "meterStart": 0,
+            "timestamp": "2026-01-01T00:00:00Z",
+        }
+        self.station_call("StartTransaction", start, 0.02)
+        self.status(1, "Charging", 0.03)
+        return {"status": "Accepted"}
+
+    def _remote_stop(self, payload: dict, answer: str) -> dict:
+        if answer == "Accepted":
+            self.stop("Remote")
+        return {"status": answer}
+
+    def stop(self, reason: str, final: str = "Finishing") -> None:
+        if self.running is None:
+            return
+        self.station_call(
+            "StopTransaction",
+            {
+                "transactionId": self.running,
+                "meterStop": 10,
+                "timestamp": "2026-01-01T00:01:00Z",
+                "reason": self.stop_reason or reason,
+            },
+            0.01,
+        )
+        self.running = None
+        self.status(1, final, 0.02)
+
+
+class _Operator:
+    def __init__(self, charger: ScriptedCharger) -> None:
+        self.charger = charger
+        self.prompts: list[str] = []
+
+    async def ask(self, prompt):
+        from campaigns.engine.context import Answer
+
+        self.prompts.append(prompt.text)
+        charger = self.charger
+        if prompt.text.startswith("Unplug"):
+            if charger.running is not None and charger.ev_side_stop:
+                charger.stop("EVDisconnected", final="Available")
+            elif charger.running is None:
+                charger.status(1, "Available", 0.01)
+        elif "present the tag" in prompt.text:
+            charger.stop("Local")
+        return Answer("Done")

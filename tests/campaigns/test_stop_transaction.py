@@ -1,0 +1,85 @@
+"""Step 7 · stop transaction: on the compliant simulator, and against a scripted charger for
+rejected remote stops, wrong reasons and a station that keeps charging without its cable."""
+
+import pytest
+
+from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.params import LabParameters
+from campaigns.engine.runner import run_step
+from campaigns.engine.verdict import Proposed
+from campaigns.steps import step_module
+from tests.campaigns.charging_lab import ScriptedCharger, prepare_tags
+from tests.campaigns.conftest import STATION
+
+STEP = step_module(7)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_stop_transaction_passes_on_the_compliant_simulator(lab):
+    await prepare_tags()
+    simulator = await lab.start()
+    run, ctx = await lab.run(7)
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
+    assert run.result_text.startswith("Ok, remote stop, local stop and cable unplugged")
+    reasons = [r.detail.split("reason ")[-1] for r in ctx.results if r.key.endswith("#stop")]
+    assert reasons == ["Remote", "Local", "EVDisconnected"]
+    idle = simulator.connectors[1]
+    assert (idle.transaction, idle.plugged, idle.status) == (None, False, "Available")
+
+
+def run_against(charger: ScriptedCharger):
+    params = LabParameters.fast(
+        answer_prompts_on_simulator=False, status_window=0.5, transaction_window=0.5
+    )
+    ctx = StepContext(port=charger, station=STATION, params=params, prompts=charger.operator)
+    return ctx, run_step(STEP, ctx, time_limit=20)
+
+
+async def test_scripted_charger_passes():
+    ctx, running = run_against(ScriptedCharger())
+    run = await running
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
+
+
+async def test_remote_stop_rejected_fails_7a_and_the_transaction_is_still_stopped():
+    charger = ScriptedCharger(remote_stop="Rejected")
+    _ctx, running = run_against(charger)
+    run = await running
+    assert run.outcomes["7.a"] == Outcome.FAILED
+    assert "RemoteStopTransaction 41 answered Rejected" in run.result_text
+    assert run.outcomes["7.b"] == Outcome.PASSED
+
+
+async def test_wrong_stop_reason_fails_with_both_reasons():
+    ctx, running = run_against(ScriptedCharger(stop_reason="Other"))
+    run = await running
+    assert set(run.outcomes.values()) == {Outcome.FAILED}
+    stop = next(r for r in ctx.results if r.key == "7.a#stop")
+    assert stop.detail == (
+        "StopTransaction 41 after RemoteStopTransaction: reason Other, expected Remote"
+    )
+
+
+async def test_station_that_keeps_charging_without_cable_fails_7c_with_its_setting():
+    charger = ScriptedCharger(ev_side_stop=False)
+    _ctx, running = run_against(charger)
+    run = await running
+    assert run.outcomes == {"7.a": Outcome.PASSED, "7.b": Outcome.PASSED, "7.c": Outcome.FAILED}
+    assert run.result_text == (
+        "Failed: No StopTransaction for transaction 43 within 0.5 s after the cable unplugged "
+        "(StopTransactionOnEVSideDisconnect is false)"
+    )
+    assert ("RemoteStopTransaction", {"transactionId": 43}) in charger.calls  # clean-up
+
+
+async def test_no_transaction_at_all_leaves_every_criterion_not_observed():
+    charger = ScriptedCharger()
+    charger.on("RemoteStartTransaction", {"status": "Rejected"})
+    _ctx, running = run_against(charger)
+    run = await running
+    assert set(run.outcomes.values()) == {Outcome.NOT_OBSERVED}
+    assert run.result_text.startswith(
+        "Incomplete: Precondition not met: no transaction could be started "
+        "(RemoteStartTransaction Rejected"
+    )
