@@ -1,0 +1,145 @@
+"""Step 2 · Heartbeat: on the simulator (compliant and each defect) and scripted branches."""
+
+import pytest
+
+from campaigns.engine.context import Outcome
+from campaigns.engine.port import CallRejected
+from campaigns.engine.runner import Ending, run_step
+from campaigns.engine.verdict import Proposed
+from campaigns.steps import heartbeat, step_module
+
+
+def _config(values: dict[str, str]):
+    """GetConfiguration/ChangeConfiguration answers of a station holding ``values``."""
+
+    def get(payload: dict) -> dict:
+        keys = payload.get("key") or list(values)
+        known = [{"key": k, "readonly": False, "value": values[k]} for k in keys if k in values]
+        return {"configurationKey": known, "unknownKey": [k for k in keys if k not in values]}
+
+    def change(payload: dict) -> dict:
+        values[payload["key"]] = payload["value"]
+        return {"status": "Accepted"}
+
+    return get, change
+
+
+def _beating(scripted, interval: float, count: int = 6):
+    """After each ChangeConfiguration, Heartbeats every ``interval`` s."""
+    get, change = _config({"HeartbeatInterval": "300"})
+
+    def change_and_beat(payload: dict) -> dict:
+        for n in range(1, count + 1):
+            scripted.emit("Heartbeat", {}, interval * n)
+        return change(payload)
+
+    scripted.on("GetConfiguration", get)
+    scripted.on("ChangeConfiguration", change_and_beat)
+    scripted.on("TriggerMessage", {"status": "Accepted"}, then=[("Heartbeat", {}, 0.05)])
+
+
+# --- scripted ---------------------------------------------------------------------------------
+async def test_heartbeats_at_the_interval_pass_and_the_original_is_restored(scripted, make_ctx):
+    _beating(scripted, interval=0.5)
+    run = await run_step(step_module(2), make_ctx(heartbeat_interval=0.5), time_limit=20)
+    assert run.proposed == Proposed.OK, run.result_text
+    assert run.result_text.startswith("Ok, heartbeat every 0.5 s")
+    assert scripted.calls[-1] == (
+        "ChangeConfiguration",
+        {"key": "HeartbeatInterval", "value": "300"},
+    )
+
+
+async def test_heartbeats_twice_as_slow_fail_2a_and_2c_with_the_gaps(scripted, make_ctx):
+    _beating(scripted, interval=0.8)
+    ctx = make_ctx(heartbeat_interval=0.5)
+    run = await run_step(step_module(2), ctx, time_limit=20)
+    assert run.outcomes == {"2.a": Outcome.FAILED, "2.b": Outcome.PASSED, "2.c": Outcome.FAILED}
+    honoured = next(r for r in ctx.results if r.key == "2.c#honoured")
+    assert "Gaps between Heartbeats 0.8 s" in honoured.detail
+    assert "outside 0.4-0.6 s" in honoured.detail
+
+
+async def test_interval_above_one_hour_fails_2c(scripted, make_ctx):
+    _beating(scripted, interval=0.5)
+    get, _ = _config({"HeartbeatInterval": "7200"})
+    scripted.on("GetConfiguration", get)
+    ctx = make_ctx(heartbeat_interval=0.5)
+    run = await run_step(step_module(2), ctx, time_limit=20)
+    assert run.outcomes["2.c"] == Outcome.FAILED
+    assert "HeartbeatInterval on the station is '7200'" in run.result_text
+
+
+async def test_trigger_not_implemented_fails_2b_precisely(scripted, make_ctx):
+    _beating(scripted, interval=0.5)
+    scripted.on("TriggerMessage", CallRejected("NotImplemented"))
+    run = await run_step(step_module(2), make_ctx(heartbeat_interval=0.5), time_limit=20)
+    assert run.outcomes["2.b"] == Outcome.FAILED
+    assert "TriggerMessage Heartbeat answered CALLERROR NotImplemented" in run.result_text
+
+
+async def test_change_rejected_fails_2c_and_leaves_2a_not_observed(scripted, make_ctx):
+    _beating(scripted, interval=0.5)
+    scripted.on("ChangeConfiguration", {"status": "Rejected"})
+    run = await run_step(step_module(2), make_ctx(heartbeat_interval=0.5), time_limit=20)
+    assert run.outcomes == {
+        "2.a": Outcome.NOT_OBSERVED,
+        "2.b": Outcome.PASSED,
+        "2.c": Outcome.FAILED,
+    }
+    assert "ChangeConfiguration HeartbeatInterval=0.5 answered Rejected" in run.result_text
+
+
+async def test_station_gone_mid_step_ends_offline(scripted, make_ctx):
+    _beating(scripted, interval=0.5)
+    scripted.disconnect(0.1)
+    ctx = make_ctx(heartbeat_interval=0.5)
+    run = await run_step(step_module(2), ctx, time_limit=20)
+    assert run.ending == Ending.STATION_OFFLINE
+    assert run.proposed == Proposed.INCOMPLETE
+    assert "HeartbeatInterval restored" not in " ".join(ctx.notes)
+
+
+# --- on the simulator -------------------------------------------------------------------------
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_heartbeat_passes_on_the_compliant_simulator(lab):
+    sim = await lab.start()
+    run, ctx = await lab.run(heartbeat.NUMBER)
+    assert run.proposed == Proposed.OK, run.result_text
+    assert sim.configuration.get("HeartbeatInterval") == "300"  # restored
+    assert "HeartbeatInterval restored to 300: Accepted." in ctx.notes
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_no_heartbeat_fails_2a_but_the_triggered_one_passes_2b(lab):
+    await lab.start(defects=("no_heartbeat",))
+    run, _ = await lab.run(heartbeat.NUMBER)
+    assert run.outcomes["2.a"] == Outcome.FAILED
+    assert run.outcomes["2.b"] == Outcome.PASSED
+    assert "No periodic Heartbeat arrived within" in run.result_text
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_ignored_heartbeat_interval_fails_2c(lab):
+    await lab.start(defects=("ignore_heartbeat_interval",))
+    run, ctx = await lab.run(heartbeat.NUMBER)
+    assert run.outcomes["2.c"] == Outcome.FAILED
+    honoured = next(r for r in ctx.results if r.key == "2.c#honoured")
+    assert "HeartbeatInterval=2 was accepted but not honoured" in honoured.detail
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_ignored_trigger_fails_2b(lab):
+    await lab.start(defects=("trigger_message_ignored",))
+    run, ctx = await lab.run(heartbeat.NUMBER)
+    assert run.outcomes["2.b"] == Outcome.FAILED
+    assert run.outcomes["2.a"] == Outcome.PASSED
+    trigger = next(r for r in ctx.results if r.key == "2.b#trigger")
+    assert (
+        trigger.detail
+        == "TriggerMessage Heartbeat answered Accepted; no Heartbeat followed within 5 s"
+    )
