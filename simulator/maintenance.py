@@ -191,6 +191,7 @@ class MaintenanceMixin(FilesMixin):
         if answer is not None and answer.status == "Accepted":
             self.registration_status = answer.status
             self._apply_boot_interval(answer.interval)
+            self._boot_accepted.set()
 
     async def _send_meter_values(self: Simulator, connector: Any, key: str, context: str) -> None:
         """Meter values outside the sampled stream (Trigger, Sample.Clock).

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
@@ -77,18 +79,41 @@ async def handle_line(line: str, sims: list[Simulator], out: TextIO) -> None:
     out.flush()
 
 
+def _lines_from(read_line: Callable[[], str]) -> asyncio.Queue[str]:
+    """Read lines in a daemon thread: a blocked stdin read must never keep the process alive
+    (an executor thread would, as asyncio.run waits for it at shutdown)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def pump() -> None:
+        while True:
+            line = read_line()
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+            if line == "":
+                return
+
+    threading.Thread(target=pump, name="simulator-stdin", daemon=True).start()
+    return queue
+
+
 async def run(
     sims: list[Simulator],
     read_line: Callable[[], str] | None = None,
     out: TextIO = sys.stdout,
+    handle_signals: bool = False,
 ) -> None:
     """Start the stations and serve commands until cancelled; EOF on stdin keeps them running."""
     read_line = read_line or sys.stdin.readline
+    if handle_signals:  # SIGTERM (the lab supervisor stopping us) ends like Ctrl-C
+        task = asyncio.current_task()
+        if task is not None:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     for sim in sims:
         await sim.start()
+    lines = _lines_from(read_line)
     try:
         while True:
-            line = await asyncio.to_thread(read_line)
+            line = await lines.get()
             if line == "":
                 await asyncio.Event().wait()  # no more commands; run until interrupted
             await handle_line(line, sims, out)

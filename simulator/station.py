@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import tempfile
 import time
@@ -125,6 +126,7 @@ class Simulator(TransactionMixin, MaintenanceMixin):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._key_events: dict[str, asyncio.Event] = {}
         self._queue_event = asyncio.Event()
+        self._boot_accepted = asyncio.Event()
         self._last_sent: dict[int, tuple[str, str]] = {}
         self._timers: dict[int, asyncio.Task[Any]] = {}
         self._meter_tasks: dict[int, asyncio.Task[Any]] = {}
@@ -307,7 +309,13 @@ class Simulator(TransactionMixin, MaintenanceMixin):
                 self.boots += 1
                 self._apply_boot_interval(answer.interval)
                 return
-            await asyncio.sleep(answer.interval or self.timing.boot_retry_default)
+            # While Pending the Central System may accept us sooner by a triggered boot.
+            self._boot_accepted.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(answer.interval or self.timing.boot_retry_default):
+                    await self._boot_accepted.wait()
+            if self.registration_status == "Accepted":
+                return
 
     def _apply_boot_interval(self, interval: int) -> None:
         if interval > 0 and d.IGNORE_HEARTBEAT_INTERVAL not in self.defects:

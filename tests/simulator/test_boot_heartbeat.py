@@ -134,3 +134,15 @@ async def test_plain_reconnect_sends_no_boot_notification(cs, make_sim):
     await sim.wait_online(timeout=5)
     assert len(cs.connections) == 2
     assert len(cs.calls("BootNotification")) == 1
+
+
+async def test_pending_station_accepted_by_a_triggered_boot(cs, make_sim):
+    cs.boot_answers = [("Pending", 20)]
+    sim = await make_sim(wait=False)
+    await cs.wait_for("BootNotification")
+    await asyncio.sleep(0.2)
+    answer = await cs.call(call.TriggerMessage(requested_message="BootNotification"))
+    assert answer.status == "Accepted"
+    await sim.wait_online(timeout=3)
+    await cs.wait_for("StatusNotification", count=3)
+    assert len(cs.calls("BootNotification")) == 2

@@ -68,5 +68,6 @@ class Command(BaseCommand):
             state_dir=options["state_dir"],
             fast=options["fast"],
         )
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way to stop
-            asyncio.run(runner.run(sims, out=self.stdout))
+        # Ctrl-C and SIGTERM (which cancels the run) are the normal ways to stop.
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+            asyncio.run(runner.run(sims, out=self.stdout, handle_signals=True))
