@@ -1,0 +1,150 @@
+"""Step 13 (diagnostics): a real upload from the simulator to CertLab's FTP server, and scripted
+branches (CALLERROR, no fileName, notifications before the answer, a file that never arrives)."""
+
+import pytest
+
+from campaigns.engine.context import Outcome
+from campaigns.engine.port import CallRejected
+from campaigns.engine.runner import run_step
+from campaigns.engine.verdict import Proposed
+from campaigns.steps import step_module
+
+FILE = "diag-SCRIPTED-1.log"
+LOCATION = "ftp://station7:s3cret@127.0.0.1:2121/diagnostics/"
+
+
+class FakeFiles:
+    def __init__(self, received=None):
+        self.received = received
+        self.asked = []
+
+    def diagnostics_location(self):
+        return LOCATION
+
+    async def diagnostics_received(self, file_name, since):
+        self.asked.append(file_name)
+        return self.received
+
+
+RECEIVED = {"id": 1, "file_name": FILE, "size": 2048, "sha256": "ab" * 32,
+            "received": "2026-01-01T00:00:00+00:00"}  # fmt: skip
+
+
+def _ctx(make_ctx, files):
+    ctx = make_ctx(diagnostics_timeout=1, status_window=1)
+    ctx.files = files
+    return ctx
+
+
+def _notify(*statuses, delay=0.05):
+    return [("DiagnosticsStatusNotification", {"status": s}, delay * (i + 1))
+            for i, s in enumerate(statuses)]  # fmt: skip
+
+
+# --- on the simulator ---------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_diagnostics_pass_on_the_compliant_simulator(lab):
+    await lab.start()
+    run, ctx = await lab.run(13)
+    assert run.proposed == Proposed.OK, run.result_text
+    received = ctx.attachments["diagnostics_file"]
+    assert received["file_name"].startswith("diagnostics-LAB-SIM-01-")
+    assert received["size"] > 0 and len(received["sha256"]) == 64
+    assert (
+        run.result_text
+        == f"Ok, {received['file_name']} ({received['size']} bytes) uploaded over FTP"
+    )
+    assert ctx.attachments["diagnostics_statuses"] == ["Uploading", "Uploaded"]
+    request = ctx.frames("GetDiagnostics", direction="out")[0].payload
+    assert request["location"].startswith("ftp://") and request["startTime"] < request["stopTime"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_diagnostics_upload_failure_fails_13a(lab):
+    await lab.start(defects=("diagnostics_upload_fails",))
+    run, ctx = await lab.run(13)
+    assert run.outcomes == {"13.a": Outcome.FAILED}
+    assert run.result_text == (
+        "Failed: DiagnosticsStatusNotification Uploading, UploadFailed: the station reports that "
+        "the upload to CertLab's FTP server failed."
+    )
+    assert "diagnostics_file" not in ctx.attachments
+
+
+# --- scripted -----------------------------------------------------------------------------------
+
+
+async def test_upload_on_record_passes_and_hides_the_password(scripted, make_ctx):
+    scripted.on("GetDiagnostics", {"fileName": FILE}, then=_notify("Uploading", "Uploaded"))
+    ctx = _ctx(make_ctx, FakeFiles(RECEIVED))
+    run = await run_step(step_module(13), ctx, time_limit=10)
+    assert run.proposed == Proposed.OK, run.result_text
+    assert "ftp://station7:***@127.0.0.1:2121/diagnostics/" in ctx.results[0].detail
+    assert "s3cret" not in " ".join(r.detail for r in ctx.results)
+    assert ctx.attachments["diagnostics_file"] == RECEIVED
+
+
+async def test_notifications_before_the_answer_are_not_missed(scripted, make_ctx):
+    def answer(payload):
+        for status in ("Uploading", "Uploaded"):  # logged before the CALLRESULT
+            scripted._push(
+                "in", "CALL", "DiagnosticsStatusNotification", status, {"status": status}
+            )
+        return {"fileName": FILE}
+
+    scripted.on("GetDiagnostics", answer)
+    run = await run_step(step_module(13), _ctx(make_ctx, FakeFiles(RECEIVED)), time_limit=10)
+    assert run.proposed == Proposed.OK, run.result_text
+
+
+async def test_not_implemented_fails_precisely(scripted, make_ctx):
+    scripted.on("GetDiagnostics", CallRejected("NotImplemented"))
+    run = await run_step(step_module(13), _ctx(make_ctx, FakeFiles()), time_limit=10)
+    assert run.outcomes == {"13.a": Outcome.FAILED}
+    assert run.result_text.endswith("answered CALLERROR NotImplemented.")
+
+
+async def test_answer_without_file_name_fails(scripted, make_ctx):
+    scripted.on("GetDiagnostics", {})
+    run = await run_step(step_module(13), _ctx(make_ctx, FakeFiles()), time_limit=10)
+    assert run.result_text.endswith("answered no fileName: nothing to upload.")
+
+
+async def test_uploaded_without_a_file_on_the_server_fails(scripted, make_ctx):
+    scripted.on("GetDiagnostics", {"fileName": FILE}, then=_notify("Uploading", "Uploaded"))
+    files = FakeFiles(None)
+    run = await run_step(step_module(13), _ctx(make_ctx, files), time_limit=10)
+    assert run.result_text == (
+        f"Failed: The station reported Uploaded, but no complete file {FILE} arrived on "
+        "CertLab's FTP server."
+    )
+    assert set(files.asked) == {FILE} and len(files.asked) > 1  # waited for the record
+
+
+async def test_empty_file_fails(scripted, make_ctx):
+    scripted.on("GetDiagnostics", {"fileName": FILE}, then=_notify("Uploading", "Uploaded"))
+    empty = {**RECEIVED, "size": 0}
+    run = await run_step(step_module(13), _ctx(make_ctx, FakeFiles(empty)), time_limit=10)
+    assert run.outcomes == {"13.a": Outcome.FAILED}
+    assert "0 bytes" in run.result_text and "(empty)" in run.result_text
+
+
+async def test_uploaded_without_uploading_fails(scripted, make_ctx):
+    scripted.on("GetDiagnostics", {"fileName": FILE}, then=_notify("Uploaded"))
+    run = await run_step(step_module(13), _ctx(make_ctx, FakeFiles(RECEIVED)), time_limit=10)
+    assert run.result_text == (
+        "Failed: DiagnosticsStatusNotification: Uploaded: no Uploading before Uploaded."
+    )
+
+
+async def test_no_final_status_fails_after_the_timeout(scripted, make_ctx):
+    scripted.on("GetDiagnostics", {"fileName": FILE}, then=_notify("Uploading", "Uploading"))
+    run = await run_step(step_module(13), _ctx(make_ctx, FakeFiles(RECEIVED)), time_limit=10)
+    assert run.result_text == (
+        "Failed: No DiagnosticsStatusNotification Uploaded within 1 s (received: Uploading, "
+        "Uploading)."
+    )
