@@ -166,3 +166,19 @@ async def finish(ctx: StepContext, session: Session | None) -> None:
             within=ctx.params.status_window,
             since=since,
         )
+
+
+async def read_key(ctx: StepContext, key: str) -> tuple[str | None, CallReply]:
+    """A configuration key's value (None when the station does not list it) and the reply."""
+    reply = await ctx.call("GetConfiguration", {"key": [key]})
+    keys = (reply.payload or {}).get("configurationKey") if reply.ok else None
+    for item in keys or []:
+        if isinstance(item, dict) and item.get("key") == key:
+            return item.get("value"), reply
+    return None, reply
+
+
+async def change_key(ctx: StepContext, key: str, value: str) -> CallReply:
+    reply = await ctx.call("ChangeConfiguration", {"key": key, "value": value})
+    await ctx.note(f"ChangeConfiguration {key}={value} answered {reply.describe()}.")
+    return reply

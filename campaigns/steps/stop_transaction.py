@@ -9,7 +9,14 @@ reason EVDisconnected). Each stop is followed by StatusNotifications; the statio
 
 from dataclasses import dataclass
 
-from campaigns.engine.charging import Session, finish, remote_start, remote_stop, status_frames
+from campaigns.engine.charging import (
+    Session,
+    finish,
+    read_key,
+    remote_start,
+    remote_stop,
+    status_frames,
+)
 from campaigns.engine.context import SimulatorAction, StepContext
 
 NUMBER = 7
@@ -132,7 +139,5 @@ async def _stop(ctx: StepContext, stop: Stop, session: Session) -> None:
 
 async def _ev_side_setting(ctx: StepContext) -> str:
     """Why a station may keep a transaction after the cable is pulled: say what it is set to."""
-    reply = await ctx.call("GetConfiguration", {"key": ["StopTransactionOnEVSideDisconnect"]})
-    keys = (reply.payload or {}).get("configurationKey") or [] if reply.ok else []
-    value = next((k.get("value") for k in keys if isinstance(k, dict)), None)
+    value, _ = await read_key(ctx, "StopTransactionOnEVSideDisconnect")
     return f" (StopTransactionOnEVSideDisconnect is {value})" if value is not None else ""
