@@ -9,6 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,7 +39,6 @@ from campaigns.steps import step_module
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_EVERY = 5.0  # s; services.STALE_AFTER must stay well above it
 POLL_EVERY = 0.5  # s between looks at the database for an abort or a prompt's answer
 TIME_LIMIT_MARGIN = 1.5  # the whole step may take this much longer than its longest wait
 
@@ -233,6 +233,7 @@ def _claim(attempt_id: int) -> Attempt | None:
     attempt.save(update_fields=["status", "started", "heartbeat"])
     lab_tags_prepare(params=LabParameters.from_dict(attempt.parameters))
     return Attempt.objects.select_related(
+        "station",
         "plan_item__function",
         "plan_item__campaign__station__charger_model__manufacturer",
         "plan_item__campaign__firmware",
@@ -280,7 +281,7 @@ async def _watch(attempt_id: int, running: asyncio.Task) -> None:
         if abort:
             running.cancel()
             return
-        if beat >= HEARTBEAT_EVERY:
+        if beat >= settings.CERTLAB_ATTEMPT_HEARTBEAT:
             beat = 0.0
             await _db(Attempt.objects.filter(pk=attempt_id).update)(heartbeat=timezone.now())
 

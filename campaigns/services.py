@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -32,7 +33,7 @@ from campaigns.models import (
 )
 from stations.models import FirmwareVersion, Station
 
-STALE_AFTER = timedelta(seconds=30)  # a running attempt without a heartbeat this long is lost
+STALE_BEATS = 6  # a running attempt whose worker missed this many heartbeats is lost
 
 
 class StationBusy(ValidationError):
@@ -139,7 +140,8 @@ def attempts_mark_interrupted(*, now=None) -> list[int]:
     """Running attempts whose worker stopped beating are interrupted, never running forever.
     Called when a worker starts (and safe to call any time)."""
     now = now or timezone.now()
-    stale = Attempt.objects.filter(status=AttemptStatus.RUNNING, heartbeat__lt=now - STALE_AFTER)
+    stale_after = timedelta(seconds=settings.CERTLAB_ATTEMPT_HEARTBEAT * STALE_BEATS)
+    stale = Attempt.objects.filter(status=AttemptStatus.RUNNING, heartbeat__lt=now - stale_after)
     ids = list(stale.values_list("pk", flat=True))
     Attempt.objects.filter(pk__in=ids).update(
         status=AttemptStatus.INTERRUPTED,

@@ -18,13 +18,28 @@ def run_attempt(attempt_id: int) -> str | None:
     return async_to_sync(execute_attempt)(attempt_id)
 
 
-@worker_ready.connect
-def mark_lost_attempts(**kwargs) -> None:
+@shared_task(name="campaigns.mark_lost_attempts")
+def mark_lost_attempts() -> list[int]:
     """A worker that died mid-attempt left it "running": say it was interrupted."""
     from campaigns.services import attempts_mark_interrupted
 
+    ids = attempts_mark_interrupted()
+    if ids:
+        logger.warning("attempts %s were interrupted by a lost worker", ids)
+    return ids
+
+
+@worker_ready.connect
+def look_for_lost_attempts(sender=None, **kwargs) -> None:
+    """At start, and once more when an attempt of a worker that died just now has gone stale."""
+    from django.conf import settings
+
+    from campaigns.services import STALE_BEATS
+
     try:
-        if ids := attempts_mark_interrupted():
-            logger.warning("attempts %s were interrupted by a lost worker", ids)
-    except Exception:  # a missing table must not stop the worker from starting
+        mark_lost_attempts()
+        mark_lost_attempts.apply_async(
+            countdown=settings.CERTLAB_ATTEMPT_HEARTBEAT * STALE_BEATS + 1
+        )
+    except Exception:  # a missing table or broker hiccup must not stop the worker from starting
         logger.exception("could not check for interrupted attempts")

@@ -172,6 +172,8 @@ CERTLAB_OCPP_MAX_FRAME_BYTES = env.int("CERTLAB_OCPP_MAX_FRAME_BYTES", 65536, mi
 # Off only for the benchmark that measures what saving every frame costs (bench/heartbeats.py).
 CERTLAB_SAVE_FRAMES = env.bool("CERTLAB_SAVE_FRAMES", True)
 CERTLAB_DEMO = env.bool("CERTLAB_DEMO", False)
+# A running attempt's worker beats this often; one silent for six beats is found interrupted.
+CERTLAB_ATTEMPT_HEARTBEAT = env.int("CERTLAB_ATTEMPT_HEARTBEAT", 5, minimum=1, maximum=60)
 
 # --- Production hardening: on whenever TLS terminates in front of CertLab -------------------------
 CERTLAB_HTTPS = env.bool("CERTLAB_HTTPS", False)
