@@ -1,0 +1,144 @@
+"""4 · Get configuration (list parameters that can be read).
+
+GetConfiguration without keys must return the complete list (OCTT TC_019): the number of keys,
+every key OCPP 1.6 section 9 requires for the Core profile and for the other profiles listed in
+SupportedFeatureProfiles, each with the readonly flag the specification gives it. Keys missing
+from the full list are then asked for by name, together with a made-up key that must come back
+in unknownKey (TC_040_1). The list is attached as evidence.
+"""
+
+import uuid
+
+from campaigns.engine.context import CallReply, Outcome, StepContext
+
+NUMBER = 4
+CRITERIA = ("4.a",)
+
+R, RW, ANY = "R", "RW", "R/RW"  # ANY: the specification leaves it to the implementation
+# OCPP 1.6 section 9.1: the Core profile's required keys and their accessibility.
+CORE = {
+    "AuthorizeRemoteTxRequests": ANY,
+    "ClockAlignedDataInterval": RW,
+    "ConnectionTimeOut": RW,
+    "ConnectorPhaseRotation": RW,
+    "GetConfigurationMaxKeys": R,
+    "HeartbeatInterval": RW,
+    "LocalAuthorizeOffline": RW,
+    "LocalPreAuthorize": RW,
+    "MeterValuesAlignedData": RW,
+    "MeterValuesSampledData": RW,
+    "MeterValueSampleInterval": RW,
+    "NumberOfConnectors": R,
+    "ResetRetries": RW,
+    "StopTransactionOnEVSideDisconnect": RW,
+    "StopTransactionOnInvalidId": RW,
+    "StopTxnAlignedData": RW,
+    "StopTxnSampledData": RW,
+    "SupportedFeatureProfiles": R,
+    "TransactionMessageAttempts": RW,
+    "TransactionMessageRetryInterval": RW,
+    "UnlockConnectorOnEVSideDisconnect": RW,
+}
+# Sections 9.2-9.4: required keys of the other profiles, when SupportedFeatureProfiles lists them.
+PROFILES = {
+    "LocalAuthListManagement": {
+        "LocalAuthListEnabled": RW,
+        "LocalAuthListMaxLength": R,
+        "SendLocalListMaxLength": R,
+    },
+    "SmartCharging": {
+        "ChargeProfileMaxStackLevel": R,
+        "ChargingScheduleAllowedChargingRateUnit": R,
+        "ChargingScheduleMaxPeriods": R,
+        "MaxChargingProfilesInstalled": R,
+    },
+}
+
+
+async def run(ctx: StepContext) -> None:
+    reply = await ctx.call("GetConfiguration", {})
+    entries = _entries(reply)
+    if not entries:
+        detail = f"GetConfiguration without keys answered {reply.describe()}: no configuration keys"
+        ctx.check("4.a", False, detail, evidence=reply.frames, key="4.a#list")
+        return
+    listed = {e["key"]: e for e in entries}
+    table = [{"key": e["key"], "readonly": e.get("readonly"), "value": e.get("value")}
+             for e in entries]  # fmt: skip
+    ctx.attach("configuration", table)
+    doubles = sorted({e["key"] for e in entries if sum(x["key"] == e["key"] for x in entries) > 1})
+    detail = f"GetConfiguration without keys returned {len(entries)} keys" + (
+        f"; listed more than once: {', '.join(doubles)}" if doubles else ""
+    )
+    ctx.check("4.a", not doubles, detail, evidence=reply.frames, key="4.a#list")
+
+    required = _required(listed)
+    missing = [key for key in required if key not in listed]
+    await _ask_by_name(ctx, missing, len(required), listing=reply)
+    _check_flags(ctx, listed, required, reply)
+    if all(result.outcome == Outcome.PASSED for result in ctx.results):
+        ctx.summary(f"Ok, Configuration ({len(entries)}) Full list")
+
+
+def _entries(reply: CallReply) -> list[dict]:
+    payload = reply.payload if reply.ok and isinstance(reply.payload, dict) else {}
+    found = payload.get("configurationKey") or []
+    return [e for e in found if isinstance(e, dict) and isinstance(e.get("key"), str)]
+
+
+def _required(listed: dict[str, dict]) -> dict[str, str]:
+    """The required keys with their accessibility, for the profiles the station says it has."""
+    profiles = str((listed.get("SupportedFeatureProfiles") or {}).get("value") or "")
+    required = dict(CORE)
+    for profile in (p.strip() for p in profiles.split(",")):
+        required.update(PROFILES.get(profile, {}))
+    return required
+
+
+async def _ask_by_name(
+    ctx: StepContext, missing: list[str], required: int, *, listing: CallReply
+) -> None:
+    """Ask for the missing keys and a made-up one: the made-up one must be an unknownKey, and a
+    missing key known when asked by name shows the full list is incomplete."""
+    made_up = f"CertLab.NoSuchKey.{uuid.uuid4().hex[:8]}"
+    reply = await ctx.call("GetConfiguration", {"key": [*missing, made_up]})
+    payload = reply.payload if reply.ok and isinstance(reply.payload, dict) else {}
+    unknown = payload.get("unknownKey") or []
+    known = {e["key"] for e in _entries(reply)}
+    ok = reply.ok and made_up in unknown and made_up not in known
+    detail = f"GetConfiguration [{made_up}] answered {reply.describe()}: " + (
+        "the made-up key is listed in unknownKey" if ok else "the made-up key is not in unknownKey"
+    )
+    ctx.check("4.a", ok, detail, evidence=reply.frames, key="4.a#unknown")
+    if not missing:
+        detail = f"All {required} required keys of OCPP 1.6 section 9 are in the full list"
+        ctx.check("4.a", True, detail, evidence=listing.frames, key="4.a#required")
+        return
+    hidden = [key for key in missing if key in known]
+    absent = [key for key in missing if key not in known]
+    parts = []
+    if hidden:
+        parts.append(f"known when asked by name but left out of the full list: {', '.join(hidden)}")
+    if absent:
+        parts.append(f"not supported at all: {', '.join(absent)}")
+    detail = "Required configuration keys (OCPP 1.6 section 9) missing; " + "; ".join(parts)
+    ctx.check("4.a", False, detail, evidence=[*listing.frames, *reply.frames], key="4.a#required")
+
+
+def _check_flags(
+    ctx: StepContext, listed: dict[str, dict], required: dict[str, str], reply: CallReply
+) -> None:
+    wrong = []
+    for key, access in required.items():
+        entry = listed.get(key)
+        if entry is None or access == ANY:
+            continue
+        readonly = entry.get("readonly")
+        if readonly is not (access == R):
+            wrong.append(f"{key} readonly={readonly} ({access} in the specification)")
+    detail = (
+        "readonly flags differ from OCPP 1.6 section 9: " + "; ".join(wrong)
+        if wrong
+        else "Every required key listed has the readonly flag of OCPP 1.6 section 9"
+    )
+    ctx.check("4.a", not wrong, detail, evidence=reply.frames, key="4.a#readonly")
