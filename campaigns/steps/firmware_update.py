@@ -1,0 +1,193 @@
+"""12 · Remote Firmware update.
+
+CertLab must hold the manufacturer's update file (12.a). UpdateFirmware with CertLab's link to it
+(retrieveDate now) must give FirmwareStatusNotification Downloading, Downloaded, Installing and
+Installed in that order, duplicates tolerated, and the download must be on CertLab's record
+(12.b, OCTT TC_044_1). The station must then reboot by itself (connection dropped, new
+BootNotification) and report the new firmwareVersion (12.c). The failure cases TC_044_2/3 (a file
+that does not exist, a file that cannot be installed) are left to QA.
+"""
+
+import asyncio
+import re
+from datetime import UTC, datetime
+
+from campaigns.engine.context import Outcome, Reboot, StepContext
+from campaigns.engine.frames import Frame
+
+NUMBER = 12
+CRITERIA = ("12.a", "12.b", "12.c")
+
+EXPECTED = ("Downloading", "Downloaded", "Installing", "Installed")
+FAILURES = ("DownloadFailed", "InstallationFailed")
+
+
+async def run(ctx: StepContext) -> None:
+    # A link may need the database (a signed token, an FTP account): off the event loop.
+    offer = await asyncio.to_thread(ctx.files.firmware_location) if ctx.files else None
+    if offer is None:
+        ctx.check(
+            "12.a",
+            False,
+            "CertLab has no firmware file to offer: upload the "
+            "manufacturer's update file for this model and set it as the campaign's "
+            "update firmware.",
+        )
+        return
+    location, version = offer
+    ctx.check(
+        "12.a",
+        True,
+        f"CertLab offers the manufacturer's firmware {version} at {_hidden(location)}.",
+    )
+
+    await ctx.ensure_connected()
+    asked_at = datetime.now(UTC)
+    start = ctx.mark()
+    retrieve = asked_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+    reply = await ctx.call("UpdateFirmware", {"location": location, "retrieveDate": retrieve})
+    if not reply.ok:
+        reason = (
+            " (the station does not implement remote firmware update)"
+            if reply.error_code == "NotImplemented"
+            else ""
+        )
+        ctx.check(
+            "12.b",
+            False,
+            f"UpdateFirmware answered {reply.describe()}{reason}.",
+            evidence=reply.frames,
+            key="12.b#statuses",
+        )
+        ctx.check("12.c", None, "Not observed: no update was started.", key="12.c#reboot")
+        return
+    await ctx.note(f"UpdateFirmware to {version} answered: waiting for the station to install.")
+
+    timeout = ctx.params.firmware_timeout
+    reboot_watch = asyncio.create_task(ctx.wait_reboot(since=start, within=timeout))
+    try:
+        final = await ctx.expect(
+            "FirmwareStatusNotification",
+            lambda p: p["status"] in ("Installed", *FAILURES),
+            since=start,
+            within=timeout,
+        )
+        statuses = ctx.frames("FirmwareStatusNotification", since=start)
+        _check_statuses(ctx, statuses, final, reply.frames)
+        await _check_download(ctx, asked_at)
+        if final is not None and final.payload["status"] in FAILURES:
+            ctx.check(
+                "12.c",
+                None,
+                f"Not observed: the update ended in "
+                f"{final.payload['status']}, so no reboot was due.",
+                key="12.c#reboot",
+            )
+            return
+        reboot = await reboot_watch
+    finally:
+        reboot_watch.cancel()
+    _check_reboot(ctx, reboot, version, reply.frames)
+    if all(r.outcome == Outcome.PASSED for r in ctx.results):
+        ctx.summary(
+            f"Ok, firmware {ctx.station.firmware_version} updated to {version}: "
+            f"{', '.join(EXPECTED)}, rebooted"
+        )
+
+
+def _check_statuses(
+    ctx: StepContext, statuses: list[Frame], final: Frame | None, request: list[Frame]
+) -> None:
+    sequence = [f.payload.get("status") for f in statuses]
+    ctx.attach(
+        "firmware_statuses",
+        [
+            {"status": f.payload.get("status"), "timestamp": f.timestamp.isoformat()}
+            for f in statuses
+        ],
+    )
+    problem = _sequence_problem(sequence)
+    said = ", ".join(sequence) or "nothing"
+    if final is None and not problem:
+        problem = f"no Installed within {ctx.params.firmware_timeout} s"
+    detail = f"FirmwareStatusNotification: {said}" + (f": {problem}." if problem else ".")
+    ctx.check("12.b", not problem, detail, evidence=[*request, *statuses], key="12.b#statuses")
+
+
+def _sequence_problem(sequence: list[str]) -> str:
+    """What is wrong with the statuses against EXPECTED (repeats are tolerated), or ""."""
+    failed = [s for s in sequence if s in FAILURES]
+    if failed:
+        return f"the station reported {failed[0]}"
+    position = -1
+    for status in sequence:
+        if status not in EXPECTED:
+            return f"unexpected status {status}"
+        index = EXPECTED.index(status)
+        if index < position:
+            return f"{status} after {EXPECTED[position]}"
+        position = index
+    missing = [s for s in EXPECTED if s not in sequence]
+    return f"{', '.join(missing)} missing" if missing else ""
+
+
+async def _check_download(ctx: StepContext, since: datetime) -> None:
+    downloads = await ctx.files.firmware_downloads(since)
+    ctx.attach("firmware_downloads", downloads)
+    complete = [d for d in downloads if d.get("complete")]
+    if complete:
+        first = complete[0]
+        detail = (
+            f"CertLab's record: {first.get('file_name')} downloaded completely over "
+            f"{first.get('protocol')} ({first.get('bytes')} bytes)."
+        )
+    elif downloads:
+        detail = (
+            f"CertLab's record: {len(downloads)} download(s) of the firmware started, "
+            "none complete."
+        )
+    else:
+        detail = "CertLab has no record of the station downloading the firmware file."
+    ctx.check("12.b", bool(complete), detail, key="12.b#download")
+
+
+def _check_reboot(ctx: StepContext, reboot: Reboot, version: str, request: list[Frame]) -> None:
+    timeout = ctx.params.firmware_timeout
+    if not reboot.complete:
+        what = (
+            "dropped its connection but sent no BootNotification"
+            if reboot.dropped
+            else "did not reboot (no dropped connection, no new BootNotification)"
+        )
+        ctx.check(
+            "12.c",
+            False,
+            f"Within {timeout} s of UpdateFirmware the station {what}.",
+            evidence=request,
+            key="12.c#reboot",
+        )
+        return
+    ctx.check(
+        "12.c",
+        True,
+        "The station rebooted by itself after the update: connection "
+        "dropped, new BootNotification.",
+        evidence=[reboot.boot],
+        key="12.c#reboot",
+    )
+    reported = (reboot.boot.payload or {}).get("firmwareVersion")
+    ctx.check(
+        "12.c",
+        reported == version,
+        f"BootNotification firmwareVersion {reported!r}"
+        + ("" if reported == version else f", expected the new {version!r}")
+        + ".",
+        evidence=[reboot.boot],
+        key="12.c#version",
+    )
+
+
+def _hidden(location: str) -> str:
+    """The location without a password or a signed token, for texts a vendor reads."""
+    location = re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", location)
+    return re.sub(r"/files/firmware/[^/]+/", "/files/firmware/…/", location)

@@ -1,0 +1,165 @@
+"""Step 12 (firmware update): a real download from CertLab's daphne by the simulator, and
+scripted branches (no file, NotImplemented, wrong order, failures, no reboot, old version)."""
+
+import pytest
+
+from campaigns.engine.context import Outcome
+from campaigns.engine.port import CallRejected
+from campaigns.engine.runner import run_step
+from campaigns.engine.verdict import Proposed
+from campaigns.steps import step_module
+from tests.campaigns.conftest import GOOD_BOOT
+from tests.campaigns.lab import IDENTITY, UPDATE_VERSION
+
+NEW = "V2"
+LINK = "http://127.0.0.1:8000/files/firmware/SIGNEDTOKEN/fw-V2.bin"
+DOWNLOAD = {"id": 1, "protocol": "http", "bytes": 4106, "complete": True,
+            "file_name": "fw-V2.bin", "started": "2026-01-01T00:00:00+00:00"}  # fmt: skip
+
+
+class FakeFiles:
+    def __init__(self, offer=(LINK, NEW), downloads=(DOWNLOAD,)):
+        self.offer, self.downloads = offer, list(downloads)
+
+    def firmware_location(self, scheme="http"):
+        return self.offer
+
+    async def firmware_downloads(self, since):
+        return self.downloads
+
+
+def _ctx(make_ctx, files=None):
+    ctx = make_ctx(firmware_timeout=2)
+    ctx.files = files or FakeFiles()
+    return ctx
+
+
+def _update(scripted, statuses, *, reboot=True, version=NEW):
+    """UpdateFirmware answered; the statuses come in turn, with a reboot before the last one."""
+
+    def answer(payload):
+        delay = 0.05
+        for status in statuses:
+            if status == "Installed" and reboot:
+                scripted.disconnect(delay)
+                scripted.reconnect(delay + 0.5)
+                scripted.emit("BootNotification", {**GOOD_BOOT, "firmwareVersion": version},
+                              delay + 0.6)  # fmt: skip
+                delay += 0.7
+            scripted.emit("FirmwareStatusNotification", {"status": status}, delay)
+            delay += 0.05
+        return {}
+
+    scripted.on("UpdateFirmware", answer)
+
+
+# --- on the simulator ---------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_firmware_update_passes_on_the_compliant_simulator(lab):
+    simulator = await lab.start()
+    run, ctx = await lab.run(12)
+    assert run.proposed == Proposed.OK, run.result_text
+    assert run.result_text == (
+        f"Ok, firmware {IDENTITY['firmware']} updated to {UPDATE_VERSION}: Downloading, "
+        "Downloaded, Installing, Installed, rebooted"
+    )
+    assert simulator.firmware_version == UPDATE_VERSION
+    assert [s["status"] for s in ctx.attachments["firmware_statuses"]] == [
+        "Downloading", "Downloaded", "Installing", "Installed",
+    ]  # fmt: skip
+    downloads = ctx.attachments["firmware_downloads"]
+    assert downloads and downloads[0]["complete"] and downloads[0]["bytes"] > 0
+    assert "/files/firmware/…/" in ctx.results[0].detail  # the signed token stays out of texts
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_firmware_never_installed_fails_12b_and_12c(lab):
+    await lab.start(defects=("firmware_never_installed",))
+    run, ctx = await lab.run(12, firmware_timeout=4)
+    assert run.outcomes == {
+        "12.a": Outcome.PASSED, "12.b": Outcome.FAILED, "12.c": Outcome.FAILED,
+    }  # fmt: skip
+    assert run.result_text == (
+        "Failed: FirmwareStatusNotification: Downloading, Downloaded, Installing: Installed "
+        "missing."
+    )
+    reboot = next(r for r in ctx.results if r.key == "12.c#reboot")
+    assert reboot.detail == (
+        "Within 4 s of UpdateFirmware the station did not reboot (no dropped connection, no new "
+        "BootNotification)."
+    )
+
+
+# --- scripted -----------------------------------------------------------------------------------
+
+
+async def test_full_update_with_reboot_passes(scripted, make_ctx):
+    _update(scripted, ["Downloading", "Downloading", "Downloaded", "Installing", "Installed"])
+    ctx = _ctx(make_ctx)
+    run = await run_step(step_module(12), ctx, time_limit=10)
+    assert run.proposed == Proposed.OK, run.result_text
+    request = scripted.calls[0]
+    assert request[0] == "UpdateFirmware" and request[1]["location"] == LINK
+    assert request[1]["retrieveDate"].endswith("Z")
+    assert ctx.attachments["firmware_downloads"] == [DOWNLOAD]
+
+
+async def test_no_firmware_file_fails_12a_and_sends_nothing(scripted, make_ctx):
+    run = await run_step(step_module(12), _ctx(make_ctx, FakeFiles(offer=None)), time_limit=10)
+    assert run.outcomes["12.a"] == Outcome.FAILED
+    assert run.result_text.startswith("Failed: CertLab has no firmware file to offer")
+    assert scripted.calls == []
+
+
+async def test_update_firmware_not_implemented_fails_precisely(scripted, make_ctx):
+    scripted.on("UpdateFirmware", CallRejected("NotImplemented"))
+    run = await run_step(step_module(12), _ctx(make_ctx), time_limit=10)
+    assert run.outcomes["12.b"] == Outcome.FAILED
+    assert run.result_text == (
+        "Failed: UpdateFirmware answered CALLERROR NotImplemented (the station does not "
+        "implement remote firmware update)."
+    )
+
+
+async def test_statuses_out_of_order_fail_12b(scripted, make_ctx):
+    _update(scripted, ["Downloading", "Installing", "Downloaded", "Installed"])
+    run = await run_step(step_module(12), _ctx(make_ctx), time_limit=10)
+    assert run.outcomes == {
+        "12.a": Outcome.PASSED, "12.b": Outcome.FAILED, "12.c": Outcome.PASSED,
+    }  # fmt: skip
+    assert run.result_text == (
+        "Failed: FirmwareStatusNotification: Downloading, Installing, Downloaded, Installed: "
+        "Downloaded after Installing."
+    )
+
+
+async def test_download_failed_fails_without_waiting_for_a_reboot(scripted, make_ctx):
+    _update(scripted, ["Downloading", "DownloadFailed"])
+    ctx = make_ctx(firmware_timeout=30)
+    ctx.files = FakeFiles(downloads=[{**DOWNLOAD, "complete": False}])
+    run = await run_step(step_module(12), ctx, time_limit=5)  # far less than firmware_timeout
+    assert run.outcomes == {
+        "12.a": Outcome.PASSED, "12.b": Outcome.FAILED, "12.c": Outcome.NOT_OBSERVED,
+    }  # fmt: skip
+    assert "the station reported DownloadFailed" in run.result_text
+    assert "1 download(s) of the firmware started, none complete" in " ".join(
+        r.detail for r in ctx.results
+    )
+
+
+async def test_old_version_after_reboot_fails_12c(scripted, make_ctx):
+    _update(scripted, ["Downloading", "Downloaded", "Installing", "Installed"], version="V1")
+    run = await run_step(step_module(12), _ctx(make_ctx), time_limit=10)
+    assert run.outcomes["12.c"] == Outcome.FAILED
+    assert "BootNotification firmwareVersion 'V1', expected the new 'V2'." in run.result_text
+
+
+async def test_no_download_on_record_fails_12b(scripted, make_ctx):
+    _update(scripted, ["Downloading", "Downloaded", "Installing", "Installed"])
+    run = await run_step(step_module(12), _ctx(make_ctx, FakeFiles(downloads=[])), time_limit=10)
+    assert run.outcomes["12.b"] == Outcome.FAILED
+    assert "no record of the station downloading the firmware file" in run.result_text
