@@ -1,0 +1,97 @@
+"""5 · Set configuration (set parameters that can be configured).
+
+ChangeConfiguration of the read-write keys HeartbeatInterval and MeterValueSampleInterval must be
+Accepted (not NotSupported, Rejected or a CALLERROR) and read back with GetConfiguration
+(OCTT TC_021). An invalid value must be Rejected and leave the key as it was (TC_040_2). The
+station's own values are put back at the end.
+"""
+
+import asyncio
+
+from campaigns.engine.context import CallReply, Outcome, StepContext
+
+NUMBER = 5
+CRITERIA = ("5.a",)
+
+INVALID = ("HeartbeatInterval", "abc")  # TC_040_2: not an integer
+
+
+async def run(ctx: StepContext) -> None:
+    wanted = {
+        "HeartbeatInterval": ctx.params.heartbeat_interval,
+        "MeterValueSampleInterval": ctx.params.meter_interval,
+    }
+    originals, _ = await _read(ctx, list(wanted))
+    before = ", ".join(f"{key}={originals.get(key, '(not reported)')}" for key in wanted)
+    await ctx.note(f"Values before the step: {before}.")
+    edited = []
+    try:
+        for key, value in wanted.items():
+            new = _different(value, originals.get(key))
+            if await _change_and_read_back(ctx, key, new):
+                edited.append(key)
+        await _check_invalid(ctx)
+    finally:
+        # Not when aborted or out of time: the ending must not wait for more calls.
+        if not asyncio.current_task().cancelling():
+            await _restore(ctx, originals)
+    if all(result.outcome == Outcome.PASSED for result in ctx.results):
+        names = " and ".join(_words(key) for key in edited)
+        ctx.summary(f"Ok, {names} edited")
+
+
+def _different(value: int, original: str | None) -> str:
+    """The lab's value, or one next to it when the station has that already: a real change."""
+    return str(value + 1) if str(value) == original else str(value)
+
+
+async def _read(ctx: StepContext, keys: list[str]) -> tuple[dict[str, str], CallReply]:
+    reply = await ctx.call("GetConfiguration", {"key": keys})
+    payload = reply.payload if reply.ok and isinstance(reply.payload, dict) else {}
+    entries = [e for e in payload.get("configurationKey") or [] if isinstance(e, dict)]
+    values = {e["key"]: e.get("value") for e in entries if e.get("key") in keys}
+    return values, reply
+
+
+async def _change_and_read_back(ctx: StepContext, key: str, value: str) -> bool:
+    reply = await ctx.call("ChangeConfiguration", {"key": key, "value": value})
+    detail = f"ChangeConfiguration {key}={value} answered {reply.describe()}"
+    ctx.check("5.a", reply.status == "Accepted", detail, evidence=reply.frames, key=f"5.a#{key}")
+    if reply.status != "Accepted":
+        return False
+    values, read = await _read(ctx, [key])
+    got = values.get(key)
+    detail = f"GetConfiguration reads {key} back as {got!r}" + (
+        "" if got == value else f", not {value!r} ({read.describe()})"
+    )
+    ctx.check("5.a", got == value, detail, evidence=read.frames, key=f"5.a#{key}-readback")
+    return got == value
+
+
+async def _check_invalid(ctx: StepContext) -> None:
+    key, value = INVALID
+    before, _ = await _read(ctx, [key])
+    reply = await ctx.call("ChangeConfiguration", {"key": key, "value": value})
+    after, read = await _read(ctx, [key])
+    kept = after.get(key) == before.get(key)
+    ok = reply.status == "Rejected" and kept
+    detail = f"ChangeConfiguration {key}={value!r} (invalid) answered {reply.describe()}" + (
+        ", as it should (TC_040_2)" if reply.status == "Rejected" else ", Rejected expected"
+    ) + (
+        f"; {key} stays {after.get(key)!r}" if kept
+        else f"; {key} changed from {before.get(key)!r} to {after.get(key)!r}"
+    )  # fmt: skip
+    ctx.check("5.a", ok, detail, evidence=[*reply.frames, *read.frames], key="5.a#invalid")
+
+
+async def _restore(ctx: StepContext, originals: dict[str, str]) -> None:
+    for key, value in originals.items():
+        if value is None:
+            continue
+        reply = await ctx.call("ChangeConfiguration", {"key": key, "value": value})
+        await ctx.note(f"{key} restored to {value}: {reply.describe()}.")
+
+
+def _words(key: str) -> str:
+    """HeartbeatInterval -> heartbeat interval, as the seed reports write it."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in key).strip()
