@@ -21,10 +21,12 @@ from django.conf import settings
 from stations import frame_log, registry, services
 from stations.central_system import CentralSystem, PendingCentralSystem, Socket
 from stations.frame_log import LoggedFrame
+from stations.models import Connection
 
 logger = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"
+CALL_TASK = "bus-call"
 ACK_AFTER = 0.25  # a bus call not answered by then is acknowledged so the caller keeps waiting
 DRAIN_ON_CLOSE = 1.0  # s to handle frames a station sent just before it closed
 
@@ -51,9 +53,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.charge_point_id = self.scope["url_route"]["kwargs"]["charge_point_id"]
         client = self.scope.get("client") or ("", 0)
         self.remote_address = str(client[0] or "")
-        self.watched = False
-        self.calls: set[asyncio.Task] = set()
-        self.announcements: set[asyncio.Task] = set()
+        self.remote_watched = False  # someone outside this process listens to the group
+        # Tasks of bus calls and acknowledgements, kept so that disconnect can await them.
+        self.tasks: set[asyncio.Task] = set()
         self.station = None
         if SUBPROTOCOL not in self.scope.get("subprotocols", []):
             logger.warning("%s refused: no %s subprotocol", self.charge_point_id, SUBPROTOCOL)
@@ -71,13 +73,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
         previous = await registry.claim(self.charge_point_id, self.channel_name)
         if previous and previous != self.channel_name:
             await self.channel_layer.send(previous, {"type": "station.replaced"})
-        self.connection = await database_sync_to_async(services.connection_open)(
+        connection = await database_sync_to_async(services.connection_open)(
             station=station, remote_address=self.remote_address
         )
-        self.watched = await registry.watcher_count(self.charge_point_id) > 0
+        await self._count_watchers()
         self.socket = Socket(self._send_text)
         self.central_system = CentralSystem(
-            station, self.socket, connection_id=self.connection.pk, log=self._log
+            station, self.socket, connection_id=connection.pk, log=self._log
         )
         await self.accept(SUBPROTOCOL)
         self.task = asyncio.create_task(self.central_system.start())
@@ -151,17 +153,31 @@ class OcppConsumer(AsyncWebsocketConsumer):
             )
 
     def _log(self, frame: LoggedFrame) -> None:
-        frame_log.record(frame, announce_as=self.charge_point_id if self.watched else None)
+        frame_log.record(frame, self.charge_point_id, remote_watchers=self.remote_watched)
+
+    async def _count_watchers(self) -> None:
+        """Whether the station's group needs its frames: watchers in this process get them
+        directly (frame_log.watch_locally), the others through the channel layer."""
+        channels = await registry.watchers(self.charge_point_id)
+        self.remote_watched = bool(
+            channels - frame_log.local_watcher_channels(self.charge_point_id)
+        )
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
 
     # --- events from the bus -------------------------------------------------------------------
 
+    def _start(self, coroutine, name: str = "") -> None:
+        task = asyncio.get_running_loop().create_task(coroutine, name=name or None)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _calls(self) -> list[asyncio.Task]:
+        return [task for task in self.tasks if task.get_name() == CALL_TASK]
+
     async def station_call(self, event: dict) -> None:
-        task = asyncio.create_task(self._run_call(event))
-        self.calls.add(task)
-        task.add_done_callback(self.calls.discard)
+        self._start(self._run_call(event), CALL_TASK)
 
     async def _run_call(self, event: dict) -> None:
         loop = asyncio.get_running_loop()
@@ -170,9 +186,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
         def ack() -> None:
             if not replied:
-                task = asyncio.ensure_future(self.channel_layer.send(reply_to, {"type": "bus.ack"}))
-                self.announcements.add(task)
-                task.add_done_callback(self.announcements.discard)
+                self._start(self.channel_layer.send(reply_to, {"type": "bus.ack"}))
 
         timer = loop.call_later(ACK_AFTER, ack)
         if self.central_system is None or self.station is None:
@@ -196,17 +210,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def watch_start(self, event: dict) -> None:
         """Stream from now on; acknowledge once every frame logged before is in the database,
         so a watcher that then reads the log from where its page stopped misses nothing."""
-        self.watched = True
-        task = asyncio.create_task(self._ack_watch(event["reply_to"]))
-        self.announcements.add(task)
-        task.add_done_callback(self.announcements.discard)
+        self._start(self._ack_watch(event["reply_to"]))
 
     async def _ack_watch(self, reply_to: str) -> None:
+        await self._count_watchers()
         await frame_log.flush()
         await self.channel_layer.send(reply_to, {"type": "watch.ack"})
 
     async def watch_stop(self, event: dict) -> None:
-        self.watched = await registry.watcher_count(self.charge_point_id) > 0
+        await self._count_watchers()
 
     async def station_replaced(self, event: dict) -> None:
         self.close_reason = "replaced by a new connection with the same id"
@@ -222,9 +234,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def _drain_received(self, *, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not self.socket.queue.empty() and loop.time() < deadline:
+        while self.socket.queue and loop.time() < deadline:
             await asyncio.sleep(0.01)
-        answered = [task for task in self.calls if not task.done()]
+        answered = [task for task in self._calls() if not task.done()]
         if answered:  # calls whose answer just came: let them send it on
             await asyncio.wait(answered, timeout=max(0.0, min(0.2, deadline - loop.time())))
 
@@ -235,14 +247,17 @@ class OcppConsumer(AsyncWebsocketConsumer):
         # the close are still handled, logged and handed to their callers before we stop.
         await self._drain_received(timeout=DRAIN_ON_CLOSE)
         self.task.cancel()
-        for task in self.calls:
+        for task in self._calls():
             task.cancel()
         await registry.release(self.charge_point_id, self.channel_name)
         if self.station is not None:
             reason = self.close_reason or f"closed by the station (code {code})"
+            connection = Connection(
+                pk=self.central_system.connection_id, station_id=self.station.pk
+            )
             await database_sync_to_async(services.connection_close)(
-                connection=self.connection, reason=reason
+                connection=connection, reason=reason
             )
             logger.info("%s disconnected: %s", self.charge_point_id, reason)
-        await asyncio.gather(*self.calls, *self.announcements, return_exceptions=True)
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         await frame_log.flush()

@@ -3,14 +3,18 @@
 Frames are plain ``LoggedFrame`` tuples (a model instance per frame costs more than the rest of
 the frame's journey). The event loop only appends them to a list; once per loop iteration the
 list is handed to one writer thread per process, which has a database connection of its own and
-saves whatever has gathered in one statement while more gathers: no timer, so a lone frame is
-saved at once and a busy process writes large batches (ARCHITECTURE.md, rule 5). The thread keeps
-the COPY, the JSON encoding and the database round trip off the event loop and out of the queue
-of the async ORM's single database thread. PostgreSQL gets the rows by ``COPY``, SQLite by
-``bulk_create``.
+saves whatever has gathered in one statement while more gathers (after a 5 ms linger): a lone
+frame is saved at once and a busy process writes large batches (ARCHITECTURE.md, rule 5). The
+thread keeps the COPY, the JSON encoding and the database round trip off the event loop and out
+of the queue of the async ORM's single database thread. PostgreSQL gets the rows by ``COPY``,
+SQLite by ``bulk_create``.
 
-Announcements are batched the same way: the frames a station logs during one loop iteration go to
-its group in one ``frames.logged`` message (rule 6: only while someone watches).
+Announcements are batched the same way: the frames a station logs during one loop iteration go
+out together (rule 6: only while someone watches). Watchers in this process (the browsers' live
+pages served by the same daphne) get them directly, with no trip through Redis; the station's
+channel-layer group gets one ``frames.logged`` message only while a watcher elsewhere (a Celery
+worker's subscription, a page on another daphne) listens. A local watcher ignores the group's
+copies of its own process's frames (``origin``), so it sees each frame once.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import json
 import logging
 import queue
 import threading
+import time
+import uuid
 import weakref
 from datetime import datetime
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import Any, Literal, NamedTuple, Protocol, TypedDict
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -35,6 +41,7 @@ from stations.registry import frames_group
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
+LINGER = 0.005  # seconds the writer waits after a wake-up for more frames
 
 
 class LoggedFrame(NamedTuple):
@@ -123,7 +130,41 @@ class FramesEvent(TypedDict):
     """What a station's group receives: the frames it logged during one loop iteration."""
 
     type: Literal["frames.logged"]
+    origin: str
     frames: list[FrameEvent]
+
+
+ORIGIN = uuid.uuid4().hex  # this process, as named in the frames it announces
+
+
+class LocalWatcher(Protocol):
+    channel_name: str
+
+    def deliver(self, frames: list[FrameEvent]) -> None: ...
+
+
+_local: dict[str, set[LocalWatcher]] = {}
+
+
+def watch_locally(charge_point_id: str, watcher: LocalWatcher) -> None:
+    """Hand this station's frames logged in this process straight to ``watcher``."""
+    _local.setdefault(charge_point_id, set()).add(watcher)
+
+
+def unwatch_locally(charge_point_id: str, watcher: LocalWatcher) -> None:
+    watchers = _local.get(charge_point_id)
+    if watchers is not None:
+        watchers.discard(watcher)
+        if not watchers:
+            del _local[charge_point_id]
+
+
+def watched_locally(charge_point_id: str) -> bool:
+    return charge_point_id in _local
+
+
+def local_watcher_channels(charge_point_id: str) -> set[str]:
+    return {watcher.channel_name for watcher in _local.get(charge_point_id, ())}
 
 
 class _Flush(NamedTuple):
@@ -141,6 +182,9 @@ class FrameWriter(threading.Thread):
     def run(self) -> None:
         while True:
             items = [self.inbox.get()]
+            # Linger a moment so that frames arriving meanwhile share the statement: fewer
+            # wake-ups of this thread, fewer GIL hand-overs with the event loop.
+            time.sleep(LINGER)
             while True:  # whatever else has gathered meanwhile goes in the same statement
                 try:
                     items.append(self.inbox.get_nowait())
@@ -187,12 +231,13 @@ def _the_writer() -> FrameWriter:
 class _LoopBuffer:
     """Frames and announcements gathered during one iteration of one event loop."""
 
-    __slots__ = ("announce", "frames", "loop", "scheduled")
+    __slots__ = ("announce", "frames", "loop", "remote", "scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.frames: list[LoggedFrame] = []
         self.announce: dict[str, list[FrameEvent]] = {}
+        self.remote: set[str] = set()  # stations with watchers outside this process
         self.scheduled = False
 
     def schedule(self) -> None:
@@ -207,10 +252,14 @@ class _LoopBuffer:
             self.frames = []
         if self.announce:
             announce, self.announce = self.announce, {}
+            remote, self.remote = self.remote, set()
             for charge_point_id, events in announce.items():
-                task = self.loop.create_task(_announce(charge_point_id, events))
-                _announcing.add(task)
-                task.add_done_callback(_announcing.discard)
+                for watcher in _local.get(charge_point_id, ()):
+                    watcher.deliver(events)
+                if charge_point_id in remote:
+                    task = self.loop.create_task(_announce(charge_point_id, events))
+                    _announcing.add(task)
+                    task.add_done_callback(_announcing.discard)
 
 
 _buffers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -225,13 +274,16 @@ def _buffer() -> _LoopBuffer:
     return buffer
 
 
-def record(frame: LoggedFrame, *, announce_as: str | None = None) -> None:
-    """Queue the frame for the database and, given the station's id, for its watchers."""
+def record(frame: LoggedFrame, charge_point_id: str, *, remote_watchers: bool = False) -> None:
+    """Queue the frame for the database and for the station's watchers, local ones and, when
+    ``remote_watchers``, those listening on the station's group."""
     buffer = _buffer()
     if settings.CERTLAB_SAVE_FRAMES:
         buffer.frames.append(frame)
-    if announce_as is not None:
-        buffer.announce.setdefault(announce_as, []).append(event_for(frame, announce_as))
+    if remote_watchers or charge_point_id in _local:
+        buffer.announce.setdefault(charge_point_id, []).append(event_for(frame, charge_point_id))
+        if remote_watchers:
+            buffer.remote.add(charge_point_id)
     buffer.schedule()
 
 
@@ -266,7 +318,7 @@ def event_for(frame: LoggedFrame, charge_point_id: str) -> FrameEvent:
 
 
 async def _announce(charge_point_id: str, events: list[FrameEvent]) -> None:
-    message: FramesEvent = {"type": "frames.logged", "frames": events}
+    message: FramesEvent = {"type": "frames.logged", "origin": ORIGIN, "frames": events}
     try:
         await get_channel_layer().group_send(frames_group(charge_point_id), message)
     except Exception:

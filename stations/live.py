@@ -15,6 +15,7 @@ them with the same template as its history (``stations/_frame_line.html``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -23,7 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 
-from stations import registry, selectors
+from stations import frame_log, registry, selectors
 from stations.frame_log import FrameEvent, FramesEvent
 from stations.frame_view import FrameFilter, frame_json, frame_key, replay_after
 
@@ -48,6 +49,11 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         self.held: list[FrameEvent] = []  # streamed before the replay: shown after it
         self.replayed: set[str] = set()
         self.group = registry.frames_group(self.charge_point_id)
+        # Frames logged by this process come straight to deliver(); the group brings the
+        # frames of a station held by another process.
+        self.inbox: asyncio.Queue[list[FrameEvent]] = asyncio.Queue()
+        self.pump = asyncio.create_task(self._pump())
+        frame_log.watch_locally(self.charge_point_id, self)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await registry.watch(self.charge_point_id, self.channel_name)
         holder = await registry.channel_of(self.charge_point_id)
@@ -91,8 +97,21 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             self.filter = FrameFilter.from_dict(json.loads(text_data or "{}"))
 
+    def deliver(self, frames: list[FrameEvent]) -> None:
+        """Frames logged in this process (frame_log calls this; they are shown in order)."""
+        self.inbox.put_nowait(frames)
+
+    async def _pump(self) -> None:
+        while True:
+            await self._frames(await self.inbox.get())
+
     async def frames_logged(self, event: FramesEvent) -> None:
-        frames = [f for f in event["frames"] if f["charge_point_id"] == self.charge_point_id]
+        if event.get("origin") == frame_log.ORIGIN:
+            return  # this process's frames: delivered directly
+        await self._frames(event["frames"])
+
+    async def _frames(self, events: list[FrameEvent]) -> None:
+        frames = [f for f in events if f["charge_point_id"] == self.charge_point_id]
         if not frames or self.closing or not await self._allowed():
             return
         if not self.ready:
@@ -132,6 +151,8 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "group"):
             return
+        frame_log.unwatch_locally(self.charge_point_id, self)
+        self.pump.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await registry.unwatch(self.charge_point_id, self.channel_name)
         holder = await registry.channel_of(self.charge_point_id)

@@ -93,3 +93,8 @@ async def unwatch(charge_point_id: str, channel: str) -> None:
 
 async def watcher_count(charge_point_id: str) -> int:
     return await _client().hlen(WATCH_PREFIX + charge_point_id)
+
+
+async def watchers(charge_point_id: str) -> set[str]:
+    """The channels watching a station (browsers' streams and bus subscriptions)."""
+    return set(await _client().hkeys(WATCH_PREFIX + charge_point_id))
