@@ -135,11 +135,11 @@ async def test_ignored_heartbeat_interval_fails_2c(lab):
 @pytest.mark.timeout(120)
 async def test_ignored_trigger_fails_2b(lab):
     await lab.start(defects=("trigger_message_ignored",))
-    run, ctx = await lab.run(heartbeat.NUMBER)
+    run, ctx = await lab.run(heartbeat.NUMBER, status_window=2)
     assert run.outcomes["2.b"] == Outcome.FAILED
     assert run.outcomes["2.a"] == Outcome.PASSED
     trigger = next(r for r in ctx.results if r.key == "2.b#trigger")
     assert (
         trigger.detail
-        == "TriggerMessage Heartbeat answered Accepted; no Heartbeat followed within 5 s"
+        == "TriggerMessage Heartbeat answered Accepted; no Heartbeat followed within 2 s"
     )
