@@ -19,10 +19,13 @@ import asyncio
 import weakref
 from typing import Any
 
+import channels_redis.core
 from asgiref.sync import async_to_sync
 from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
+from django.conf import settings
 
 from stations import ocpp_j, registry
+from stations.channel_layer import RedisChannelLayer
 from stations.frame_log import FrameEvent
 from stations.models import Station
 
@@ -91,7 +94,13 @@ def channel_layer():
     loop = asyncio.get_running_loop()
     layer = _layers.get(loop)
     if layer is None:
-        layer = _layers[loop] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER]
+        if type(shared) is channels_redis.core.RedisChannelLayer:
+            # Same layer, sends in one Redis round trip (stations/channel_layer.py).
+            layer = RedisChannelLayer(**config.get("CONFIG", {}))
+        else:
+            layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        _layers[loop] = layer
     return layer
 
 
