@@ -1,0 +1,170 @@
+"""Step 14 · past (offline) transactions: on the simulator (compliant and
+offline_transactions_lost) and against a scripted charger whose outages are scripted."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from campaigns.engine.context import Answer, Outcome, StepContext
+from campaigns.engine.params import LabParameters
+from campaigns.engine.runner import Ending, run_step
+from campaigns.engine.verdict import Proposed
+from campaigns.steps import step_module
+from tests.campaigns.charging_lab import ScriptedCharger, prepare_tags
+from tests.campaigns.conftest import STATION
+
+STEP = step_module(14)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_offline_transactions_pass_on_the_compliant_simulator(lab):
+    await prepare_tags()
+    simulator = await lab.start()
+    run, ctx = await lab.run(14)
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
+    replay = ctx.attachments["offline_replay"]
+    assert [r["action"] for r in replay][-1] == "StopTransaction"
+    assert sum(r["sampled_offline"] for r in replay) >= 1
+    assert len({r["transactionId"] for r in replay}) == 1  # all for the one transaction
+    assert simulator.configuration.get("MeterValueSampleInterval") == "60"  # restored
+    assert simulator.connectors[1].status == "Available"
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_offline_transactions_lost_fails_14a_saying_what_is_missing(lab):
+    await prepare_tags()
+    await lab.start(defects=("offline_transactions_lost",))
+    run, ctx = await lab.run(14)
+    assert run.outcomes == {"14.a": Outcome.FAILED}
+    details = {r.key: r.detail for r in ctx.results}
+    assert "the samples of the outage are lost" in details["14.a#meter-values"]
+    assert details["14.a#stop"].startswith("No StopTransaction for transaction ")
+
+
+def stamp(seconds_ago: float) -> str:
+    when = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class OfflineCharger(ScriptedCharger):
+    """Goes offline when asked to cut the network and, once back, replays ``queued``
+    (a function of the running transaction id giving (action, payload) pairs)."""
+
+    def __init__(self, queued=None, *, drops=True, comes_back=True) -> None:
+        super().__init__()
+        self.queued, self.drops, self.comes_back = queued, drops, comes_back
+        self.on(
+            "GetConfiguration",
+            {
+                "configurationKey": [
+                    {"key": "MeterValueSampleInterval", "readonly": False, "value": "1"}
+                ]
+            },
+        )
+        self.operator.ask = self.ask
+
+    async def ask(self, prompt):
+        if "Cut the station's network" in prompt.text and self.drops:
+            tx = self.running
+            self.connected = False
+            self.loop_later(1.2, self._back, tx)
+        return Answer("Done")
+
+    def loop_later(self, delay, fn, *args):
+        import asyncio
+
+        asyncio.get_running_loop().call_later(delay, fn, *args)
+
+    def _back(self, tx):
+        if not self.comes_back:
+            return
+        self.connected = True
+        self.connection_id += 1
+        for i, (action, payload) in enumerate(self.queued(tx) if self.queued else []):
+            self.station_call(action, payload, 0.01 * (i + 1))
+            if action == "StopTransaction":
+                self.running = None
+
+
+def meter(tx, seconds_ago):
+    return (
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": tx,
+            "meterValue": [{"timestamp": stamp(seconds_ago), "sampledValue": [{"value": "5"}]}],
+        },
+    )
+
+
+def stop(tx, seconds_ago, reason="Local"):
+    return (
+        "StopTransaction",
+        {"transactionId": tx, "meterStop": 9, "reason": reason, "timestamp": stamp(seconds_ago)},
+    )
+
+
+def run_against(charger):
+    params = LabParameters.fast(
+        answer_prompts_on_simulator=False,
+        status_window=1,
+        transaction_window=0.5,
+        meter_interval=0.2,
+        reconnect_timeout=2,
+    )
+    ctx = StepContext(port=charger, station=STATION, params=params, prompts=charger.operator)
+    return ctx, run_step(STEP, ctx, time_limit=30)
+
+
+async def test_a_faithful_replay_passes():
+    ctx, running = run_against(OfflineCharger(lambda tx: [meter(tx, 0.9), stop(tx, 0.7)]))
+    run = await running
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
+    assert run.result_text.startswith("Ok, after reconnect: 1 MeterValues and the StopTransaction")
+
+
+async def test_a_stop_with_another_transaction_id_fails_the_mapping():
+    ctx, running = run_against(OfflineCharger(lambda tx: [meter(tx, 0.9), stop(-1, 0.7)]))
+    run = await running
+    assert run.outcomes == {"14.a": Outcome.FAILED}
+    details = {r.key: r.detail for r in ctx.results}
+    assert details["14.a#stop"] == (
+        "No StopTransaction for transaction 41 arrived after the reconnect "
+        "(StopTransaction for -1 instead)"
+    )
+    assert (
+        "not mapped to transaction 41: StopTransaction with transactionId -1"
+        in (details["14.a#order"])
+    )
+
+
+async def test_a_replay_out_of_time_order_fails():
+    ctx, running = run_against(
+        OfflineCharger(lambda tx: [meter(tx, 0.8), meter(tx, 1.0), stop(tx, 0.7)])
+    )
+    run = await running
+    order = next(r for r in ctx.results if r.key == "14.a#order")
+    assert order.outcome == Outcome.FAILED
+    assert "out of time order: MeterValues stamped" in order.detail
+    assert run.proposed == Proposed.FAILED
+
+
+async def test_a_station_that_never_drops_leaves_14a_not_observed():
+    charger = OfflineCharger(drops=False)
+    _, running = run_against(charger)
+    run = await running
+    assert run.outcomes == {"14.a": Outcome.NOT_OBSERVED}
+    assert "connection never dropped" in run.result_text
+    assert ("RemoteStopTransaction", {"transactionId": 41}) in charger.calls  # clean-up
+
+
+async def test_a_station_that_does_not_come_back_ends_the_step_offline():
+    _, running = run_against(OfflineCharger(comes_back=False))
+    run = await running
+    assert run.ending == Ending.STATION_OFFLINE
+    assert run.outcomes == {"14.a": Outcome.NOT_OBSERVED}
+    assert run.result_text.startswith(
+        "The station went offline during the step (SCRIPTED-1 has been disconnected for 2 s)"
+    )
