@@ -97,7 +97,7 @@ async def _local_start(ctx: StepContext, session: Session) -> None:
 
 
 async def _invalid_tag(ctx: StepContext) -> None:
-    connector, window = ctx.params.connector_id, ctx.params.status_window
+    connector, window = ctx.params.connector_id, ctx.params.quiet_window
     since = ctx.mark()
     plugged = await plug_in(ctx, connector, " and leave it in (the next tag must not start)")
     answer = await ctx.prompt(
