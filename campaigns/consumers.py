@@ -11,6 +11,7 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from campaigns.events import AttemptEvent, attempt_group
@@ -27,6 +28,10 @@ class AttemptConsumer(AsyncWebsocketConsumer):
         self.group = attempt_group(self.attempt_pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        # What changed between the page's render and joining the group would otherwise be
+        # missed until the next change: start from the current state.
+        await self.attempt_changed({"type": "attempt.changed", "attempt_id": self.attempt_pk,
+                                    "what": "connected"})  # fmt: skip
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
@@ -47,5 +52,9 @@ class AttemptConsumer(AsyncWebsocketConsumer):
         attempt = attempts_for(user=user).filter(pk=self.attempt_pk).first()
         if attempt is None:
             return None
-        context = {"a": attempt_context(attempt), "is_qa": user.is_qa}
+        # The panel holds forms (prompt answers, abort): they need the page's CSRF secret,
+        # which the browser sent with the websocket handshake as its cookie.
+        cookies = self.scope.get("cookies", {})
+        context = {"a": attempt_context(attempt), "is_qa": user.is_qa,
+                   "csrf_token": cookies.get(settings.CSRF_COOKIE_NAME, "")}  # fmt: skip
         return render_to_string("campaigns/_attempt.html", context)

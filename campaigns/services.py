@@ -191,7 +191,9 @@ def prompt_do_on_simulator(*, prompt: Prompt, user: User) -> None:
         raise ValidationError(f"The simulator could not be reached: {error}") from None
     if reply.get("status") != "Accepted":
         raise ValidationError(f"The simulator answered {reply.get('status')}.")
-    prompt_answer(prompt=prompt, user=user, choice=prompt.choices[0])
+    kwargs = action.get("kwargs", {})
+    value = str(kwargs.get("id_tag", kwargs.get("error_code", "")))
+    prompt_answer(prompt=prompt, user=user, choice=prompt.choices[0], value=value)
 
 
 def lab_tags_prepare(*, params: LabParameters) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from asgiref.sync import async_to_sync
 from celery import shared_task
@@ -18,12 +19,19 @@ def run_attempt(attempt_id: int) -> str | None:
     return async_to_sync(execute_attempt)(attempt_id)
 
 
-@shared_task(name="campaigns.mark_lost_attempts")
 def mark_lost_attempts() -> list[int]:
     """A worker that died mid-attempt left it "running": say it was interrupted."""
+    from django.db import close_old_connections
+
     from campaigns.services import attempts_mark_interrupted
 
-    ids = attempts_mark_interrupted()
+    try:
+        ids = attempts_mark_interrupted()
+    except Exception:  # a missing table or a database hiccup must not stop the worker
+        logger.exception("could not check for interrupted attempts")
+        return []
+    finally:
+        close_old_connections()
     if ids:
         logger.warning("attempts %s were interrupted by a lost worker", ids)
     return ids
@@ -31,15 +39,16 @@ def mark_lost_attempts() -> list[int]:
 
 @worker_ready.connect
 def look_for_lost_attempts(sender=None, **kwargs) -> None:
-    """At start, and once more when an attempt of a worker that died just now has gone stale."""
+    """At start, and once more when the attempt of a worker that died just now has gone stale
+    (a timer in this process, not a queued task: an ETA task would hold the worker's only
+    prefetch slot and delay the next attempt)."""
     from django.conf import settings
 
     from campaigns.services import STALE_BEATS
 
-    try:
-        mark_lost_attempts()
-        mark_lost_attempts.apply_async(
-            countdown=settings.CERTLAB_ATTEMPT_HEARTBEAT * STALE_BEATS + 1
-        )
-    except Exception:  # a missing table or broker hiccup must not stop the worker from starting
-        logger.exception("could not check for interrupted attempts")
+    mark_lost_attempts()
+    later = threading.Timer(
+        settings.CERTLAB_ATTEMPT_HEARTBEAT * STALE_BEATS + 1, mark_lost_attempts
+    )
+    later.daemon = True
+    later.start()

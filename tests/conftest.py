@@ -33,7 +33,7 @@ def _fast_test_settings(settings, request):
     """The manifest storage needs collectstatic; unit tests render pages without running it.
     Password hashing is deliberately slow; unit tests log users in by the hundred (processes a
     test starts keep the real hashers, so their users keep real hashes)."""
-    if "child_env" not in request.fixturenames:
+    if request.node.get_closest_marker("e2e") is None and "child_env" not in request.fixturenames:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,

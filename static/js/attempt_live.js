@@ -26,8 +26,10 @@
           var typing = wrap.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
           if (!typing) { wrap.innerHTML = data.html; tickCountdowns(); }
         }
-        if (data.what === "status" && !wrap.querySelector("progress.running")) {
-          // The attempt ended: reload once so the verdict form and history appear.
+        if (!wrap.querySelector("progress.running")) {
+          // It was running when the page was drawn and has ended now: reload once so the
+          // verdict form and the history appear.
+          socket.onclose = null;
           setTimeout(function () { location.reload(); }, 500);
         }
       };

@@ -37,13 +37,14 @@ def make_ctx(scripted):
 
 
 @pytest.fixture(scope="session")
-def lab_servers(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real daphne (the OCPP endpoint) and the real FTP server on the test database."""
+def lab_servers(django_db_setup, django_db_blocker, tmp_path_factory, collected_static):
+    """A real daphne (the OCPP endpoint and the pages) and the real FTP server on the test
+    database."""
     from tests.campaigns.lab import LabServers, child_environment
     from tests.processes import free_port
 
     with django_db_blocker.unblock():
-        env = child_environment()
+        env = {**child_environment(), "STATIC_ROOT": collected_static}
     servers = LabServers(http_port=free_port(), ftp_port=free_port())
     with servers.running(tmp_path_factory.mktemp("lab"), env):
         yield servers
