@@ -4,6 +4,7 @@ process exactly as in a worker (only Celery is left out: test_campaign_e2e.py ha
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from campaigns.execution import LabFiles, time_limit
 from campaigns.services import lab_tags_prepare
 from campaigns.steps import step_module
 from simulator import Simulator
+from stations import registry
 from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
 from tests.processes import PYTHON, ManagedProcess, daphne, free_port, wait_for_port
 
@@ -113,8 +115,17 @@ class Lab:
         return self.simulator
 
     async def stop(self) -> None:
-        if self.simulator is not None:
-            await self.simulator.stop()
+        if self.simulator is None:
+            return
+        await self.simulator.stop()
+        self.simulator = None
+        # Let daphne see the disconnect and write the station's last frames before the test's
+        # tables are flushed (a flush racing those inserts can deadlock).
+        for _ in range(50):
+            if await registry.channel_of(self.station.charge_point_id) is None:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
 
     async def run(self, number: int, **param_overrides) -> tuple[StepRun, StepContext]:
         params = LabParameters.fast(**param_overrides)
