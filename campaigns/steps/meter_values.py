@@ -72,6 +72,16 @@ async def _configure(ctx: StepContext, interval: int) -> dict[str, str]:
         reply = await change_key(ctx, "MeterValueSampleInterval", str(interval))
         if reply.status == "Accepted" and current is not None:
             restore["MeterValueSampleInterval"] = current
+        elif reply.status != "Accepted":
+            ctx.check(
+                "8.b",
+                False,
+                f"The meter interval cannot be set: ChangeConfiguration "
+                f"MeterValueSampleInterval={interval} answered {reply.describe()} (it is "
+                f"{current})",
+                evidence=reply.frames,
+                key="8.b#set",
+            )
     measurands, _ = await read_key(ctx, "MeterValuesSampledData")
     configured = [m.strip() for m in (measurands or "").split(",") if m.strip()]
     missing = [m for m in UNITS if m not in configured]

@@ -135,3 +135,24 @@ async def test_no_transaction_leaves_all_not_observed_and_restores_nothing():
     _, running = run_against(charger)
     run = await running
     assert set(run.outcomes.values()) == {Outcome.NOT_OBSERVED}
+
+
+async def test_an_interval_that_cannot_be_set_fails_8b_with_the_answer():
+    sampled = [{"value": "230", "measurand": "Voltage", "unit": "V"}]
+    charger = MeteringCharger(sampled)
+    charger.on(
+        "GetConfiguration",
+        {
+            "configurationKey": [
+                {"key": "MeterValueSampleInterval", "readonly": True, "value": "60"}
+            ]
+        },
+    )
+    charger.on("ChangeConfiguration", {"status": "Rejected"})
+    ctx, running = run_against(charger)
+    run = await running
+    assert run.outcomes["8.b"] == Outcome.FAILED
+    assert next(r.detail for r in ctx.results if r.key == "8.b#set") == (
+        "The meter interval cannot be set: ChangeConfiguration MeterValueSampleInterval=1 "
+        "answered Rejected (it is 60)"
+    )
