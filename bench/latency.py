@@ -3,11 +3,12 @@
     python -m bench.latency [--stations 200] [--interval 5] [--seconds 30]
 
 Every station is watched by a browser websocket (a logged-in QA session through daphne, as the
-live page connects). Each station sends a Heartbeat every ``interval`` seconds, starting at a
-random phase; the time from sending it to its line reaching the browser is the latency (one
-process measures both ends on one clock). Prints the percentiles, the heartbeats that never
-reached the browser (must be 0), and, as the bare baseline of the same run, the Heartbeat round
-trip of the bare ``websockets`` + ``ocpp`` Central System under the same load.
+live page connects). Once all stations and browsers are connected (connecting 200 of each is
+not the steady state measured here), each station sends a Heartbeat every ``interval`` seconds,
+starting at a random phase; the time from sending it to its line reaching the browser is the
+latency (one process measures both ends on one clock). Prints the percentiles, the heartbeats
+that never reached the browser (must be 0), and, as the bare baseline of the same run, the
+Heartbeat round trip of the bare ``websockets`` + ``ocpp`` Central System under the same load.
 """
 
 from __future__ import annotations
@@ -24,11 +25,18 @@ import websockets
 from bench import common
 
 
-async def _station(url: str, interval: float, stop: float, sent: dict, answered: dict) -> None:
-    async with websockets.connect(url, subprotocols=["ocpp1.6"], ping_interval=None) as ws:
+async def _station(
+    url: str, interval: float, go: asyncio.Event, stop: list[float], sent: dict, answered: dict
+) -> None:
+    async with _connecting:
+        ws = await websockets.connect(
+            url, subprotocols=["ocpp1.6"], ping_interval=None, open_timeout=60
+        )
+    async with ws:
+        await go.wait()  # steady state: every station connected before the first Heartbeat
         await asyncio.sleep(random.uniform(0, interval))
         n = 0
-        while time.monotonic() < stop:
+        while time.monotonic() < stop[0]:
             n += 1
             uid = f"{url.rsplit('/', 1)[-1]}-{n}"
             sent[uid] = time.monotonic()
@@ -38,11 +46,16 @@ async def _station(url: str, interval: float, stop: float, sent: dict, answered:
             await asyncio.sleep(interval)
 
 
-async def _browser(url: str, cookie: str, origin: str, stop: float, seen: dict) -> None:
-    async with websockets.connect(
-        url, additional_headers={"Cookie": cookie, "Origin": origin}, ping_interval=None
-    ) as ws:
-        while time.monotonic() < stop:
+async def _browser(url: str, cookie: str, origin: str, stop: list[float], seen: dict) -> None:
+    async with _connecting:
+        ws = await websockets.connect(
+            url,
+            additional_headers={"Cookie": cookie, "Origin": origin},
+            ping_interval=None,
+            open_timeout=60,
+        )
+    async with ws:
+        while time.monotonic() < stop[0]:
             try:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 1))
             except TimeoutError:
@@ -51,6 +64,9 @@ async def _browser(url: str, cookie: str, origin: str, stop: float, seen: dict) 
             for line in message.get("frames", ()):
                 if line["direction"] == "in" and line["message_type"] == "CALL":
                     seen.setdefault(line["unique_id"], now)
+
+
+_connecting: asyncio.Semaphore
 
 
 def _percentiles(values: list[float]) -> dict:
@@ -70,16 +86,22 @@ async def _run(stations: list[str], port: int, interval: float, seconds: float, 
     sent: dict[str, float] = {}
     answered: dict[str, float] = {}
     seen: dict[str, float] = {}
-    stop = time.monotonic() + seconds + (3 if browsers else 0)
-    watchers = [asyncio.create_task(_browser(*b, stop + 2, seen)) for b in browsers]
-    if watchers:
-        await asyncio.sleep(3)  # every browser connected and streaming
+    global _connecting
+    _connecting = asyncio.Semaphore(25)  # within the servers' listen backlogs
+    go = asyncio.Event()
+    stop = [time.monotonic() + 3600]
+    browsers_stop = [time.monotonic() + 3600]
+    watchers = [asyncio.create_task(_browser(*b, browsers_stop, seen)) for b in browsers]
     tasks = [
         asyncio.create_task(
-            _station(f"ws://127.0.0.1:{port}/ocpp/{cp}", interval, stop, sent, answered)
+            _station(f"ws://127.0.0.1:{port}/ocpp/{cp}", interval, go, stop, sent, answered)
         )
         for cp in stations
     ]
+    await asyncio.sleep(min(30, 3 + len(stations) / 20))  # stations and browsers connect
+    stop[0] = time.monotonic() + seconds
+    browsers_stop[0] = stop[0] + 2
+    go.set()
     await asyncio.gather(*tasks)
     await asyncio.gather(*watchers)
     return sent, answered, seen

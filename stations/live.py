@@ -1,9 +1,11 @@
 """The browser's live frame log: ``ws/stations/<pk>/frames/?after=<frame id>&<filter>``.
 
 Who may watch is decided through the selectors (a vendor only its own manufacturer's stations)
-on connect and again on events: the decision is cached for ``RECHECK_AFTER`` seconds, then the
-user, the session and the station are read afresh, and a watcher that lost the right is
-disconnected before it sees another frame.
+on connect, then again every ``RECHECK_AFTER`` seconds in the background (the user, the session
+and the station read afresh), and every event is checked against that decision: a watcher that
+lost the right is disconnected, and should the background check fall behind (a slow database)
+the event waits for a fresh decision rather than trust an old one. No database trip sits on a
+frame's way to the browser in the normal case.
 
 The page renders its history up to some frame id and connects with ``after=<that id>``; once the
 station's consumer streams (it acknowledges after flushing what it logged before), the frames
@@ -28,7 +30,7 @@ from stations import frame_log, registry, selectors
 from stations.frame_log import FrameEvent, FramesEvent
 from stations.frame_view import FrameFilter, frame_json, frame_key, replay_after
 
-RECHECK_AFTER = 5.0  # seconds a watcher's permission is trusted before it is checked again
+RECHECK_AFTER = 2.5  # seconds between background permission checks; a decision lives twice that
 
 
 class FrameStreamConsumer(AsyncWebsocketConsumer):
@@ -40,7 +42,7 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         if station is None:
             await self.close()
             return
-        self.allowed_until = time.monotonic() + RECHECK_AFTER
+        self.allowed_until = time.monotonic() + 2 * RECHECK_AFTER
         self.charge_point_id = station.charge_point_id
         query = self.scope.get("query_string", b"").decode()
         self.filter = FrameFilter.from_query(query)
@@ -53,6 +55,7 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         # frames of a station held by another process.
         self.inbox: asyncio.Queue[list[FrameEvent]] = asyncio.Queue()
         self.pump = asyncio.create_task(self._pump())
+        self.checker = asyncio.create_task(self._keep_checking())
         frame_log.watch_locally(self.charge_point_id, self)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await registry.watch(self.charge_point_id, self.channel_name)
@@ -81,16 +84,28 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         return selectors.stations_for(user=fresh).filter(pk=self.pk).first()
 
     async def _allowed(self) -> bool:
+        if self.closing:
+            return False
         if time.monotonic() < self.allowed_until:
             return True
+        return await self._check_again()
+
+    async def _check_again(self) -> bool:
         station = await database_sync_to_async(self._visible_station)()
-        if station is None or station.charge_point_id != self.charge_point_id:
-            await self.close()
-            self.allowed_until = float("inf")  # closing: nothing more is sent
-            self.closing = True
+        if self.closing:
             return False
-        self.allowed_until = time.monotonic() + RECHECK_AFTER
+        if station is None or station.charge_point_id != self.charge_point_id:
+            self.closing = True  # nothing more is sent
+            await self.close()
+            return False
+        self.allowed_until = time.monotonic() + 2 * RECHECK_AFTER
         return True
+
+    async def _keep_checking(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_AFTER)
+            if not await self._check_again():
+                return
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The page sends its filter as JSON when the user changes it."""
@@ -112,7 +127,7 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
 
     async def _frames(self, events: list[FrameEvent]) -> None:
         frames = [f for f in events if f["charge_point_id"] == self.charge_point_id]
-        if not frames or self.closing or not await self._allowed():
+        if not frames or not await self._allowed():
             return
         if not self.ready:
             self.held.extend(frames)
@@ -153,6 +168,7 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
             return
         frame_log.unwatch_locally(self.charge_point_id, self)
         self.pump.cancel()
+        self.checker.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await registry.unwatch(self.charge_point_id, self.channel_name)
         holder = await registry.channel_of(self.charge_point_id)

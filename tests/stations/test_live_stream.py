@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -122,7 +123,7 @@ async def test_an_offline_station_page_gets_what_was_saved_since(memory_layer, s
 async def test_a_vendor_who_loses_the_station_is_cut_off_before_the_next_frame(
     cp, station, monkeypatch
 ):
-    monkeypatch.setattr(live, "RECHECK_AFTER", 0)  # every event checks again
+    monkeypatch.setattr(live, "RECHECK_AFTER", 0.05)
     manufacturer = station.charger_model.manufacturer
     vendor = await sync_to_async(VendorFactory)(manufacturer=manufacturer)
     comm = browser(vendor, station)
@@ -134,8 +135,10 @@ async def test_a_vendor_who_loses_the_station_is_cut_off_before_the_next_frame(
     await sync_to_async(
         lambda: ChargerModel.objects.filter(pk=station.charger_model_id).update(manufacturer=other)
     )()
+    await asyncio.sleep(0.3)  # a few background checks
     await cp.call("Heartbeat", {}, unique_id="not-yours")
     assert (await comm.receive_output(2))["type"] == "websocket.close"
+    assert await comm.receive_nothing(0.3)  # and no frame after it
     await comm.disconnect()
 
 
@@ -150,4 +153,23 @@ async def test_frames_of_another_station_on_the_group_are_never_shown(cp, statio
         {"type": "frames.logged", "frames": [stray]},
     )
     assert await comm.receive_nothing(0.3)
+    await comm.disconnect()
+
+
+async def test_a_frame_waits_for_a_fresh_decision_when_the_checks_fall_behind(
+    cp, station, monkeypatch
+):
+    monkeypatch.setattr(live, "RECHECK_AFTER", 3600)  # the background check never comes
+    vendor = await sync_to_async(VendorFactory)(manufacturer=station.charger_model.manufacturer)
+    comm = browser(vendor, station)
+    assert (await comm.connect())[0]
+    assert json.loads(await comm.receive_from(2))["ready"]
+    other = await sync_to_async(ManufacturerFactory)()
+    await sync_to_async(
+        lambda: ChargerModel.objects.filter(pk=station.charger_model_id).update(manufacturer=other)
+    )()
+    for instance in list(frame_log._local.get(station.charge_point_id, ())):
+        instance.allowed_until = 0  # the decision has expired
+    await cp.call("Heartbeat", {}, unique_id="not-yours")
+    assert (await comm.receive_output(2))["type"] == "websocket.close"
     await comm.disconnect()
