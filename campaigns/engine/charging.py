@@ -142,19 +142,37 @@ async def remote_stop(ctx: StepContext, session: Session) -> CallReply | None:
 
 
 async def finish(ctx: StepContext, session: Session | None) -> None:
-    """Leave the connector idle: stop the transaction if it still runs, take the cable out."""
+    """Leave the connector idle: stop the transaction if it still runs (remotely, else by the
+    operator at the station), take the cable out."""
     if session is None:
         return
     tx = session.transaction_id
     if tx is not None and session.stop is None:
-        session.stop = (
-            ctx.frames("StopTransaction", {"transactionId": tx}, since=session.since) or [None]
-        )[0]
+        session.stop = next(
+            iter(ctx.frames("StopTransaction", {"transactionId": tx}, since=session.since)), None
+        )
+        reply = None
         if session.stop is None:
             reply = await remote_stop(ctx, session)
             await ctx.note(
                 f"Clean-up: RemoteStopTransaction {tx} answered "
                 f"{reply.describe() if reply else 'nothing'}."
+            )
+        # Rejected: the station says the transaction no longer runs; a tag would start one.
+        if session.stop is None and (reply is None or reply.status != "Rejected"):
+            since = ctx.mark()
+            await ctx.prompt(
+                f"Transaction {tx} still runs: stop it at the station (present the tag "
+                f"{session.id_tag} again, or press stop).",
+                simulator=SimulatorAction.of(
+                    "present_tag", connector_id=session.connector_id, id_tag=session.id_tag
+                ),
+            )
+            session.stop = await ctx.expect(
+                "StopTransaction",
+                {"transactionId": tx},
+                within=ctx.params.transaction_window,
+                since=since,
             )
     if session.plugged:
         since = ctx.mark()

@@ -36,7 +36,7 @@ class LabParameters:
             heartbeat_interval=2, meter_interval=1, meter_samples=2, call_timeout=10,
             status_window=5, transaction_window=8, boot_window=3, reconnect_timeout=20,
             prompt_timeout=20, firmware_timeout=30, diagnostics_timeout=20, offline_seconds=3,
-            connection_timeout=2, quiet_window=1, answer_prompts_on_simulator=True,
+            connection_timeout=1, quiet_window=1, answer_prompts_on_simulator=True,
         )  # fmt: skip
         values.update(overrides)
         return cls(**values)

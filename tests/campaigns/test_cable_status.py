@@ -22,7 +22,7 @@ async def test_cable_status_passes_on_the_compliant_simulator(lab):
     run, ctx = await lab.run(11)
     assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
     timeout = next(r for r in ctx.results if r.key == "11.b#timeout")
-    assert "Preparing, then Available after 2." in timeout.detail
+    assert "Preparing, then Available after 1." in timeout.detail
     assert simulator.configuration.get("ConnectionTimeOut") == "60"  # restored
     statuses = [(s["connectorId"], s["status"]) for s in ctx.attachments["cable_statuses"]]
     assert statuses[-4:] == [(1, "Preparing"), (1, "Available"), (1, "Preparing"), (1, "Available")]
@@ -36,7 +36,7 @@ async def test_unlisted_connection_timeout_is_set_and_said(lab):
     await lab.start(defects=("get_configuration_missing_keys",))
     run, ctx = await lab.run(11)
     assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
-    assert any("the value is unknown, so it is set to 2 s" in n for n in ctx.notes)
+    assert any("the value is unknown, so it is set to 1 s" in n for n in ctx.notes)
 
 
 class CableStation(AnsweringStation):

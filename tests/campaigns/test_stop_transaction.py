@@ -83,3 +83,31 @@ async def test_no_transaction_at_all_leaves_every_criterion_not_observed():
         "Incomplete: Precondition not met: no transaction could be started "
         "(RemoteStartTransaction Rejected"
     )
+
+
+async def test_remote_stop_not_implemented_fails_7a_and_the_clean_up_still_ends_it():
+    from campaigns.engine.port import CallRejected
+
+    charger = ScriptedCharger()
+    charger.on("RemoteStopTransaction", CallRejected("NotImplemented"))
+    _, running = run_against(charger)
+    run = await running
+    assert run.outcomes["7.a"] == Outcome.FAILED
+    assert "RemoteStopTransaction 41 answered CALLERROR NotImplemented" in run.result_text
+    assert charger.operator.prompts[0] == (
+        "Transaction 41 still runs: stop it at the station (present the tag CERTLAB-OK again, "
+        "or press stop)."
+    )
+    assert charger.running is None
+    assert run.outcomes["7.c"] == Outcome.PASSED
+
+
+async def test_station_going_offline_mid_step_ends_clearly():
+    from campaigns.engine.runner import Ending
+
+    charger = ScriptedCharger()
+    charger.on("RemoteStopTransaction", lambda p: charger.disconnect() or {"status": "Accepted"})
+    _, running = run_against(charger)
+    run = await running
+    assert run.ending == Ending.STATION_OFFLINE
+    assert run.outcomes["7.c"] == Outcome.NOT_OBSERVED
