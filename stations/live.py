@@ -2,10 +2,11 @@
 
 Who may watch is decided through the selectors (a vendor only its own manufacturer's stations)
 on connect, then again every ``RECHECK_AFTER`` seconds in the background (the user, the session
-and the station read afresh), and every event is checked against that decision: a watcher that
-lost the right is disconnected, and should the background check fall behind (a slow database)
-the event waits for a fresh decision rather than trust an old one. No database trip sits on a
-frame's way to the browser in the normal case.
+and the station read afresh; watchers start at random phases so that they do not all ask at
+once), and every event is checked against that decision: a watcher that lost the right is
+disconnected, and should the background check fall behind (a slow database) the event waits for
+a fresh decision rather than trust an old one. No database trip sits on a frame's way to the
+browser in the normal case.
 
 The page renders its history up to some frame id and connects with ``after=<that id>``; once the
 station's consumer streams (it acknowledges after flushing what it logged before), the frames
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 
 from channels.db import database_sync_to_async
@@ -30,7 +32,7 @@ from stations import frame_log, registry, selectors
 from stations.frame_log import FrameEvent, FramesEvent
 from stations.frame_view import FrameFilter, frame_json, frame_key, replay_after
 
-RECHECK_AFTER = 2.5  # seconds between background permission checks; a decision lives twice that
+RECHECK_AFTER = 5.0  # seconds between background permission checks; a decision lives twice that
 
 
 class FrameStreamConsumer(AsyncWebsocketConsumer):
@@ -102,10 +104,9 @@ class FrameStreamConsumer(AsyncWebsocketConsumer):
         return True
 
     async def _keep_checking(self) -> None:
-        while True:
+        await asyncio.sleep(random.uniform(0, RECHECK_AFTER))
+        while await self._check_again():
             await asyncio.sleep(RECHECK_AFTER)
-            if not await self._check_again():
-                return
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The page sends its filter as JSON when the user changes it."""
