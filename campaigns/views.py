@@ -25,6 +25,7 @@ from campaigns.forms import (
 from campaigns.models import Attempt, Campaign, PlanItem, Prompt, PromptStatus
 from campaigns.presentation import attempt_context
 from stations import selectors as station_selectors
+from stations.models import Frame
 
 
 def _campaign(request: HttpRequest, pk: int) -> Campaign:
@@ -113,6 +114,7 @@ def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
             initial={"applicability": item.applicability, "reason": item.reason}
         ),
         "verdict_form": _verdict_form(latest),
+        "latest_frame_id": _frame_id_before(item.campaign.station, latest),
         "station_busy": Attempt.objects.filter(
             station=item.campaign.station, status__in=["queued", "running"]
         )
@@ -121,6 +123,15 @@ def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         .first(),
     }
     return render(request, "campaigns/step_detail.html", context)
+
+
+def _frame_id_before(station, attempt: Attempt | None) -> int:
+    """The live frame list of a running attempt starts with the attempt's own frames."""
+    if attempt is None or not attempt.is_active:
+        return 0
+    since = attempt.started or attempt.queued
+    last = Frame.objects.filter(station=station, timestamp__lt=since).order_by("-id").first()
+    return last.pk if last else 0
 
 
 def _verdict_form(latest: Attempt | None) -> VerdictForm | None:

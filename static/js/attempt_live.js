@@ -41,15 +41,19 @@
   document.querySelectorAll(".frame-stream[data-stream-url]").forEach(function (box) {
     var list = box.querySelector("ol.frames");
     var state = box.querySelector(".stream-state");
-    var socket = new WebSocket(wsUrl(box.dataset.streamUrl));
+    var template = document.getElementById("frame-line");
+    var shown = new Set();
+    var socket = new WebSocket(wsUrl(box.dataset.streamUrl + "?after=" + (box.dataset.after || 0)));
     socket.onmessage = function (event) {
       var data = JSON.parse(event.data);
-      if (data.ready) { state.textContent = data.online ? "Live." : "The station is offline."; return; }
-      if (data.html) {
-        list.insertAdjacentHTML("beforeend", data.html);
-        while (list.children.length > 500) { list.removeChild(list.firstElementChild); }
-        list.scrollTop = list.scrollHeight;
-      }
+      if (data.ready) { state.textContent = data.online ? "Live." : "The station is offline."; }
+      (data.frames || []).forEach(function (frame) {
+        if (shown.has(frame.key)) { return; }
+        shown.add(frame.key);
+        list.appendChild(window.CertLabFrameLine(template, frame));
+      });
+      while (list.children.length > 500) { list.removeChild(list.firstElementChild); }
+      list.scrollTop = list.scrollHeight;
     };
     socket.onclose = function () { state.textContent = "Stream closed; reload to reconnect."; };
   });

@@ -31,14 +31,7 @@
     }
 
     function line(frame) {
-      const li = template.content.firstElementChild.cloneNode(true);
-      li.className = "frame frame-" + frame.direction + (frame.is_error ? " frame-error" : "");
-      if (frame.id) li.dataset.id = frame.id;
-      li.dataset.key = frame.key;
-      for (const slot of li.querySelectorAll("[data-slot]")) slot.textContent = frame[slot.dataset.slot];
-      li.querySelector("time").dateTime = frame.datetime;
-      li.querySelector("[data-slot=error]").hidden = !frame.error;
-      return li;
+      return window.CertLabFrameLine(template, frame);
     }
 
     function show(frames) {  // oldest first; the newest ends on top
