@@ -65,6 +65,7 @@ def main() -> int:
     common.setup_django()
     common.migrate()
     common.flush_redis()
+    from certlab.run import WORKER_ARGS
     from stations.demo import DEMO_SIMULATED_STATION, demo_simulator_arguments
     from tests.processes import free_port, wait_for_port
 
@@ -83,10 +84,7 @@ def main() -> int:
     with (
         common.process(common.daphne_args(http), "campaign-daphne", lab),
         common.process([py, "manage.py", "ftpserver"], "campaign-ftp", lab),
-        common.process([py, "-m", "celery", "-A", "certlab", "worker", "--pool=prefork",
-                        "--concurrency=1", "--loglevel=INFO", "--without-gossip",
-                        "--without-mingle"],
-                       "campaign-worker", {**lab, "LOG_LEVEL": "INFO"}) as worker,
+        common.process(WORKER_ARGS, "campaign-worker", {**lab, "LOG_LEVEL": "INFO"}) as worker,
     ):  # fmt: skip
         wait_for_port(http, timeout=60)
         wait_for_port(ftp, timeout=60)

@@ -26,6 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# One prefork worker, as in the embedded lab (tests and benchmarks start the same command).
+WORKER_ARGS = [
+    *(PYTHON, "-m", "celery", "-A", "certlab", "worker", "--pool=prefork", "--concurrency=1"),
+    *("--loglevel=INFO", "--without-gossip", "--without-mingle"),
+]
 
 
 @dataclass
@@ -167,24 +172,7 @@ def build_services(settings) -> list[Service]:
             port=http_port,
         )
     )
-    services.append(
-        Service(
-            "worker",
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "certlab",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-        )
-    )
+    services.append(Service("worker", WORKER_ARGS))
     from django.apps import apps
 
     if apps.is_installed("transfers"):

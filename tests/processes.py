@@ -119,20 +119,6 @@ def daphne(port: int, *, log_path: Path, env: dict[str, str] | None = None) -> M
 
 
 def celery_worker(*, log_path: Path, env: dict[str, str] | None = None) -> ManagedProcess:
-    return ManagedProcess(
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "certlab",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        log_path=log_path,
-        env=env,
-    )
+    from certlab.run import WORKER_ARGS
+
+    return ManagedProcess(WORKER_ARGS, log_path=log_path, env=env)
