@@ -4,12 +4,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from campaigns.selectors import campaigns_for
 from stations import selectors
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"counts": selectors.catalogue_counts(user=request.user)})
+    campaigns = campaigns_for(user=request.user)
+    counts = {
+        **selectors.catalogue_counts(user=request.user),
+        "campaigns": campaigns.count(),
+        "running": campaigns.filter(status="running").count(),
+    }
+    return render(request, "home.html", {"counts": counts})
 
 
 @require_GET

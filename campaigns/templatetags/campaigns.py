@@ -28,3 +28,12 @@ def duration_to(start: datetime | None, end: datetime | None) -> str:
         return ""
     seconds = int((end - start).total_seconds())
     return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+@register.inclusion_tag("campaigns/_station_campaigns.html", takes_context=True)
+def station_campaigns(context, station) -> dict:
+    """A station's campaigns, for the catalogue's station page (stations/ knows no campaigns)."""
+    from campaigns.selectors import campaigns_for
+
+    user = context["request"].user
+    return {"campaigns": campaigns_for(user=user).filter(station=station)}

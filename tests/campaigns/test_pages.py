@@ -182,3 +182,13 @@ def test_pdf_report_is_a_pdf(qa_client, own_campaign):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+
+
+def test_station_page_lists_its_campaigns_and_the_home_page_counts_them(
+    vendor_client, own_campaign
+):
+    station = own_campaign.station
+    page = vendor_client.get(reverse("stations:object_detail", args=["stations", station.pk]))
+    assert own_campaign.get_absolute_url() in page.content.decode()
+    home = vendor_client.get(reverse("home")).content.decode()
+    assert "<b>1</b> campaigns" in home
