@@ -7,6 +7,7 @@ app_name = "campaigns"
 urlpatterns = [
     path("", views.campaign_list, name="campaign_list"),
     path("new/", views.campaign_create, name="campaign_create"),
+    path("catalogue/", views.catalogue, name="catalogue"),
     path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
     path("<int:pk>/complete/", views.campaign_complete, name="campaign_complete"),
     path("<int:pk>/sign-off/", views.campaign_sign_off, name="campaign_sign_off"),

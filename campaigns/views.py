@@ -58,6 +58,15 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/campaign_list.html", {"page": page, "progress": progress})
 
 
+@login_required
+@require_GET
+def catalogue(request: HttpRequest) -> HttpResponse:
+    """The test catalogue the campaigns run: 16 functions, their criteria with stable ids."""
+    version = services.catalogue_current()
+    functions = version.functions.prefetch_related("criteria")
+    return render(request, "campaigns/catalogue.html", {"version": version, "functions": functions})
+
+
 @qa_required
 def campaign_create(request: HttpRequest) -> HttpResponse:
     form = CampaignForm(

@@ -192,3 +192,10 @@ def test_station_page_lists_its_campaigns_and_the_home_page_counts_them(
     assert own_campaign.get_absolute_url() in page.content.decode()
     home = vendor_client.get(reverse("home")).content.decode()
     assert "<b>1</b> campaigns" in home
+
+
+def test_the_catalogue_page_shows_16_functions_with_their_criteria_ids(vendor_client):
+    page = vendor_client.get(reverse("campaigns:catalogue")).content.decode()
+    assert "gfx-ocpp16-1" in page
+    assert page.count("<tr><td>") == 16
+    assert "<b>3.d</b> Receive a (not empty) StatusNotification message per connector" in page
