@@ -74,7 +74,8 @@ async def run(ctx: StepContext) -> None:
         )
         statuses = ctx.frames("FirmwareStatusNotification", since=start)
         _check_statuses(ctx, statuses, final, reply.frames)
-        await _check_download(ctx, asked_at)
+        downloaded = any(f.payload.get("status") == "Downloaded" for f in statuses)
+        await _check_download(ctx, asked_at, downloaded=downloaded)
         if final is not None and final.payload["status"] in FAILURES:
             ctx.check(
                 "12.c",
@@ -131,8 +132,15 @@ def _sequence_problem(sequence: list[str]) -> str:
     return f"{', '.join(missing)} missing" if missing else ""
 
 
-async def _check_download(ctx: StepContext, since: datetime) -> None:
+async def _check_download(ctx: StepContext, since: datetime, *, downloaded: bool) -> None:
+    # The lab records a download as complete when its last byte has gone out, which can be a
+    # moment after a fast station already reported Downloaded: then look again for a while.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (ctx.params.status_window if downloaded else 0)
     downloads = await ctx.files.firmware_downloads(since)
+    while not any(d.get("complete") for d in downloads) and loop.time() < deadline:
+        await asyncio.sleep(0.2)
+        downloads = await ctx.files.firmware_downloads(since)
     ctx.attach("firmware_downloads", downloads)
     complete = [d for d in downloads if d.get("complete")]
     if complete:
