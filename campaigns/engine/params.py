@@ -37,6 +37,9 @@ class LabParameters:
             status_window=5, transaction_window=8, boot_window=3, reconnect_timeout=20,
             prompt_timeout=20, firmware_timeout=30, diagnostics_timeout=20, offline_seconds=3,
             connection_timeout=1, quiet_window=1, answer_prompts_on_simulator=True,
+            # Intervals of 1-2 s measured on a busy 2-core machine need more slack than 20 %;
+            # every defect these catch is off by far more (a 300 s interval, twice the period).
+            heartbeat_tolerance=0.5, meter_tolerance=0.5,
         )  # fmt: skip
         values.update(overrides)
         return cls(**values)

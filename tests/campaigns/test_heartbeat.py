@@ -52,7 +52,7 @@ async def test_heartbeats_at_the_interval_pass_and_the_original_is_restored(scri
 
 async def test_heartbeats_twice_as_slow_fail_2a_and_2c_with_the_gaps(scripted, make_ctx):
     _beating(scripted, interval=0.8)
-    ctx = make_ctx(heartbeat_interval=0.5)
+    ctx = make_ctx(heartbeat_interval=0.5, heartbeat_tolerance=0.2)
     run = await run_step(step_module(2), ctx, time_limit=20)
     assert run.outcomes == {"2.a": Outcome.FAILED, "2.b": Outcome.PASSED, "2.c": Outcome.FAILED}
     honoured = next(r for r in ctx.results if r.key == "2.c#honoured")
