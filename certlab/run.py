@@ -87,8 +87,11 @@ class Supervisor:
         )
         threading.Thread(target=self._relay, args=(service,), daemon=True).start()
         self.say(f"started {service.name} (pid {service.proc.pid})")
-        if service.port and not wait_for_port(service.port, 60, service.proc):
-            raise RuntimeError(f"{service.name} did not start listening on port {service.port}")
+
+    def wait_listening(self, services: list[Service]) -> None:
+        for service in services:
+            if service.port and not wait_for_port(service.port, 60, service.proc):
+                raise RuntimeError(f"{service.name} did not start listening on {service.port}")
 
     def _relay(self, service: Service) -> None:
         assert service.proc and service.proc.stdout
@@ -204,6 +207,15 @@ def demo_simulator_args() -> list[str]:
     return demo_simulator_arguments()
 
 
+def static_is_current(settings) -> bool:
+    """Collecting (and compressing) the static files takes seconds: only when they changed."""
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if not manifest.exists():
+        return False
+    sources = [p for d in settings.STATICFILES_DIRS for p in Path(d).rglob("*") if p.is_file()]
+    return all(p.stat().st_mtime <= manifest.stat().st_mtime for p in sources)
+
+
 def check_ports(services: list[Service]) -> list[str]:
     problems = []
     variables = {
@@ -255,9 +267,9 @@ def main() -> int:
         return 2
 
     try:
-        manage("migrate", "--no-input", "-v", "0")
-        manage("collectstatic", "--no-input", "-v", "0")
-        manage("seed_demo")
+        manage("prepare_lab")
+        if not static_is_current(settings):
+            manage("collectstatic", "--no-input", "-v", "0")
     except subprocess.CalledProcessError as error:
         print(
             f"CertLab cannot start: `{' '.join(error.cmd[2:])}` failed (see above)", file=sys.stderr
@@ -273,10 +285,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     code = 0
     try:
-        for service in services:
-            if supervisor.stopping.is_set():
-                break
-            supervisor.start(service)
+        # Redis first (the others talk to it as they start), then the rest side by side:
+        # each of them retries what it needs, and the lab is up when all of them listen.
+        first, rest = services[:1], services[1:]
+        for group in (first, rest):
+            for service in group:
+                if not supervisor.stopping.is_set():
+                    supervisor.start(service)
+            supervisor.wait_listening(group)
         if not supervisor.stopping.is_set():
             print(banner(settings), flush=True)
             code = supervisor.watch()
