@@ -128,7 +128,7 @@ EMBEDDED_REDIS_PORT = env.port("CERTLAB_REDIS_PORT", 6390)
 REDIS_URL = env.redis_url("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "stations.channel_layer.RedisChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
     }
 }

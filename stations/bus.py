@@ -95,8 +95,8 @@ def channel_layer():
     layer = _layers.get(loop)
     if layer is None:
         config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER]
-        if type(shared) is channels_redis.core.RedisChannelLayer:
-            # Same layer, sends in one Redis round trip (stations/channel_layer.py).
+        if isinstance(shared, channels_redis.core.RedisChannelLayer):
+            # Same layer, fewer Redis round trips (stations/channel_layer.py).
             layer = RedisChannelLayer(**config.get("CONFIG", {}))
         else:
             layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
@@ -104,23 +104,61 @@ def channel_layer():
     return layer
 
 
+# The channel that held each station when this process last sent to it. Only a hint: a send
+# goes through only while the registry still names that channel (one Redis round trip for the
+# look-up and the send); when it does not, the registry is read again.
+_holders: dict[str, str] = {}
+
+
+def _registry_beside(layer) -> bool:
+    """Whether the registry's Redis carries the layer's channels (needed by send_to_holder)."""
+    return isinstance(layer, RedisChannelLayer) and [h.get("address") for h in layer.hosts] == [
+        settings.REDIS_URL
+    ]
+
+
+async def _send_to_holder(layer, charge_point_id: str, message: dict) -> str:
+    """Send ``message`` to the channel holding the station and return that channel; raise
+    StationOffline when no channel holds it."""
+    if not _registry_beside(layer):
+        holder = await registry.channel_of(charge_point_id)
+        if not holder:
+            raise StationOffline(f"{charge_point_id} is not connected")
+        await layer.send(holder, message)
+        return holder
+    holder = _holders.get(charge_point_id)
+    for _attempt in range(3):  # a fresh look-up can only lose to a reconnection in between
+        if holder is None:
+            holder = await registry.channel_of(charge_point_id)
+            if not holder:
+                _holders.pop(charge_point_id, None)
+                raise StationOffline(f"{charge_point_id} is not connected")
+        if await layer.send_to_holder(
+            holder, message, registry_key=registry.ONLINE_KEY, field=charge_point_id
+        ):
+            _holders[charge_point_id] = holder
+            return holder
+        holder = None
+    _holders.pop(charge_point_id, None)
+    raise StationOffline(f"{charge_point_id} keeps reconnecting")
+
+
 def _cp_id(station: Station | str) -> str:
     return station if isinstance(station, str) else station.charge_point_id
 
 
 async def _request(charge_point_id: str, message: dict, timeout: float) -> dict:
-    holder = await registry.channel_of(charge_point_id)
-    if not holder:
-        raise StationOffline(f"{charge_point_id} is not connected")
     layer = channel_layer()
     reply_to = await layer.new_channel("bus")
-    await layer.send(holder, {**message, "reply_to": reply_to, "timeout": timeout})
+    message = {**message, "reply_to": reply_to, "timeout": timeout}
+    holder = await _send_to_holder(layer, charge_point_id, message)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout + GRACE
     try:
         reply = await asyncio.wait_for(layer.receive(reply_to), min(OFFLINE_AFTER, timeout + GRACE))
     except TimeoutError:
         # Held by a process that is gone (or the station left while we sent): forget it.
+        _holders.pop(charge_point_id, None)
         await registry.release(charge_point_id, holder)
         raise StationOffline(f"{charge_point_id} did not answer through {holder}") from None
     while reply["type"] == "bus.ack":

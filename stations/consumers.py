@@ -20,6 +20,7 @@ from django.conf import settings
 
 from stations import bus, frame_log, registry, services
 from stations.central_system import CentralSystem, PendingCentralSystem, Socket
+from stations.dispatch import DirectDispatchMixin
 from stations.frame_log import LoggedFrame
 from stations.models import Connection
 
@@ -45,7 +46,7 @@ def _basic_auth(scope) -> tuple[str, str] | None:
     return None
 
 
-class OcppConsumer(AsyncWebsocketConsumer):
+class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     central_system: CentralSystem | None = None
     close_reason = ""
 

@@ -3,11 +3,11 @@
 Frames are plain ``LoggedFrame`` tuples (a model instance per frame costs more than the rest of
 the frame's journey). The event loop only appends them to a list; once per loop iteration the
 list is handed to one writer thread per process, which has a database connection of its own and
-saves whatever has gathered in one statement while more gathers (after a 5 ms linger): a lone
-frame is saved at once and a busy process writes large batches (ARCHITECTURE.md, rule 5). The
-thread keeps the COPY, the JSON encoding and the database round trip off the event loop and out
-of the queue of the async ORM's single database thread. PostgreSQL gets the rows by ``COPY``,
-SQLite by ``bulk_create``.
+saves whatever has gathered in one statement after a 50 ms linger (``flush()`` cuts it short):
+few wake-ups when quiet, large batches when busy (ARCHITECTURE.md, rule 5). The thread keeps
+the COPY, the JSON encoding and the database round trip off the event loop and out of the queue
+of the async ORM's single database thread. PostgreSQL gets the rows by ``COPY``, SQLite by
+``bulk_create``.
 
 Announcements are batched the same way: the frames a station logs during one loop iteration go
 out together (rule 6: only while someone watches). Watchers in this process (the browsers' live
@@ -25,7 +25,6 @@ import json
 import logging
 import queue
 import threading
-import time
 import uuid
 import weakref
 from datetime import datetime
@@ -41,7 +40,10 @@ from stations.registry import frames_group
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
-LINGER = 0.005  # seconds the writer waits after a wake-up for more frames
+# Seconds the writer gathers after a wake-up before it writes (cut short by flush()): at a
+# call's or a heartbeat's pace each wake-up and statement takes the GIL from the event loop, so
+# fewer, larger statements keep the loop's latency down; nothing waits on the rows but flush().
+LINGER = 0.05
 
 
 class LoggedFrame(NamedTuple):
@@ -178,13 +180,15 @@ class FrameWriter(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="certlab-frame-writer", daemon=True)
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.urgent = threading.Event()
 
     def run(self) -> None:
         while True:
             items = [self.inbox.get()]
-            # Linger a moment so that frames arriving meanwhile share the statement: fewer
-            # wake-ups of this thread, fewer GIL hand-overs with the event loop.
-            time.sleep(LINGER)
+            # Linger so that frames arriving meanwhile share the statement: fewer wake-ups of
+            # this thread, fewer GIL hand-overs with the event loop. A flush() ends it at once.
+            self.urgent.wait(LINGER)
+            self.urgent.clear()  # before gathering: a flush() after this sets it again
             while True:  # whatever else has gathered meanwhile goes in the same statement
                 try:
                     items.append(self.inbox.get_nowait())
@@ -297,7 +301,9 @@ async def flush() -> None:
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
     future = loop.create_future()
-    _the_writer().inbox.put(_Flush(loop, future))
+    writer = _the_writer()
+    writer.inbox.put(_Flush(loop, future))
+    writer.urgent.set()
     await future
 
 

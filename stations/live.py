@@ -29,13 +29,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 
 from stations import frame_log, registry, selectors
+from stations.dispatch import DirectDispatchMixin
 from stations.frame_log import FrameEvent, FramesEvent
 from stations.frame_view import FrameFilter, frame_json, frame_key, replay_after
 
 RECHECK_AFTER = 5.0  # seconds between background permission checks; a decision lives twice that
 
 
-class FrameStreamConsumer(AsyncWebsocketConsumer):
+class FrameStreamConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     closing = False
 
     async def connect(self) -> None:
