@@ -4,6 +4,7 @@ Stations are not browsers: the OCPP routes carry no session and no Origin check.
 websockets go through the session and the allowed-hosts Origin check.
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -28,3 +29,8 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter([*station_urlpatterns, path("ws/", browser_app)]),
     }
 )
+
+# What start-up loaded (Django, the apps, URL patterns, schemas) lives as long as the process:
+# keep it out of the collector's full passes, which would walk all of it while the event loop
+# waits.
+gc.freeze()
