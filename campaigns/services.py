@@ -3,7 +3,6 @@ complete and sign off. Views and tasks call these; nothing else writes campaign 
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.catalogue import sync_catalogue
-from campaigns.engine.context import SIMULATOR_VENDOR_ID
+from campaigns.engine.context import SimulatorAction
 from campaigns.engine.params import LabParameters
 from campaigns.events import attempt_changed_sync
 from campaigns.models import (
@@ -176,24 +175,19 @@ def prompt_do_on_simulator(*, prompt: Prompt, user: User) -> None:
     (DataTransfer remote control), then the prompt is answered "Done" for the waiting step."""
     from stations import bus
 
-    action = prompt.simulator_action
-    if not action or not prompt.attempt.station.is_simulator:
+    if not prompt.simulator_action or not prompt.attempt.station.is_simulator:
         raise ValidationError("This prompt has nothing the simulator can do.")
+    stored = prompt.simulator_action
+    action = SimulatorAction(stored["name"], stored.get("kwargs", {}))
     try:
         reply = bus.call_sync(
-            prompt.attempt.station,
-            "DataTransfer",
-            {"vendorId": SIMULATOR_VENDOR_ID, "messageId": action["name"],
-             "data": json.dumps(action.get("kwargs", {}))},
-            timeout=10,
-        )  # fmt: skip
+            prompt.attempt.station, "DataTransfer", action.data_transfer(), timeout=10
+        )
     except bus.BusError as error:
         raise ValidationError(f"The simulator could not be reached: {error}") from None
     if reply.get("status") != "Accepted":
         raise ValidationError(f"The simulator answered {reply.get('status')}.")
-    kwargs = action.get("kwargs", {})
-    value = str(kwargs.get("id_tag", kwargs.get("error_code", "")))
-    prompt_answer(prompt=prompt, user=user, choice=prompt.choices[0], value=value)
+    prompt_answer(prompt=prompt, user=user, choice=prompt.choices[0], value=action.answer_value)
 
 
 def lab_tags_prepare(*, params: LabParameters) -> None:

@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import UserFactory, VendorFactory
+from tests.processes import test_database_url
 
 
 @pytest.fixture
@@ -41,17 +42,6 @@ def _fast_test_settings(settings, request):
     }
 
 
-def _child_database_url() -> str:
-    """The URL of the test database, for processes a test starts (they must see its rows)."""
-    from django.db import connection
-
-    params = connection.settings_dict
-    return (
-        f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST'] or '127.0.0.1'}:"
-        f"{params['PORT'] or 5432}/{params['NAME']}"
-    )
-
-
 @pytest.fixture(scope="session")
 def collected_static(tmp_path_factory) -> str:
     """Static files collected once per run, as the run command and the image do."""
@@ -77,7 +67,7 @@ def child_env(transactional_db, tmp_path, collected_static) -> dict[str, str]:
     import os
 
     return {
-        "DATABASE_URL": _child_database_url(),
+        "DATABASE_URL": test_database_url(),
         "REDIS_URL": os.environ["REDIS_URL"],
         "CERTLAB_DATA_DIR": str(tmp_path / "data"),
         "STATIC_ROOT": collected_static,

@@ -122,6 +122,16 @@ class SimulatorAction:
     def of(cls, name: str, **kwargs: Any) -> SimulatorAction:
         return cls(name, kwargs)
 
+    def data_transfer(self) -> dict[str, str]:
+        """The DataTransfer.req payload that has the simulator do this (its remote control)."""
+        return {"vendorId": SIMULATOR_VENDOR_ID, "messageId": self.name,
+                "data": json.dumps(self.kwargs)}  # fmt: skip
+
+    @property
+    def answer_value(self) -> str:
+        """What an operator would have typed into the prompt: the tag used, the error made."""
+        return str(self.kwargs.get("id_tag", self.kwargs.get("error_code", "")))
+
 
 @dataclass(frozen=True)
 class PromptSpec:
@@ -261,11 +271,7 @@ class StepContext:
 
     async def simulate(self, action: SimulatorAction) -> bool:
         """Ask the built-in simulator to do a local action (DataTransfer remote control)."""
-        reply = await self.call(
-            "DataTransfer",
-            {"vendorId": SIMULATOR_VENDOR_ID, "messageId": action.name,
-             "data": json.dumps(action.kwargs)},
-        )  # fmt: skip
+        reply = await self.call("DataTransfer", action.data_transfer())
         return reply.status == "Accepted"
 
     # --- watching the frames ----------------------------------------------------------------
@@ -404,7 +410,7 @@ class StepContext:
         if spec.simulator and self.params.answer_prompts_on_simulator:
             await self.note(f"Simulator does: {text}")
             done = await self.simulate(spec.simulator)
-            return Answer("Done" if done else "Cannot do", value=_sim_value(spec.simulator))
+            return Answer("Done" if done else "Cannot do", value=spec.simulator.answer_value)
         if self.prompts is None:
             return Answer(None, timed_out=True)
         try:
@@ -463,7 +469,3 @@ def _fits(frame: Frame, action, where: Where, direction: str, message_type) -> b
         and (message_type is None or frame.message_type == message_type)
         and payload_matches(where, frame.payload)
     )
-
-
-def _sim_value(action: SimulatorAction) -> str:
-    return str(action.kwargs.get("id_tag", action.kwargs.get("error_code", "")))

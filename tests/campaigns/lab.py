@@ -13,7 +13,6 @@ from pathlib import Path
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection
 
 from campaigns.bus_port import BusPort
 from campaigns.engine.context import StationInfo, StepContext
@@ -25,7 +24,14 @@ from campaigns.steps import step_module
 from simulator import Simulator
 from stations import registry
 from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
-from tests.processes import PYTHON, ManagedProcess, daphne, free_port, wait_for_port
+from tests.processes import (
+    PYTHON,
+    ManagedProcess,
+    daphne,
+    free_port,
+    test_database_url,
+    wait_for_port,
+)
 
 IDENTITY = {
     "vendor": "HICONICS",
@@ -38,12 +44,9 @@ UPDATE_VERSION = "V112_72900_08002"
 
 
 def child_environment() -> dict[str, str]:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
     return {
         "DJANGO_SETTINGS_MODULE": "certlab.settings",
-        "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{db['NAME']}",
+        "DATABASE_URL": test_database_url(),
         "REDIS_URL": os.environ["REDIS_URL"],
         "CERTLAB_DATA_DIR": str(settings.DATA_DIR),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),

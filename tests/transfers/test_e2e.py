@@ -10,12 +10,19 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from django.core.files.storage import default_storage
 
-from tests.processes import PYTHON, ManagedProcess, daphne, free_port, wait_for_port
+from tests.processes import (
+    PYTHON,
+    ManagedProcess,
+    daphne,
+    free_port,
+    test_database_url,
+    wait_for_port,
+)
 from tests.transfers.conftest import FIRMWARE_BYTES
 from transfers import services
 from transfers.models import DiagnosticsFile, FirmwareDownload
@@ -25,12 +32,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def child_env(settings) -> dict[str, str]:
     """The child process uses the test's database, storage and signing key."""
-    db = settings.DATABASES["default"]
-    credentials = quote(db["USER"], safe="") + (
-        ":" + quote(db["PASSWORD"], safe="") if db["PASSWORD"] else ""
-    )
     return {
-        "DATABASE_URL": f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": test_database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "CERTLAB_FTP_ROOT": str(settings.CERTLAB_FTP_ROOT),
         "SECRET_KEY": settings.SECRET_KEY,
