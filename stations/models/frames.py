@@ -48,9 +48,27 @@ class Frame(models.Model):
     Paged by ``id``: frames of a station are inserted in arrival order.
     """
 
-    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="frames")
+    # No database-level foreign keys and no single-column indexes on the frame log: each
+    # constraint is a trigger, a key lookup and a row lock on the station per
+    # inserted frame, which made PostgreSQL's side of a COPY 2.7 times as costly and saving
+    # frames visibly not free (docs/PERFORMANCE.md). Frames are only written for a station its
+    # consumer holds, and deleting a station still deletes its frames (Django's CASCADE);
+    # connections are only deleted with their station.
+    station = models.ForeignKey(
+        "stations.Station",
+        on_delete=models.CASCADE,
+        related_name="frames",
+        db_constraint=False,
+        db_index=False,  # (station, -id) below serves every lookup by station
+    )
     connection = models.ForeignKey(
-        Connection, on_delete=models.SET_NULL, null=True, blank=True, related_name="frames"
+        Connection,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="frames",
+        db_constraint=False,
+        db_index=False,
     )
     timestamp = models.DateTimeField()
     direction = models.CharField(max_length=3, choices=Direction.choices)
@@ -66,7 +84,6 @@ class Frame(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["station", "-id"], name="frame_station_id"),
-            models.Index(fields=["station", "timestamp"], name="frame_station_time"),
             models.Index(fields=["station", "action", "-id"], name="frame_station_action"),
             models.Index(
                 fields=["station", "-id"], name="frame_station_errors", condition=Q(has_error=True)
