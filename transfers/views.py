@@ -82,13 +82,18 @@ def firmware_file(request: HttpRequest, token: str, filename: str) -> HttpRespon
 
 
 class _RecordedStream:
-    """Streams a firmware file and records once, at the end, how much of it went out."""
+    """Streams a firmware file and records once, at the end, how much of it went out.
+
+    The download is complete when every byte of the file was handed to the server: a station
+    that has them all may close the connection before the server asks the stream for its end,
+    and that must not turn a whole download into "the client went away". (Whether the station
+    got them is what its FirmwareStatusNotification Downloaded says.)
+    """
 
     def __init__(self, handle, download: FirmwareDownload) -> None:
         self._handle = handle
         self._download = download
         self._sent = 0
-        self._exhausted = False
         self._finished = False
 
     def chunks(self) -> Iterator[bytes]:
@@ -96,7 +101,6 @@ class _RecordedStream:
             while chunk := self._handle.read(CHUNK_BYTES):
                 self._sent += len(chunk)
                 yield chunk
-            self._exhausted = True
         finally:
             self.finish()
 
@@ -105,7 +109,6 @@ class _RecordedStream:
             while chunk := self._handle.read(CHUNK_BYTES):
                 self._sent += len(chunk)
                 yield chunk
-            self._exhausted = True
         finally:
             await sync_to_async(self.finish)()
 
@@ -114,9 +117,12 @@ class _RecordedStream:
             return
         self._finished = True
         self._handle.close()
-        error = "" if self._exhausted else "the client went away"
+        complete = self._sent == self._download.file_size
         services.firmware_download_finish(
-            download=self._download, bytes_sent=self._sent, complete=self._exhausted, error=error
+            download=self._download,
+            bytes_sent=self._sent,
+            complete=complete,
+            error="" if complete else "the client went away",
         )
 
 
