@@ -1,0 +1,62 @@
+"""The campaign list: a page of campaigns with each one's progress, in a few queries."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import selectors, services
+from campaigns.models import Applicability, Attempt, AttemptStatus
+from tests.factories import StationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _decide(campaign, number, *verdicts):
+    item = campaign.plan.get(function__number=number)
+    for n, verdict in enumerate(verdicts, start=1):
+        Attempt.objects.create(plan_item=item, station=campaign.station, number=n,
+                               status=AttemptStatus.FINISHED, final_verdict=verdict,
+                               ended=timezone.now())  # fmt: skip
+
+
+@pytest.fixture
+def campaigns_in_all_states(qa_user):
+    """Undecided, decided, retested, decided then retest pending, not applicable."""
+    station = StationFactory()
+    fresh = services.campaign_create(station=station, owner=qa_user)
+    busy = services.campaign_create(station=station, owner=qa_user)
+    _decide(busy, 1, "ok")
+    _decide(busy, 2, "failed", "ok")
+    _decide(busy, 3, "failed", "")  # a retest without a verdict yet: still decided
+    _decide(busy, 4, "")  # an attempt without a verdict: not decided
+    busy.plan.filter(function__number__in=[15, 16]).update(
+        applicability=Applicability.NOT_APPLICABLE, reason="No local cache"
+    )
+    return [fresh, busy]
+
+
+def test_progress_counts_the_steps_the_report_calls_decided(campaigns_in_all_states):
+    progress = selectors.progress_for(campaigns=campaigns_in_all_states)
+    for campaign in campaigns_in_all_states:
+        rows = selectors.report_rows(campaign=campaign)
+        assert progress[campaign.pk] == (sum(1 for r in rows if r.verdict), len(rows))
+    fresh, busy = campaigns_in_all_states
+    assert progress[fresh.pk] == (0, 16)
+    assert progress[busy.pk] == (5, 16)
+
+
+def test_the_list_shows_each_campaigns_progress(qa_client, campaigns_in_all_states):
+    html = qa_client.get(reverse("campaigns:campaign_list")).content.decode()
+    assert '<progress max="16" value="5"></progress> 5/16' in html
+    assert '<progress max="16" value="0"></progress> 0/16' in html
+
+
+def test_a_page_of_campaigns_takes_a_fixed_number_of_queries(
+    qa_client, qa_user, django_assert_max_num_queries
+):
+    station = StationFactory()
+    for _ in range(30):
+        _decide(services.campaign_create(station=station, owner=qa_user), 1, "ok")
+    with django_assert_max_num_queries(6):
+        response = qa_client.get(reverse("campaigns:campaign_list"))
+    assert response.content.decode().count("1/16") == 25
