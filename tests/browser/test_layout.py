@@ -1,0 +1,52 @@
+"""Pages at a laptop's 1280 px: wide tables scroll inside their box, the page never sideways."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from stations.models import ConnectorStatus, MeterValue, Transaction
+from tests.factories import StationFactory, UserFactory
+
+pytestmark = pytest.mark.e2e
+
+WIDTH = 1280
+
+
+def _log_in(page, base_url: str, username: str) -> None:
+    page.set_viewport_size({"width": WIDTH, "height": 900})
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _overflow(page) -> int:
+    """How many pixels the document is wider than the viewport."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_station_live_page_with_transactions_fits_1280px(daphne_server, browser_page, tmp_path):
+    UserFactory(username="qa-layout")
+    station = StationFactory(charge_point_id="HICONICS-HK180-0001")
+    now = datetime.now(UTC)
+    for connector in (1, 2):
+        ConnectorStatus.objects.create(station=station, connector_id=connector,
+                                       status="SuspendedEVSE", error_code="ConnectorLockFailure",
+                                       info="Lock motor current too high", updated=now,
+                                       vendor_error_code="E-LOCK-0042")  # fmt: skip
+        tx = Transaction.objects.create(station=station, connector_id=connector,
+                                        id_tag="04E91C2A7F3B80ABCDEF", id_tag_status="Accepted",
+                                        meter_start=1234567, meter_stop=1298765, started_at=now,
+                                        stopped_at=now, stop_reason="EVDisconnected")  # fmt: skip
+        MeterValue.objects.create(station=station, transaction=tx, connector_id=connector,
+                                  timestamp=now, measurand="Energy.Active.Import.Register",
+                                  phase="L1-N", unit="Wh", value="1298765.5",
+                                  context="Sample.Periodic")  # fmt: skip
+
+    page = browser_page
+    _log_in(page, daphne_server.base_url, "qa-layout")
+    page.goto(f"{daphne_server.base_url}/catalogue/live/{station.pk}/")
+    assert "04E91C2A7F3B80ABCDEF" in page.inner_text("main")
+    page.screenshot(path=str(tmp_path / "station-live.png"), full_page=True)
+    assert _overflow(page) <= 0
