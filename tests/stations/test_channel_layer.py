@@ -5,6 +5,7 @@ that left or whose process died still fails fast."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -51,6 +52,91 @@ async def test_a_cancelled_receive_loses_nothing(layer):
     await layer.flush()
 
 
+async def test_a_pending_receive_does_not_hold_up_another_channel(layer):
+    watch = await layer.new_channel("watch")
+    reply = await layer.new_channel("bus")
+    idle = asyncio.create_task(layer.receive(watch))  # a subscription with no frames coming
+    await asyncio.sleep(0.1)
+    try:
+        await layer.send(reply, {"type": "bus.reply"})
+        started = time.monotonic()
+        assert await asyncio.wait_for(layer.receive(reply), 2) == {"type": "bus.reply"}
+        assert time.monotonic() - started < 0.2
+        assert not idle.done()
+        await layer.send(watch, {"type": "frame.logged"})
+        assert await asyncio.wait_for(idle, 2) == {"type": "frame.logged"}
+    finally:
+        idle.cancel()
+    await layer.flush()
+
+
+class _CancelsOnArrival(RedisChannelLayer):
+    """Cancels ``victim`` as a message comes off Redis: at once (before it is handed over) or
+    on the next loop turn (handed over, the victim not yet resumed)."""
+
+    victim: asyncio.Task | None = None
+    at_once = True
+
+    def deserialize(self, message):
+        if self.victim is not None:
+            victim, self.victim = self.victim, None
+            if self.at_once:
+                victim.cancel()
+            else:
+                asyncio.get_running_loop().call_soon(victim.cancel)
+        return super().deserialize(message)
+
+
+@pytest.mark.parametrize("at_once", [True, False], ids=["before-hand-over", "after-hand-over"])
+async def test_a_receive_cancelled_as_its_message_arrives_loses_nothing(settings, at_once):
+    layer = _CancelsOnArrival(hosts=[settings.REDIS_URL], prefix="certlab-test")
+    layer.at_once = at_once
+    channel = await layer.new_channel("watch")
+    victim = asyncio.create_task(layer.receive(channel))
+    await asyncio.sleep(0.1)
+    layer.victim = victim
+    await layer.send(channel, {"type": "frame.logged", "n": 1})
+    await layer.send(channel, {"type": "frame.logged", "n": 2})
+    with pytest.raises(asyncio.CancelledError):
+        await victim
+    assert await asyncio.wait_for(layer.receive(channel), 2) == {"type": "frame.logged", "n": 1}
+    assert await asyncio.wait_for(layer.receive(channel), 2) == {"type": "frame.logged", "n": 2}
+    await layer.flush()
+
+
+async def test_receives_cut_short_by_timeouts_lose_no_message(settings):
+    """A subscription polled with short timeouts while frames stream in, beside a second one
+    on the same Redis key: every frame reaches its channel once, in order."""
+    layer = RedisChannelLayer(hosts=[settings.REDIS_URL], prefix="certlab-test", capacity=500)
+    sender = RedisChannelLayer(hosts=[settings.REDIS_URL], prefix="certlab-test", capacity=500)
+    polled, other = await layer.new_channel("watch"), await layer.new_channel("watch")
+    count = 200
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+
+    async def send() -> None:
+        for n in range(count):
+            await sender.send(polled, {"type": "frame.logged", "n": n})
+            await sender.send(other, {"type": "frame.logged", "n": n})
+            if n % 4 == 0:
+                await asyncio.sleep(0.001)
+
+    async def poll(channel: str, timeout: float) -> list[int]:
+        seen: list[int] = []
+        while len(seen) < count and loop.time() < deadline:
+            with contextlib.suppress(TimeoutError):
+                seen.append((await asyncio.wait_for(layer.receive(channel), timeout))["n"])
+        return seen
+
+    sending = asyncio.create_task(send())
+    polled_seen, other_seen = await asyncio.gather(poll(polled, 0.001), poll(other, 1))
+    await sending
+    assert polled_seen == list(range(count))
+    assert other_seen == list(range(count))
+    await layer.flush()
+    await sender.close_pools()
+
+
 async def test_send_to_holder_only_while_the_registry_names_it(layer):
     channel = await layer.new_channel()
     await registry.claim("CP-LAYER", "specific.other!one")
@@ -75,6 +161,11 @@ async def _holder(name: str, served: list[str], layer) -> tuple[str, asyncio.Tas
     async def serve() -> None:
         while True:
             message = await layer.receive(channel)
+            if message["type"] == "watch.start":
+                await layer.send(message["reply_to"], {"type": "watch.ack"})
+                continue
+            if message["type"] == "watch.stop":
+                continue
             served.append(name)
             reply = {"type": "bus.reply", "status": "result", "payload": {"status": "Accepted"}}
             await layer.send(message["reply_to"], reply)
@@ -121,3 +212,22 @@ async def test_cached_holder_of_a_dead_process_fails_within_a_second(station, se
         await bus.call(cp, "ClearCache", {}, timeout=30)
     assert time.monotonic() - started < 1.5
     assert await registry.channel_of(cp) is None
+
+
+async def test_a_call_made_while_a_subscription_waits_returns_at_once(station, settings):
+    cp = station.charge_point_id
+    daphne = RedisChannelLayer(hosts=[settings.REDIS_URL])
+    holder, task = await _holder("holder", [], daphne)
+    try:
+        await registry.claim(cp, holder)
+        async with bus.subscribe(cp) as frames:
+            watching = asyncio.create_task(frames.next(timeout=10, action="Heartbeat"))
+            await asyncio.sleep(0.1)  # the subscription's receive is waiting in Redis
+            started = time.monotonic()
+            assert await bus.call(cp, "ClearCache", {}, timeout=5) == {"status": "Accepted"}
+            assert time.monotonic() - started < 0.2
+            frame = {"type": "frame.logged", "action": "Heartbeat", "direction": "in"}
+            await daphne.group_send(registry.frames_group(cp), frame)
+            assert (await watching)["action"] == "Heartbeat"
+    finally:
+        task.cancel()
