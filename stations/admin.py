@@ -69,10 +69,18 @@ class PendingStationAdmin(admin.ModelAdmin):
 
 @admin.register(Frame)
 class FrameAdmin(admin.ModelAdmin):
-    list_display = ["timestamp", "station", "direction", "message_type", "action", "unique_id"]
+    list_display = [
+        "timestamp",
+        "station",
+        "pending_station",
+        "direction",
+        "message_type",
+        "action",
+        "unique_id",
+    ]
     list_filter = ["direction", "message_type", "has_error"]
     search_fields = ["unique_id", "station__charge_point_id"]
-    raw_id_fields = ["station", "connection"]
+    raw_id_fields = ["station", "pending_station", "connection"]
     show_full_result_count = False
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -81,8 +89,16 @@ class FrameAdmin(admin.ModelAdmin):
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    list_display = ["station", "opened", "closed", "remote_address", "close_reason", "refused"]
-    raw_id_fields = ["station"]
+    list_display = [
+        "station",
+        "pending_station",
+        "opened",
+        "closed",
+        "remote_address",
+        "close_reason",
+        "refused",
+    ]
+    raw_id_fields = ["station", "pending_station"]
 
 
 admin.site.register([ConnectorStatus, Transaction, Command])

@@ -220,8 +220,20 @@ async def send_raw(station: Station | str, frame: str, timeout: float = 30.0, *,
     return await _request(_cp_id(station), message, timeout)
 
 
+async def disconnect(station: Station | str, reason: str) -> bool:
+    """Close the station's socket (``reason`` goes on its connection record); False when it
+    is not connected."""
+    message = {"type": "station.close", "reason": reason}
+    try:
+        await _send_to_holder(channel_layer(), _cp_id(station), message)
+    except StationOffline:
+        return False
+    return True
+
+
 call_sync = async_to_sync(call)
 send_raw_sync = async_to_sync(send_raw)
+disconnect_sync = async_to_sync(disconnect)
 
 
 class Subscription:

@@ -32,7 +32,7 @@ from ocpp.v16 import ChargePoint, call_result
 
 from stations import ocpp_j, services
 from stations.frame_log import LoggedFrame
-from stations.models import Direction, MessageType, Station
+from stations.models import Direction, MessageType, PendingStation, Station
 
 logger = logging.getLogger(__name__)
 
@@ -103,13 +103,25 @@ class CentralSystem(ChargePoint):
         connection_id: int | None,
         log: Callable[[LoggedFrame], None],
     ) -> None:
+        self.station: Station | None = station
+        self._attach(station, socket, connection_id=connection_id, log=log)
+
+    def _attach(
+        self,
+        owner: Station | PendingStation,
+        socket: Socket,
+        *,
+        connection_id: int | None,
+        log: Callable[[LoggedFrame], None],
+    ) -> None:
         # ChargePoint.__init__ is not called: its per-instance route map of bound methods and
         # response queue cost kilobytes per idle station, and neither is used here (the route
         # map is built once per class, the answers to our calls go through ``_outstanding``).
-        self.id = station.charge_point_id
+        self.id = owner.charge_point_id
         self._connection = socket
         self.logger = logger
-        self.station = station
+        # What the frame log files the frames under: the Station's id, or the PendingStation's.
+        self.owner_id = owner.pk
         self.connection_id = connection_id
         self._log = log
         self._outstanding: dict[str, tuple[str, asyncio.Future]] = {}
@@ -145,7 +157,7 @@ class CentralSystem(ChargePoint):
         timestamp: datetime | None = None,
     ) -> LoggedFrame:
         frame = LoggedFrame(
-            station_id=self.station.pk,
+            station_id=self.owner_id,
             connection_id=self.connection_id,
             timestamp=timestamp or _now(),
             direction=str(direction),
@@ -197,17 +209,18 @@ class CentralSystem(ChargePoint):
 
     # --- station-initiated calls ---------------------------------------------------------------
 
-    async def _handle_station_call(self, msg: ocpp_j.Message, raw: str, received: datetime):
-        action, uid = msg.action, msg.unique_id
+    def refusal(self, action: str, payload: Any) -> tuple[str, str] | None:
+        """The CALLERROR (code, description) a station's call gets instead of an answer."""
         handlers = self.route_map.get(action)
-        problem: tuple[str, str] | None = None
         if handlers is None or "_on_action" not in handlers:
             if action in ocpp_j.KNOWN_ACTIONS:
-                problem = (ocpp_j.NOT_SUPPORTED, f"{action} is not sent by a charge point")
-            else:
-                problem = (ocpp_j.NOT_IMPLEMENTED, f"Unknown action {action!r}")
-        else:
-            problem = ocpp_j.schema_error(action, msg.payload)
+                return (ocpp_j.NOT_SUPPORTED, f"{action} is not sent by a charge point")
+            return (ocpp_j.NOT_IMPLEMENTED, f"Unknown action {action!r}")
+        return ocpp_j.schema_error(action, payload)
+
+    async def _handle_station_call(self, msg: ocpp_j.Message, raw: str, received: datetime):
+        action, uid = msg.action, msg.unique_id
+        problem = self.refusal(action, msg.payload)
         self.log_frame(
             raw,
             Direction.IN,
@@ -222,7 +235,8 @@ class CentralSystem(ChargePoint):
             await self.send_error(uid, *problem, action=action)
             return
         self.current_payload = msg.payload
-        handler = handlers["_on_action"]  # the class's function: the route map is per class
+        # The class's function: the route map is per class.
+        handler = self.route_map[action]["_on_action"]
         try:
             response = handler(self, **camel_to_snake_case(msg.payload))
             if inspect.isawaitable(response):
@@ -433,39 +447,36 @@ class CentralSystem(ChargePoint):
 CentralSystem.route_map = create_route_map(CentralSystem)
 
 
-class PendingCentralSystem(ChargePoint):
+class PendingCentralSystem(CentralSystem):
     """An unknown station while CERTLAB_ALLOW_UNKNOWN_STATIONS is on: its boot is answered
-    Pending and recorded for QA to adopt; nothing else is served and no frame is logged."""
+    Pending and recorded for QA to adopt, its heartbeats are answered, any other call is refused
+    with a SecurityError. Its frames are checked and logged like a known station's, under its
+    PendingStation (until QA adopt it: services.pending_station_adopt)."""
 
-    def __init__(self, charge_point_id: str, socket: Socket, *, remote_address: str) -> None:
-        super().__init__(charge_point_id, socket)
-        self.remote_address = remote_address
+    SERVED = frozenset({"BootNotification", "Heartbeat"})
+    PENDING_INTERVAL = 60  # s: how soon it boots again (and may be accepted by then)
+
+    def __init__(
+        self,
+        pending: PendingStation,
+        socket: Socket,
+        *,
+        connection_id: int | None,
+        log: Callable[[LoggedFrame], None],
+    ) -> None:
         self.station = None
+        self._attach(pending, socket, connection_id=connection_id, log=log)
 
-    async def start(self) -> None:
-        while True:
-            text, _received = await self._connection.recv()
-            try:
-                msg = ocpp_j.parse(text)
-            except ocpp_j.FrameError as exc:
-                if exc.unique_id:
-                    await self._send(ocpp_j.error_frame(exc.unique_id, exc.code, exc.description))
-                continue
-            if msg.message_type != ocpp_j.CALL:
-                continue
-            if msg.action == "BootNotification":
-                await database_sync_to_async(services.pending_station_seen)(
-                    charge_point_id=self.id,
-                    remote_address=self.remote_address,
-                    boot_payload=msg.payload if isinstance(msg.payload, dict) else None,
-                )
-                answer = {"currentTime": _iso(_now()), "interval": 60, "status": "Pending"}
-                await self._send(ocpp_j.result_frame(msg.unique_id, answer))
-            elif msg.action == "Heartbeat":
-                await self._send(ocpp_j.result_frame(msg.unique_id, {"currentTime": _iso(_now())}))
-            else:
-                await self._send(
-                    ocpp_j.error_frame(
-                        msg.unique_id, ocpp_j.SECURITY_ERROR, "Station not adopted by the lab yet"
-                    )
-                )
+    def refusal(self, action: str, payload: Any) -> tuple[str, str] | None:
+        if action not in self.SERVED:
+            return (ocpp_j.SECURITY_ERROR, "Station not adopted by the lab yet")
+        return super().refusal(action, payload)
+
+    @on("BootNotification")
+    async def on_boot_notification(self, **kwargs):
+        await database_sync_to_async(services.pending_station_booted)(
+            pending_id=self.owner_id, boot_payload=self.current_payload
+        )
+        return call_result.BootNotification(
+            current_time=_iso(_now()), interval=self.PENDING_INTERVAL, status="Pending"
+        )

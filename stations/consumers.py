@@ -112,7 +112,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             )
             await self.close()
             return
-        await database_sync_to_async(services.pending_station_seen)(
+        pending, connection = await database_sync_to_async(services.pending_connection_open)(
             charge_point_id=self.charge_point_id, remote_address=self.remote_address
         )
         self.station = None
@@ -121,7 +121,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             await self.channel_layer.send(previous, {"type": "station.replaced"})
         self.socket = Socket(self._send_text)
         self.central_system = PendingCentralSystem(
-            self.charge_point_id, self.socket, remote_address=self.remote_address
+            pending, self.socket, connection_id=connection.pk, log=frame_log.record_pending
         )
         await self.accept(SUBPROTOCOL)
         self.task = asyncio.create_task(self.central_system.start())
@@ -148,10 +148,9 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         self.socket.feed(text_data, received)
 
     def _log_invalid(self, raw: str, received: datetime, error: str) -> None:
-        if self.station is not None:
-            self.central_system.log_frame(
-                raw, "in", message_type="invalid", error=error, timestamp=received
-            )
+        self.central_system.log_frame(
+            raw, "in", message_type="invalid", error=error, timestamp=received
+        )
 
     def _log(self, frame: LoggedFrame) -> None:
         frame_log.record(frame, self.charge_point_id, remote_watchers=self.remote_watched)
@@ -252,14 +251,21 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         for task in self._calls():
             task.cancel()
         await registry.release(self.charge_point_id, self.channel_name)
+        reason = self.close_reason or f"closed by the station (code {code})"
         if self.station is not None:
-            reason = self.close_reason or f"closed by the station (code {code})"
             connection = Connection(
                 pk=self.central_system.connection_id, station_id=self.station.pk
             )
             await database_sync_to_async(services.connection_close)(
                 connection=connection, reason=reason
             )
-            logger.info("%s disconnected: %s", self.charge_point_id, reason)
+        logger.info("%s disconnected: %s", self.charge_point_id, reason)
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await frame_log.flush()
+        if self.station is None:  # after the flush: every frame it logged is in the database
+            await database_sync_to_async(services.pending_connection_close)(
+                connection_id=self.central_system.connection_id,
+                pending_id=self.central_system.owner_id,
+                charge_point_id=self.charge_point_id,
+                reason=reason,
+            )

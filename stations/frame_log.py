@@ -9,6 +9,10 @@ the COPY, the JSON encoding and the database round trip off the event loop and o
 of the async ORM's single database thread. PostgreSQL gets the rows by ``COPY``, SQLite by
 ``bulk_create``.
 
+A pending station's frames (an unknown id let in by CERTLAB_ALLOW_UNKNOWN_STATIONS) go in
+through ``record_pending``: a list of their own, saved the careful way under the
+``pending_station`` column, so that a known station's frames pay nothing for them.
+
 Announcements are batched the same way: the frames a station logs during one loop iteration go
 out together (rule 6: only while someone watches). Watchers in this process (the browsers' live
 pages served by the same daphne) get them directly, with no trip through Redis; the station's
@@ -48,7 +52,10 @@ LINGER = 0.05
 
 
 class LoggedFrame(NamedTuple):
-    """One frame as logged: the columns of ``stations.Frame`` (see its docstring)."""
+    """One frame as logged: the columns of ``stations.Frame`` (see its docstring).
+
+    For a frame given to ``record_pending``, ``station_id`` is its PendingStation's id.
+    """
 
     station_id: int
     connection_id: int | None
@@ -64,6 +71,7 @@ class LoggedFrame(NamedTuple):
 
 
 _COLUMNS = ", ".join(LoggedFrame._fields)
+_PENDING_COLUMNS = ", ".join(("pending_station_id", *LoggedFrame._fields[1:]))
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -189,48 +197,57 @@ def _pg_row(frame: LoggedFrame) -> tuple:
     return tuple(row)
 
 
-def _save_one_by_one(batch: list[LoggedFrame]) -> None:
-    """The careful way, for a batch the staged COPY refused: psycopg adapts each value."""
+def _model(frame: LoggedFrame, pending: bool) -> Frame:
+    values = frame._asdict()
+    if pending:
+        values["pending_station_id"] = values.pop("station_id")
+    return Frame(**values)
+
+
+def _save_one_by_one(batch: list[LoggedFrame], *, pending: bool = False) -> None:
+    """The careful way, for a batch the staged COPY refused and for pending stations' frames:
+    psycopg adapts each value. ``pending``: ``station_id`` is a PendingStation's."""
     if connection.vendor == "postgresql":
+        columns = _PENDING_COLUMNS if pending else _COLUMNS
         connection.ensure_connection()
         with (
             connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY stations_frame ({_COLUMNS}) FROM STDIN") as copy,
+            cursor.cursor.copy(f"COPY stations_frame ({columns}) FROM STDIN") as copy,
         ):
             write = copy.write_row
             for frame in batch:
                 write(_pg_row(frame))
     else:
-        Frame.objects.bulk_create(Frame(**frame._asdict()) for frame in batch)
+        Frame.objects.bulk_create(_model(frame, pending) for frame in batch)
 
 
-def _save(batch: list[LoggedFrame]) -> None:
-    if connection.vendor == "postgresql":
+def _save(batch: list[LoggedFrame], *, pending: bool = False) -> None:
+    if connection.vendor == "postgresql" and not pending:
         _save_staged(batch)
     else:
-        _save_one_by_one(batch)
+        _save_one_by_one(batch, pending=pending)
 
 
-def _save_or_retry(batch: list[LoggedFrame]) -> None:
+def _save_or_retry(batch: list[LoggedFrame], *, pending: bool = False) -> None:
     """Save a batch. After a broken connection (the database restarted) try once more; when a
     row is refused (say a payload PostgreSQL's jsonb will not take), save the rows one by one
     and the refused ones without their parsed payload, so that no frame is lost."""
     try:
-        _save(batch)
+        _save(batch, pending=pending)
         return
     except Exception as exc:
         if connection.connection is None or not connection.is_usable():
             connection.close()
-            _save(batch)
+            _save(batch, pending=pending)
             return
         logger.warning("Batch of %d frames refused (%s); saving them one by one", len(batch), exc)
     for frame in batch:
         try:
-            _save_one_by_one([frame])
+            _save_one_by_one([frame], pending=pending)
         except Exception:
             logger.exception("Frame refused by the database; saved without its payload")
             try:
-                _save_one_by_one([frame._replace(payload=None)])
+                _save_one_by_one([frame._replace(payload=None)], pending=pending)
             except Exception:
                 logger.exception("Frame lost: %r", frame)
 
@@ -297,6 +314,10 @@ class _Flush(NamedTuple):
     future: asyncio.Future
 
 
+class _PendingFrames(list):
+    """Frames of pending stations handed to the writer (``station_id``: a PendingStation's)."""
+
+
 class FrameWriter(threading.Thread):
     """The process's one frame writer: batches in, rows out, in arrival order."""
 
@@ -318,22 +339,32 @@ class FrameWriter(threading.Thread):
                 except queue.Empty:
                     break
             frames: list[LoggedFrame] = []
+            pending: list[LoggedFrame] = []
             flushes: list[_Flush] = []
             for item in items:
                 if isinstance(item, _Flush):
                     flushes.append(item)
+                elif isinstance(item, _PendingFrames):
+                    pending.extend(item)
                 else:
                     frames.extend(item)
-            for start in range(0, len(frames), BATCH):
-                batch = frames[start : start + BATCH]
-                try:
-                    _save_or_retry(batch)
-                except Exception:
-                    # The log must not take the endpoint down; say loudly what was lost.
-                    logger.exception("Could not save %d frames", len(batch))
+            # Pending frames first: when QA adopt a station, its last frames as a pending one
+            # come before those of its next connection, and keep that order (ids).
+            self._write(pending, pending=True)
+            self._write(frames)
             for flush in flushes:
                 with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                     flush.loop.call_soon_threadsafe(_resolve, flush.future)
+
+    @staticmethod
+    def _write(frames: list[LoggedFrame], *, pending: bool = False) -> None:
+        for start in range(0, len(frames), BATCH):
+            batch = frames[start : start + BATCH]
+            try:
+                _save_or_retry(batch, pending=pending)
+            except Exception:
+                # The log must not take the endpoint down; say loudly what was lost.
+                logger.exception("Could not save %d frames", len(batch))
 
 
 def _resolve(future: asyncio.Future) -> None:
@@ -358,11 +389,12 @@ def _the_writer() -> FrameWriter:
 class _LoopBuffer:
     """Frames and announcements gathered during one iteration of one event loop."""
 
-    __slots__ = ("announce", "frames", "loop", "remote", "scheduled")
+    __slots__ = ("announce", "frames", "loop", "pending", "remote", "scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.frames: list[LoggedFrame] = []
+        self.pending: list[LoggedFrame] = []  # pending stations' frames (record_pending)
         self.announce: dict[str, list[FrameEvent]] = {}
         self.remote: set[str] = set()  # stations with watchers outside this process
         self.scheduled = False
@@ -377,6 +409,9 @@ class _LoopBuffer:
         if self.frames:
             _the_writer().inbox.put(self.frames)
             self.frames = []
+        if self.pending:
+            _the_writer().inbox.put(_PendingFrames(self.pending))
+            self.pending = []
         if self.announce:
             announce, self.announce = self.announce, {}
             remote, self.remote = self.remote, set()
@@ -412,6 +447,15 @@ def record(frame: LoggedFrame, charge_point_id: str, *, remote_watchers: bool = 
         if remote_watchers:
             buffer.remote.add(charge_point_id)
     buffer.schedule()
+
+
+def record_pending(frame: LoggedFrame) -> None:
+    """Queue a pending station's frame (``station_id``: its PendingStation's id) for the
+    database. Nobody watches a pending station live: QA read its frames from the database."""
+    if settings.CERTLAB_SAVE_FRAMES:
+        buffer = _buffer()
+        buffer.pending.append(frame)
+        buffer.schedule()
 
 
 async def flush() -> None:

@@ -38,6 +38,11 @@ class FrameFilter:
         values = parse_qs(query).get(name)
         return values[-1] if values else ""
 
+    def as_query(self) -> dict[str, str]:
+        """The filter as the query parameters ``from_dict`` reads back (for page links)."""
+        query = {"action": self.action, "direction": self.direction, "errors": "1" * self.errors}
+        return {name: value for name, value in query.items() if value}
+
     def matches(self, event: dict) -> bool:
         if self.action and event["action"] != self.action:
             return False
@@ -151,7 +156,21 @@ def frame_page(
 
     Keyset pagination on the id: each page is an index range scan however long the log is.
     """
-    frames = flt.apply(Frame.objects.filter(station_id=station_id))
+    return _page(Frame.objects.filter(station_id=station_id), flt, before=before, size=size)
+
+
+def pending_frame_page(
+    pending_id: int, flt: FrameFilter, *, before: int | None = None, size: int = PAGE_SIZE
+) -> tuple[list[Frame], int | None]:
+    """``frame_page`` for a pending station's frames."""
+    frames = Frame.objects.filter(pending_station_id=pending_id)
+    return _page(frames, flt, before=before, size=size)
+
+
+def _page(
+    frames: QuerySet[Frame], flt: FrameFilter, *, before: int | None, size: int
+) -> tuple[list[Frame], int | None]:
+    frames = flt.apply(frames)
     if before is not None:
         frames = frames.filter(id__lt=before)
     rows = list(frames.order_by("-id")[: size + 1])

@@ -1,16 +1,18 @@
 """QA pages of the Central System: live station list, a station's live page with its frame log,
 and the command console. Every station is fetched through ``selectors.stations_for`` (a vendor
-sees its own manufacturer's, read-only; anything else is a 404); writes are for QA only."""
+sees its own manufacturer's, read-only; anything else is a 404); writes are for QA only.
+Pending stations (unknown ids let in by CERTLAB_ALLOW_UNKNOWN_STATIONS) are QA's alone."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -18,7 +20,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import qa_required
 from stations import ocpp_j, registry, selectors, services
-from stations.frame_view import FrameFilter, frame_json, frame_page, latest_frame_id
+from stations.frame_view import (
+    FrameFilter,
+    frame_json,
+    frame_page,
+    latest_frame_id,
+    pending_frame_page,
+)
 from stations.models import (
     BootStatus,
     ChargerModel,
@@ -43,6 +51,12 @@ def _last_frame(station_field: str = "pk", **filters) -> Subquery:
     )
 
 
+def _pending_frame_count() -> Subquery:
+    # Correlated: one scan of the partial index per pending station, never a join over the log.
+    frames = Frame.objects.filter(pending_station=OuterRef("pk")).order_by()
+    return Subquery(frames.values("pending_station").annotate(n=Count("*")).values("n"))
+
+
 @login_required
 @require_GET
 def station_list(request: HttpRequest) -> HttpResponse:
@@ -54,7 +68,11 @@ def station_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(stations, 50).get_page(request.GET.get("page"))
     online = registry.online_ids([s.charge_point_id for s in page.object_list])
     rows = [(s, s.charge_point_id in online) for s in page.object_list]
-    pending = PendingStation.objects.all() if request.user.is_qa else []
+    pending = (
+        PendingStation.objects.annotate(frame_count=_pending_frame_count())
+        if request.user.is_qa
+        else []
+    )
     return render(
         request, "stations/live_list.html", {"page": page, "rows": rows, "pending": pending}
     )
@@ -106,16 +124,21 @@ def frame_history(request: HttpRequest, pk: int) -> JsonResponse:
     """An older page of the frame log as rendered lines and the cursor of the next one."""
     station = _station(request, pk)
     flt = FrameFilter.from_dict(request.GET.dict())
-    try:
-        before = int(request.GET["before"]) if request.GET.get("before") else None
-    except ValueError:
-        before = None
+    before = _before(request)
     latest_id = latest_frame_id(station.pk) if before is None else None
     frames, next_before = frame_page(station.pk, flt, before=before)
     html = "".join(
         render_to_string("stations/_frame_line.html", {"f": frame_json(f)}) for f in frames
     )
     return JsonResponse({"html": html, "next": next_before, "latest": latest_id})
+
+
+def _before(request: HttpRequest) -> int | None:
+    """The ``before`` cursor of an older page of frames (None: the newest page)."""
+    try:
+        return int(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        return None
 
 
 @qa_required
@@ -182,18 +205,48 @@ def boot_settings(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @qa_required
+@require_GET
+def pending_detail(request: HttpRequest, pending_pk: int) -> HttpResponse:
+    """A pending station: what it said at boot, its connections and its frames, newest first,
+    one page at a time (a page of its own: nothing streams live for a pending station)."""
+    pending = get_object_or_404(PendingStation, pk=pending_pk)
+    flt = FrameFilter.from_dict(request.GET.dict())
+    before = _before(request)
+    frames, next_before = pending_frame_page(pending.pk, flt, before=before)
+    context = {
+        "pending": pending,
+        "online": bool(registry.online_ids([pending.charge_point_id])),
+        "boot_payload": json.dumps(pending.boot_payload, indent=2, ensure_ascii=False)
+        if pending.boot_payload
+        else "",
+        "connections": pending.connections.all()[:10],
+        "charger_models": selectors.charger_models_for(user=request.user),
+        "frames": [frame_json(f) for f in frames],
+        "filter": flt,
+        "filter_query": urlencode(flt.as_query()),
+        "older_query": urlencode({**flt.as_query(), "before": next_before}) if next_before else "",
+        "paged": before is not None,
+        "actions": sorted(ocpp_j.KNOWN_ACTIONS),
+    }
+    return render(request, "stations/pending_detail.html", context)
+
+
+@qa_required
 @require_POST
 def pending_adopt(request: HttpRequest, pending_pk: int) -> HttpResponse:
     pending = get_object_or_404(PendingStation, pk=pending_pk)
     model = get_object_or_404(ChargerModel, pk=request.POST.get("charger_model") or 0)
     station = services.pending_station_adopt(pending=pending, charger_model=model)
-    messages.success(request, f"Adopted {station}: it is known from its next connection.")
+    messages.success(
+        request, f"Adopted {station} with its frames: it is known from its next connection."
+    )
     return redirect("stations:live", pk=station.pk)
 
 
 @qa_required
 @require_POST
 def pending_delete(request: HttpRequest, pending_pk: int) -> HttpResponse:
-    get_object_or_404(PendingStation, pk=pending_pk).delete()
-    messages.success(request, "Pending station deleted.")
+    pending = get_object_or_404(PendingStation, pk=pending_pk)
+    services.pending_station_delete(pending=pending)
+    messages.success(request, f"Pending station {pending.charge_point_id} deleted.")
     return redirect("stations:live_list")

@@ -20,6 +20,7 @@ from stations.models import (
     CommandStatus,
     Connection,
     ConnectorStatus,
+    Frame,
     MeterValue,
     PendingStation,
     Station,
@@ -83,13 +84,9 @@ def connection_close(*, connection: Connection, reason: str) -> None:
         StationLive.objects.filter(station_id=connection.station_id).update(disconnected_at=now)
 
 
-def pending_station_seen(
-    *, charge_point_id: str, remote_address: str, boot_payload: dict | None = None
-) -> PendingStation:
+def pending_station_seen(*, charge_point_id: str, remote_address: str) -> PendingStation:
     now = timezone.now()
     defaults = {"last_seen": now, "remote_address": remote_address}
-    if boot_payload is not None:
-        defaults["boot_payload"] = boot_payload
     pending, _ = PendingStation.objects.update_or_create(
         charge_point_id=charge_point_id,
         defaults=defaults,
@@ -98,15 +95,87 @@ def pending_station_seen(
     return pending
 
 
+def pending_connection_open(
+    *, charge_point_id: str, remote_address: str
+) -> tuple[PendingStation, Connection]:
+    """An unknown station connected (CERTLAB_ALLOW_UNKNOWN_STATIONS): record it as pending and
+    open the connection its frames are logged on."""
+    with transaction.atomic():
+        pending = pending_station_seen(
+            charge_point_id=charge_point_id, remote_address=remote_address
+        )
+        connection = Connection.objects.create(
+            pending_station=pending, opened=pending.last_seen, remote_address=remote_address
+        )
+    return pending, connection
+
+
+def pending_station_booted(*, pending_id: int, boot_payload: dict) -> None:
+    """Keep a pending station's latest BootNotification. Once QA adopted or deleted it, its
+    socket is being closed: nothing is recreated."""
+    PendingStation.objects.filter(pk=pending_id).update(
+        last_seen=timezone.now(), boot_payload=boot_payload
+    )
+
+
+def pending_connection_close(
+    *, connection_id: int, pending_id: int, charge_point_id: str, reason: str
+) -> None:
+    """Close a pending station's connection once its frames are saved (frame_log.flush()).
+
+    Frames that were still on their way when QA adopted or deleted the station follow the
+    others: to the Station now known by its id, or away with the pending station.
+    """
+    Connection.objects.filter(pk=connection_id).update(
+        closed=timezone.now(), close_reason=reason[:200]
+    )
+    if PendingStation.objects.filter(pk=pending_id).exists():
+        return
+    stray = Frame.objects.filter(pending_station_id=pending_id)
+    station = Station.objects.filter(charge_point_id=charge_point_id).first()
+    if station is None:
+        stray.delete()
+    else:
+        stray.update(station=station, pending_station=None)
+
+
+def _disconnect_after_commit(charge_point_id: str, reason: str) -> None:
+    """Close the station's socket, if it is connected, once the transaction is committed."""
+
+    def disconnect() -> None:
+        from stations import bus  # the bus imports the models; keep services importable early
+
+        bus.disconnect_sync(charge_point_id, reason)
+
+    transaction.on_commit(disconnect, robust=True)
+
+
 def pending_station_adopt(*, pending: PendingStation, charger_model: ChargerModel) -> Station:
+    """Make the pending station a Station of the catalogue. Its frames and connections become
+    the Station's (same rows, same order), so its history starts from its first contact. A
+    pending connection still open is closed: the station is served as known when it reconnects.
+    """
     with transaction.atomic():
         station = Station.objects.create(
             charge_point_id=pending.charge_point_id,
             charger_model=charger_model,
             serial_number=((pending.boot_payload or {}).get("chargePointSerialNumber") or "")[:25],
         )
+        Frame.objects.filter(pending_station=pending).update(station=station, pending_station=None)
+        Connection.objects.filter(pending_station=pending).update(
+            station=station, pending_station=None
+        )
         pending.delete()
+        _disconnect_after_commit(station.charge_point_id, "adopted by the lab: reconnect")
     return station
+
+
+def pending_station_delete(*, pending: PendingStation) -> None:
+    """Forget the pending station with its frames and connections; close it if connected (it
+    is pending again, with a fresh history, when it comes back)."""
+    with transaction.atomic():
+        pending.delete()
+        _disconnect_after_commit(pending.charge_point_id, "deleted by the lab")
 
 
 def boot_answer(*, station: Station, payload: dict) -> tuple[str, int]:

@@ -17,6 +17,7 @@ urlpatterns = [
         name="command_detail",
     ),
     path("live/<int:pk>/boot/", live_views.boot_settings, name="boot_settings"),
+    path("pending/<int:pending_pk>/", live_views.pending_detail, name="pending_detail"),
     path("pending/<int:pending_pk>/adopt/", live_views.pending_adopt, name="pending_adopt"),
     path("pending/<int:pending_pk>/delete/", live_views.pending_delete, name="pending_delete"),
     path("firmware/<int:pk>/download/", views.firmware_download, name="firmware_download"),

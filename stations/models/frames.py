@@ -7,10 +7,25 @@ from django.db.models import Q
 
 
 class Connection(models.Model):
-    """One websocket session of a station, or one refused attempt (opened == closed)."""
+    """One websocket session of a station, or one refused attempt (opened == closed).
+
+    A pending station's sessions belong to its ``PendingStation`` until QA adopt it: then they
+    become the new Station's, so its history starts from its first contact.
+    """
 
     station = models.ForeignKey(
-        "stations.Station", on_delete=models.CASCADE, related_name="connections"
+        "stations.Station",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="connections",
+    )
+    pending_station = models.ForeignKey(
+        "stations.PendingStation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="connections",
     )
     opened = models.DateTimeField()
     closed = models.DateTimeField(null=True, blank=True)
@@ -21,9 +36,17 @@ class Connection(models.Model):
     class Meta:
         ordering = ["-opened"]
         indexes = [models.Index(fields=["station", "-opened"], name="conn_station_opened")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(station__isnull=False, pending_station__isnull=True)
+                | Q(station__isnull=True, pending_station__isnull=False),
+                name="connection_one_owner",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.station_id} connection {self.pk}"
+        owner = self.station_id or f"pending {self.pending_station_id}"
+        return f"{owner} connection {self.pk}"
 
 
 class Direction(models.TextChoices):
@@ -46,6 +69,10 @@ class Frame(models.Model):
     request's action, also on responses (found through the unique id); ``error`` says what was
     wrong with the frame (schema violation, malformed JSON, unknown unique id), empty if nothing.
     Paged by ``id``: frames of a station are inserted in arrival order.
+
+    A frame belongs to a ``station`` or, while the station is unknown and pending
+    (CERTLAB_ALLOW_UNKNOWN_STATIONS), to its ``pending_station``; adopting it sets ``station``
+    on the same rows, so the ids (the arrival order) are kept.
     """
 
     # No database-level foreign keys and no single-column indexes on the frame log: each
@@ -53,13 +80,28 @@ class Frame(models.Model):
     # inserted frame, which made PostgreSQL's side of a COPY 2.7 times as costly and saving
     # frames visibly not free (docs/PERFORMANCE.md). Frames are only written for a station its
     # consumer holds, and deleting a station still deletes its frames (Django's CASCADE);
-    # connections are only deleted with their station.
+    # connections are only deleted with their station. The same holds for a pending station
+    # (frames still on their way when QA adopted or deleted it are settled when its socket
+    # closes: services.pending_connection_close). Its partial index below costs a known
+    # station's insert only the NULL test; no CHECK that one owner is set either: the frame
+    # writer is the only inserter and sets exactly one.
     station = models.ForeignKey(
         "stations.Station",
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="frames",
         db_constraint=False,
         db_index=False,  # (station, -id) below serves every lookup by station
+    )
+    pending_station = models.ForeignKey(
+        "stations.PendingStation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="frames",
+        db_constraint=False,
+        db_index=False,  # frame_pending_id below
     )
     connection = models.ForeignKey(
         Connection,
@@ -87,6 +129,11 @@ class Frame(models.Model):
             models.Index(fields=["station", "action", "-id"], name="frame_station_action"),
             models.Index(
                 fields=["station", "-id"], name="frame_station_errors", condition=Q(has_error=True)
+            ),
+            models.Index(
+                fields=["pending_station", "-id"],
+                name="frame_pending_id",
+                condition=Q(pending_station__isnull=False),
             ),
         ]
 

@@ -11,7 +11,7 @@ import pytest
 
 from stations import frame_log
 from stations.frame_log import LoggedFrame
-from stations.models import Connection, Frame
+from stations.models import Connection, Frame, PendingStation
 from tests.factories import StationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,6 +94,38 @@ def test_plain_frames_keep_every_column(station):
     assert second.payload == {"currentTime": "2026-11-22T03:04:05.678Z"}
     assert second.timestamp == NOW + timedelta(microseconds=1)
     assert (second.direction, second.message_type) == ("out", "CALLRESULT")
+
+
+def test_a_pending_stations_frames_keep_every_column_under_it(station):
+    # The same id number as the known station's: a frame filed under the wrong column shows.
+    pending = PendingStation.objects.create(
+        pk=station.pk, charge_point_id="NEW-1", first_seen=NOW, last_seen=NOW
+    )
+    connection = Connection.objects.create(pending_station=pending, opened=NOW)
+    nul = '[2,"n1","DataTransfer",{"vendorId":"x","data":"a\\u0000b"}]'
+    frames = [
+        frame(pending, nul, json.loads(nul)[3], unique_id="n1", connection_id=connection.pk),
+        frame(
+            pending,
+            "not json\tat all",
+            message_type="invalid",
+            action="",
+            unique_id="",
+            error="FormationViolation: Malformed JSON",
+            has_error=True,
+            timestamp=NOW + timedelta(microseconds=1),
+        ),
+    ]
+    frame_log._save_or_retry(frames, pending=True)
+    rows = list(Frame.objects.filter(pending_station=pending).order_by("id"))
+    assert [(r.station_id, r.connection_id, r.raw) for r in rows] == [
+        (None, connection.pk, nul),
+        (None, None, "not json\tat all"),
+    ]
+    assert rows[0].payload == {"vendorId": "x", "data": "a\ufffdb"}
+    assert [r.timestamp for r in rows] == [NOW, NOW + timedelta(microseconds=1)]
+    assert rows[1].has_error and rows[1].error == "FormationViolation: Malformed JSON"
+    assert not saved(station)
 
 
 def test_timestamps_survive_to_the_microsecond(station):
@@ -210,4 +242,3 @@ def test_copy_lines_sends_no_payload_that_postgresql_can_read_from_raw(station):
     first, second = text.splitlines()
     assert first.split("\t")[9:11] == ["\\N", "t"]
     assert second.split("\t")[9:11] == ['{"errorCode":"X"}', "f"]
-
