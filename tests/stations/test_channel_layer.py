@@ -137,6 +137,20 @@ async def test_receives_cut_short_by_timeouts_lose_no_message(settings):
     await sender.close_pools()
 
 
+async def test_a_message_that_cannot_be_read_fails_one_receive_not_the_rest(layer):
+    channel = await layer.new_channel("watch")
+    first = asyncio.create_task(layer.receive(channel))
+    second = asyncio.create_task(layer.receive(channel))
+    await asyncio.sleep(0.1)
+    redis_key = layer.prefix + layer.non_local_name(channel)
+    await layer.connection(0).zadd(redis_key, {b"not a message at all": time.time()})
+    with pytest.raises(Exception):  # noqa: B017 - whatever the serializer raises
+        await asyncio.wait_for(first, 2)
+    await layer.send(channel, {"type": "frame.logged"})
+    assert await asyncio.wait_for(second, 2) == {"type": "frame.logged"}
+    await layer.flush()
+
+
 async def test_send_to_holder_only_while_the_registry_names_it(layer):
     channel = await layer.new_channel()
     await registry.claim("CP-LAYER", "specific.other!one")
