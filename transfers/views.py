@@ -82,12 +82,14 @@ def firmware_file(request: HttpRequest, token: str, filename: str) -> HttpRespon
 
 
 class _RecordedStream:
-    """Streams a firmware file and records once, at the end, how much of it went out.
+    """Streams a firmware file and records how much of it went out.
 
-    The download is complete when every byte of the file was handed to the server: a station
-    that has them all may close the connection before the server asks the stream for its end,
-    and that must not turn a whole download into "the client went away". (Whether the station
-    got them is what its FirmwareStatusNotification Downloaded says.)
+    The download is recorded complete as the file's last chunk is handed to the server, not
+    when the server asks the stream for its end: a station that has every byte may close the
+    connection first, and then the stream is only closed when the garbage collector gets to it,
+    seconds later, long after the station said Downloaded. (Whether the station got the bytes
+    is what its FirmwareStatusNotification says.) A stream closed before its last chunk records
+    how far it got.
     """
 
     def __init__(self, handle, download: FirmwareDownload) -> None:
@@ -96,18 +98,28 @@ class _RecordedStream:
         self._sent = 0
         self._finished = False
 
+    def _with_last(self) -> Iterator[tuple[bytes, bool]]:
+        chunk = self._handle.read(CHUNK_BYTES)
+        while chunk:
+            following = self._handle.read(CHUNK_BYTES)
+            self._sent += len(chunk)
+            yield chunk, not following
+            chunk = following
+
     def chunks(self) -> Iterator[bytes]:
         try:
-            while chunk := self._handle.read(CHUNK_BYTES):
-                self._sent += len(chunk)
+            for chunk, last in self._with_last():
+                if last:
+                    self.finish()
                 yield chunk
         finally:
             self.finish()
 
     async def achunks(self) -> AsyncIterator[bytes]:
         try:
-            while chunk := self._handle.read(CHUNK_BYTES):
-                self._sent += len(chunk)
+            for chunk, last in self._with_last():
+                if last:
+                    await sync_to_async(self.finish)()
                 yield chunk
         finally:
             await sync_to_async(self.finish)()
