@@ -199,3 +199,11 @@ def test_the_catalogue_page_shows_16_functions_with_their_criteria_ids(vendor_cl
     assert "gfx-ocpp16-1" in page
     assert page.count("<tr><td>") == 16
     assert "<b>3.d</b> Receive a (not empty) StatusNotification message per connector" in page
+
+
+def test_an_attempt_aborted_before_it_started_does_not_say_it_waits(qa_client, own_campaign):
+    _finished_attempt(own_campaign, number=3, status=AttemptStatus.ABORTED,
+                      ending_reason="Aborted before it started.")  # fmt: skip
+    html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 3])).content
+    assert b"never started" in html
+    assert "waiting for a worker" not in html.decode() and "()" not in html.decode()
