@@ -1,9 +1,12 @@
 """Pages at a laptop's 1280 px: wide tables scroll inside their box, the page never sideways."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
+from campaigns import services
+from campaigns.models import Attempt, AttemptStatus, Check
 from stations.models import ConnectorStatus, MeterValue, Transaction
 from tests.factories import StationFactory, UserFactory
 
@@ -49,4 +52,39 @@ def test_station_live_page_with_transactions_fits_1280px(daphne_server, browser_
     page.goto(f"{daphne_server.base_url}/catalogue/live/{station.pk}/")
     assert "04E91C2A7F3B80ABCDEF" in page.inner_text("main")
     page.screenshot(path=str(tmp_path / "station-live.png"), full_page=True)
+    assert _overflow(page) <= 0
+
+
+def test_step_page_with_long_evidence_and_configuration_fits_1280px(
+    daphne_server, browser_page, tmp_path
+):
+    qa = UserFactory(username="qa-layout")
+    campaign = services.campaign_create(station=StationFactory(), owner=qa)
+    item = campaign.plan.get(function__number=4)
+    now = datetime.now(UTC)
+    sampled = ",".join(["Energy.Active.Import.Register", "Current.Import", "Voltage"] * 4)
+    attempt = Attempt.objects.create(
+        plan_item=item, station=campaign.station, number=1, status=AttemptStatus.FINISHED,
+        started=now, ended=now, proposed_verdict="ok", proposed_text="Ok",
+        attachments={
+            "configuration": [
+                {"key": "MeterValuesSampledData", "readonly": False, "value": sampled},
+                {"key": "AuthorizationKey", "readonly": False, "value": "A" * 120},
+            ],
+            "triggers": [{"message": "BootNotification", "note": "x" * 200}],
+        },
+    )  # fmt: skip
+    raw = json.dumps([3, "8f1c2d3e", {"configurationKey": [{"key": "K", "value": sampled}]}])
+    Check.objects.create(attempt=attempt, criterion=item.function.criteria.get(key="4.a"),
+                         key="4.a#list", outcome="passed", detail="42 keys", at=now,
+                         evidence=[{"direction": "in", "message_type": "CALLRESULT",
+                                    "action": "GetConfiguration", "timestamp": now.isoformat(),
+                                    "raw": raw}])  # fmt: skip
+
+    page = browser_page
+    _log_in(page, daphne_server.base_url, "qa-layout")
+    page.goto(f"{daphne_server.base_url}/campaigns/{campaign.pk}/steps/4/")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.screenshot(path=str(tmp_path / "step.png"), full_page=True)
+    assert page.is_visible("text=AuthorizationKey")
     assert _overflow(page) <= 0
