@@ -88,3 +88,19 @@ def test_step_page_with_long_evidence_and_configuration_fits_1280px(
     page.screenshot(path=str(tmp_path / "step.png"), full_page=True)
     assert page.is_visible("text=AuthorizationKey")
     assert _overflow(page) <= 0
+
+
+def test_station_live_page_without_frames_says_so_and_hides_what_does_not_apply(
+    daphne_server, browser_page
+):
+    UserFactory(username="qa-layout")
+    station = StationFactory()
+
+    page = browser_page
+    _log_in(page, daphne_server.base_url, "qa-layout")
+    page.goto(f"{daphne_server.base_url}/catalogue/live/{station.pk}/")
+    assert page.is_visible("text=No frames to show")
+    assert page.is_hidden("#older")
+    assert page.is_visible("#console-fields")
+    page.check("#console-raw-mode")
+    assert page.is_hidden("#console-fields") and page.is_visible("#console-raw")
