@@ -25,7 +25,7 @@ from campaigns.forms import (
 from campaigns.models import Attempt, Campaign, PlanItem, Prompt, PromptStatus
 from campaigns.presentation import attempt_context
 from stations import selectors as station_selectors
-from stations.models import Frame
+from stations.models import Frame, Station
 
 
 def _campaign(request: HttpRequest, pk: int) -> Campaign:
@@ -52,10 +52,25 @@ def _fail(request: HttpRequest, error: ValidationError) -> None:
 @login_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
+    """All campaigns the user may see, or one station's (?station=<pk>, the station page's link)."""
     campaigns = selectors.campaigns_for(user=request.user)
+    station = None
+    if "station" in request.GET:
+        station = _station_filter(request, request.GET["station"])
+        campaigns = campaigns.filter(station=station)
     page = Paginator(campaigns, 25).get_page(request.GET.get("page"))
     progress = selectors.progress_for(campaigns=list(page.object_list))
-    return render(request, "campaigns/campaign_list.html", {"page": page, "progress": progress})
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {"page": page, "progress": progress, "station": station},
+    )
+
+
+def _station_filter(request: HttpRequest, value: str) -> Station:
+    if not value.isdigit():
+        raise Http404
+    return get_object_or_404(station_selectors.stations_for(user=request.user), pk=value)
 
 
 @login_required

@@ -6,6 +6,8 @@ from campaigns.models import Outcome
 
 register = template.Library()
 
+STATION_PAGE_CAMPAIGNS = 10
+
 
 @register.filter
 def get_item(mapping: dict, key):
@@ -32,8 +34,10 @@ def duration_to(start: datetime | None, end: datetime | None) -> str:
 
 @register.inclusion_tag("campaigns/_station_campaigns.html", takes_context=True)
 def station_campaigns(context, station) -> dict:
-    """A station's campaigns, for the catalogue's station page (stations/ knows no campaigns)."""
+    """A station's latest campaigns, for the catalogue's station page (stations/ knows no
+    campaigns); the campaign list has them all."""
     from campaigns.selectors import campaigns_for
 
-    user = context["request"].user
-    return {"campaigns": campaigns_for(user=user).filter(station=station)}
+    campaigns = campaigns_for(user=context["request"].user).filter(station=station)
+    return {"campaigns": campaigns[:STATION_PAGE_CAMPAIGNS], "total": campaigns.count(),
+            "station": station}  # fmt: skip

@@ -60,3 +60,35 @@ def test_a_page_of_campaigns_takes_a_fixed_number_of_queries(
     with django_assert_max_num_queries(6):
         response = qa_client.get(reverse("campaigns:campaign_list"))
     assert response.content.decode().count("1/16") == 25
+
+
+def test_the_list_of_one_station_pages_with_its_filter_kept(qa_client, qa_user):
+    station, other = StationFactory(), StationFactory()
+    for _ in range(27):
+        services.campaign_create(station=station, owner=qa_user)
+    services.campaign_create(station=other, owner=qa_user)
+    url = reverse("campaigns:campaign_list")
+    first = qa_client.get(url, {"station": station.pk})
+    assert first.context["page"].paginator.count == 27
+    assert f'href="?station={station.pk}&amp;page=2"' in first.content.decode()
+    second = qa_client.get(url, {"station": station.pk, "page": 2})
+    assert {c.station for c in second.context["page"].object_list} == {station}
+
+
+def test_a_vendor_cannot_list_another_manufacturers_station(vendor_client, qa_user):
+    station = StationFactory()
+    services.campaign_create(station=station, owner=qa_user)
+    url = reverse("campaigns:campaign_list")
+    assert vendor_client.get(url, {"station": station.pk}).status_code == 404
+    for bad in ("abc", "99999999999999999999999"):
+        assert vendor_client.get(url, {"station": bad}).status_code == 404
+
+
+def test_a_station_page_shows_its_latest_campaigns_and_links_to_all(qa_client, qa_user):
+    station = StationFactory()
+    for _ in range(12):
+        services.campaign_create(station=station, owner=qa_user)
+    html = qa_client.get(reverse("stations:object_detail", args=["stations", station.pk]))
+    html = html.content.decode()
+    assert html.count('class="badge status-draft"') == 10
+    assert f'href="/campaigns/?station={station.pk}">All 12 campaigns' in html
