@@ -42,7 +42,11 @@ class CampaignForm(forms.Form):
         label="Rehearsal (fast mode)",
         help_text="Short intervals; on the built-in simulator the simulator does the manual parts.",
     )
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="For the lab: shown on the campaign page to QA, not to vendors or in the report.",
+    )
 
     def __init__(self, *args, stations, firmware, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -82,8 +86,14 @@ class CampaignForm(forms.Form):
 
 
 class ApplicabilityForm(forms.Form):
-    applicability = forms.ChoiceField(choices=Applicability.choices)
-    reason = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 50}))
+    applicability = forms.ChoiceField(choices=Applicability.choices, label="This step is")
+    reason = forms.CharField(
+        required=False,
+        label="because",
+        widget=forms.TextInput(
+            attrs={"size": 50, "placeholder": "why not (goes into the report unless planned)"}
+        ),
+    )
 
 
 class VerdictForm(forms.Form):

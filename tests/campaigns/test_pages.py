@@ -207,3 +207,23 @@ def test_an_attempt_aborted_before_it_started_does_not_say_it_waits(qa_client, o
     html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 3])).content
     assert b"never started" in html
     assert "waiting for a worker" not in html.decode() and "()" not in html.decode()
+
+
+def test_campaign_notes_are_shown_to_qa_and_not_to_the_vendor(
+    qa_client, vendor_client, own_campaign
+):
+    own_campaign.notes = "Second unit: the first one lost its SIM."
+    own_campaign.save()
+    url = reverse("campaigns:campaign_detail", args=[own_campaign.pk])
+    assert own_campaign.notes in qa_client.get(url).content.decode()
+    assert own_campaign.notes not in vendor_client.get(url).content.decode()
+
+
+def test_a_step_that_is_not_planned_does_not_invite_to_run_it(qa_client, own_campaign):
+    own_campaign.plan.filter(function__number=15).update(
+        applicability="not_applicable", reason="No local cache"
+    )
+    html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 15]))
+    html = html.content.decode()
+    assert "Run step" not in html
+    assert "It is not planned: to run it, plan it" in html
