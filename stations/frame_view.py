@@ -24,7 +24,8 @@ class FrameFilter:
     def from_dict(cls, data: dict) -> FrameFilter:
         direction = str(data.get("direction") or "")
         return cls(
-            action=str(data.get("action") or "")[:64],
+            # PostgreSQL refuses NUL in text (a 500); no action name has one.
+            action=str(data.get("action") or "").replace("\x00", "")[:64],
             direction=direction if direction in Direction.values else "",
             errors=str(data.get("errors") or "") in {"1", "true", "on", "True"},
         )

@@ -114,3 +114,11 @@ def test_qa_sets_the_boot_answer(qa_client):
     )
     settings = StationSettings.objects.get(station=station)
     assert (settings.boot_status, settings.heartbeat_interval) == ("Pending", 30)
+
+
+def test_a_nul_in_the_frame_filter_is_not_a_server_error(qa_client):
+    station = StationFactory()
+    make_frames(station, 1)
+    for name in ("stations:live", "stations:frame_history"):
+        page = qa_client.get(reverse(name, args=[station.pk]), {"action": "Heart\x00beat"})
+        assert page.status_code == 200
