@@ -227,3 +227,11 @@ def test_a_step_that_is_not_planned_does_not_invite_to_run_it(qa_client, own_cam
     html = html.content.decode()
     assert "Run step" not in html
     assert "It is not planned: to run it, plan it" in html
+
+
+def test_a_draft_campaign_tells_qa_how_to_start_and_the_vendor_that_it_has_not(
+    qa_client, vendor_client, own_campaign
+):
+    url = reverse("campaigns:campaign_detail", args=[own_campaign.pk])
+    assert "starts when its first step runs" in qa_client.get(url).content.decode()
+    assert "the lab has not run a step" in vendor_client.get(url).content.decode()
