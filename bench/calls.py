@@ -3,7 +3,9 @@
     python -m bench.calls [--count 500]
 
 The station is a minimal websockets client answering every CALL at once, so the figure is
-CertLab's (bus, channel layer, consumer, frame log), not a simulator's.
+CertLab's (bus, channel layer, consumer, frame log), not a simulator's. The same station is
+then called by the bare ``websockets`` + ``ocpp`` Central System from its own process (no
+Celery, no Redis: the floor of a call's round trip), and the ratios are printed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,27 @@ async def station(url: str, stop: asyncio.Event) -> None:
             except TimeoutError:
                 continue
             await ws.send(json.dumps([3, frame[1], {"status": "Accepted"}]))
+
+
+async def drive_bare(port: int, cp: str, out) -> list[float]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(station(f"ws://127.0.0.1:{port}/ocpp/{cp}", stop))
+    while not (out.exists() and out.stat().st_size):
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)
+    stop.set()
+    await task
+    return json.loads(out.read_text())
+
+
+def summary(timings: list[float]) -> dict:
+    timings = sorted(timings[10:])  # warm-up: connections, schema cache
+    return {
+        "calls": len(timings),
+        "median_ms": round(statistics.median(timings), 2),
+        "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 2),
+        "max_ms": round(timings[-1], 2),
+    }
 
 
 async def drive(port: int, cp: str, count: int) -> list[float]:
@@ -81,15 +104,21 @@ def main() -> None:
         wait_for_port(port)
         worker.wait_for_log("ready", timeout=60)
         timings = asyncio.run(drive(port, cp, args.count))
-    timings = timings[10:]  # warm-up: connections, schema cache
-    timings.sort()
+    ours = summary(timings)
+    port = free_port()
+    out = common.LOGS / "calls-bare.json"
+    out.unlink(missing_ok=True)
+    bare_args = [sys.executable, "-m", "bench.bare_cs", str(port)]
+    with common.process([*bare_args, "--calls", str(args.count), "--out", str(out)], "bare-rtt"):
+        wait_for_port(port)
+        bare = summary(asyncio.run(drive_bare(port, cp, out)))
     print(
         json.dumps(
             {
-                "calls": len(timings),
-                "median_ms": round(statistics.median(timings), 2),
-                "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 2),
-                "max_ms": round(timings[-1], 2),
+                "certlab_from_a_celery_task": ours,
+                "bare_from_its_own_process": bare,
+                "median_vs_bare": round(ours["median_ms"] / bare["median_ms"], 2),
+                "p99_vs_bare": round(ours["p99_ms"] / bare["p99_ms"], 2),
             },
             indent=2,
         )
