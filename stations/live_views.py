@@ -6,6 +6,7 @@ Pending stations (unknown ids let in by CERTLAB_ALLOW_UNKNOWN_STATIONS) are QA's
 from __future__ import annotations
 
 import json
+import math
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -114,6 +115,10 @@ def station_live(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "stations/station_live.html", context)
 
 
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def _schema(action: str) -> dict:
     return json.loads((ocpp_j.SCHEMA_DIR / f"{action}.json").read_text(encoding="utf-8-sig"))
 
@@ -148,10 +153,28 @@ def console_send(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
     raw = request.POST.get("raw", "").strip()
     try:
-        timeout = min(max(float(request.POST.get("timeout") or 30), 1), 300)
-        payload = json.loads(request.POST.get("payload") or "{}") if not raw else None
+        timeout = float(request.POST.get("timeout") or 30)
+    except ValueError:
+        timeout = math.nan
+    if not math.isfinite(timeout):
+        return JsonResponse({"error": "The timeout must be a number of seconds."}, status=400)
+    timeout = min(max(timeout, 1), 300)
+    try:
+        payload = (
+            None
+            if raw
+            else json.loads(request.POST.get("payload") or "{}", parse_constant=_not_json)
+        )
     except ValueError as exc:
         return JsonResponse({"error": f"Not JSON: {exc}"}, status=400)
+    if "\x00" in raw or "\\u0000" in json.dumps(payload):
+        return JsonResponse(
+            {
+                "error": "The NUL character cannot be stored: send a raw frame with the "
+                "escape \\u0000 in it to see how the station takes one."
+            },
+            status=400,
+        )
     if not raw and action not in ocpp_j.CS_ACTIONS:
         return JsonResponse({"error": "Choose one of the Central System actions."}, status=400)
     command = Command.objects.create(

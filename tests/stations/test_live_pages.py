@@ -122,3 +122,33 @@ def test_a_nul_in_the_frame_filter_is_not_a_server_error(qa_client):
     for name in ("stations:live", "stations:frame_history"):
         page = qa_client.get(reverse(name, args=[station.pk]), {"action": "Heart\x00beat"})
         assert page.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"action": "Reset", "payload": '{"type": "Soft"'}, "Not JSON"),
+        ({"action": "DataTransfer", "payload": '{"vendorId": NaN}'}, "NaN is not a JSON value"),
+        ({"action": "DataTransfer", "payload": '{"vendorId": "a\\u0000"}'}, "NUL character"),
+        ({"raw": '[2,"x","Reset",{}]\x00'}, "NUL character"),
+        ({"action": "Reset", "payload": "{}", "timeout": "nan"}, "number of seconds"),
+        ({"action": "Reset", "payload": "{}", "timeout": "soon"}, "number of seconds"),
+        ({"action": "FlyToTheMoon", "payload": "{}"}, "Central System actions"),
+    ],
+)
+def test_console_refuses_bad_input_with_a_message(qa_client, monkeypatch, fields, message):
+    station = StationFactory()
+    monkeypatch.setattr("stations.live_views.send_command.delay", lambda pk: None)
+    answer = qa_client.post(reverse("stations:console_send", args=[station.pk]), fields)
+    assert answer.status_code == 400
+    assert message in answer.json()["error"]
+    assert not Command.objects.exists()
+
+
+def test_console_raw_mode_ignores_the_payload_field(qa_client, monkeypatch):
+    station = StationFactory()
+    monkeypatch.setattr("stations.live_views.send_command.delay", lambda pk: None)
+    url = reverse("stations:console_send", args=[station.pk])
+    answer = qa_client.post(url, {"raw": '[2,"x","Reset",{"type":"Soft"}]', "payload": "{"})
+    assert answer.status_code == 202
+    assert Command.objects.get().raw == '[2,"x","Reset",{"type":"Soft"}]'
