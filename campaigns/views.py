@@ -154,7 +154,7 @@ def _frame_id_before(station, attempt: Attempt | None) -> int:
     if attempt is None or not attempt.is_active:
         return 0
     since = attempt.started or attempt.queued
-    last = Frame.objects.filter(station=station, timestamp__lt=since).order_by("-id").first()
+    last = Frame.objects.of_station(station.pk).filter(timestamp__lt=since).first()
     return last.pk if last else 0
 
 

@@ -136,14 +136,14 @@ REPLAY_LIMIT = 500
 
 def latest_frame_id(station_id: int) -> int:
     """The newest frame id of a station (0 without frames): where a page's live stream starts."""
-    latest = Frame.objects.filter(station_id=station_id).order_by("-id").values_list("id")[:1]
+    latest = Frame.objects.of_station(station_id).values_list("id")[:1]
     return next(iter(latest), (0,))[0]
 
 
 def replay_after(station_id: int, flt: FrameFilter, *, after: int) -> list[dict]:
     """The frames saved after ``after`` (at most the newest REPLAY_LIMIT), oldest first."""
-    frames = flt.apply(Frame.objects.filter(station_id=station_id, id__gt=after))
-    rows = list(frames.order_by("-id")[:REPLAY_LIMIT])
+    frames = flt.apply(Frame.objects.of_station(station_id).filter(id__gt=after))
+    rows = list(frames[:REPLAY_LIMIT])
     return [frame_json(f) for f in reversed(rows)]
 
 
@@ -157,15 +157,14 @@ def frame_page(
 
     Keyset pagination on the id: each page is an index range scan however long the log is.
     """
-    return _page(Frame.objects.filter(station_id=station_id), flt, before=before, size=size)
+    return _page(Frame.objects.of_station(station_id), flt, before=before, size=size)
 
 
 def pending_frame_page(
     pending_id: int, flt: FrameFilter, *, before: int | None = None, size: int = PAGE_SIZE
 ) -> tuple[list[Frame], int | None]:
     """``frame_page`` for a pending station's frames."""
-    frames = Frame.objects.filter(pending_station_id=pending_id)
-    return _page(frames, flt, before=before, size=size)
+    return _page(Frame.objects.of_pending_station(pending_id), flt, before=before, size=size)
 
 
 def _page(
@@ -174,7 +173,7 @@ def _page(
     frames = flt.apply(frames)
     if before is not None:
         frames = frames.filter(id__lt=before)
-    rows = list(frames.order_by("-id")[: size + 1])
+    rows = list(frames[: size + 1])  # newest first: of_station's order
     more = len(rows) > size
     rows = rows[:size]
     return rows, (rows[-1].pk if more else None)

@@ -46,9 +46,7 @@ def _station(request: HttpRequest, pk: int) -> Station:
 
 def _last_frame(station_field: str = "pk", **filters) -> Subquery:
     return Subquery(
-        Frame.objects.filter(station=OuterRef(station_field), **filters)
-        .order_by("-id")
-        .values("timestamp")[:1]
+        Frame.objects.of_station(OuterRef(station_field)).filter(**filters).values("timestamp")[:1]
     )
 
 
@@ -88,7 +86,7 @@ def station_live(request: HttpRequest, pk: int) -> HttpResponse:
     # is shown (once: the page drops a line it already has), never missed.
     latest_id = latest_frame_id(station.pk)
     frames, next_before = frame_page(station.pk, flt)
-    latest = Frame.objects.filter(station=station).order_by("-id")
+    latest = Frame.objects.of_station(station.pk)
     context = {
         "station": station,
         "online": bool(registry.online_ids([station.charge_point_id])),
