@@ -3,7 +3,9 @@
     python -m bench.history [--frames 100000] [--repeat 20]
 
 Fills two stations of the bench database with ``--frames`` frames each, interleaved as two busy
-stations' frames are (once; later runs reuse them), and a third with 1,000 for comparison. Then
+stations' frames are, then ``--newer`` frames of 20 other stations after them (a station tested
+a while ago: its frames are not the newest in the table), and a third with 1,000 for comparison
+(once; later runs reuse them). Then
 times, in this process through Django's test client (the view, its queries and the template; no
 network), the live page and the history pages a QA engineer asks for: the newest page, a page
 near the oldest frame, and filtered pages (a rare action, errors only, one direction). Prints the
@@ -46,14 +48,16 @@ ORDER BY n, s.id
 """
 
 
-def fill(stations: list, count: int) -> None:
+def fill(stations: list, count: int, *, force: bool = False) -> bool:
+    """Give each station ``count`` frames (all of them anew when one lacks some, or ``force``);
+    whether anything was written."""
     from django.db import connection
 
     from stations.models import Frame
 
-    missing = [s.pk for s in stations if Frame.objects.filter(station=s).count() < count]
+    missing = [s.pk for s in stations if force or Frame.objects.filter(station=s).count() < count]
     if not missing:
-        return
+        return False
     Frame.objects.filter(station_id__in=missing).delete()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -68,6 +72,7 @@ def fill(stations: list, count: int) -> None:
             },
         )
         cursor.execute("ANALYZE stations_frame")
+    return True
 
 
 def timed(client, url: str, params: dict, repeat: int) -> dict:
@@ -119,6 +124,7 @@ def measure(client, station, repeat: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--newer", type=int, default=50_000, help="frames per other station")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     common.setup_django()
@@ -136,12 +142,16 @@ def main() -> None:
     }
     big = common.stations(2, "HIST")
     small = common.stations(1, "HIST-SMALL")
-    fill(big, args.frames)
+    filled = fill(big, args.frames)
+    fill(common.stations(20, "HIST-BUSY"), args.newer, force=filled)
     fill(small, 1000)
     user, _ = User.objects.get_or_create(username="bench-qa", defaults={"role": "qa"})
     client = Client()
     client.force_login(user)
+    from stations.models import Frame
+
     result = {
+        "frames in the table": Frame.objects.count(),
         f"{args.frames:,} frames": measure(client, big[0], args.repeat),
         "1,000 frames": measure(client, small[0], args.repeat),
     }
