@@ -45,10 +45,12 @@ from stations.registry import frames_group
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
-# Seconds the writer gathers after a wake-up before it writes (cut short by flush()): at a
-# call's or a heartbeat's pace each wake-up and statement takes the GIL from the event loop, so
-# fewer, larger statements keep the loop's latency down; nothing waits on the rows but flush().
-LINGER = 0.05
+# Seconds the writer gathers after a wake-up before it writes (cut short by flush()): each
+# wake-up and each database round trip of a batch (about six) takes the GIL back from the event
+# loop, and on this VM every such hand-over stalls the loop for a thread wake-up. Fewer, larger
+# batches keep the loop's latency down and saving nearly free (50 ms: saved/unsaved 0.84, 200
+# ms: 0.88, docs/PERFORMANCE.md); nothing waits on the rows but flush().
+LINGER = 0.2
 
 
 class LoggedFrame(NamedTuple):
