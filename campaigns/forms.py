@@ -7,7 +7,7 @@ from dataclasses import fields
 from django import forms
 
 from campaigns.engine.params import LabParameters
-from campaigns.models import Applicability, Verdict
+from campaigns.models import Applicability, CampaignStatus, Verdict
 from stations.models import FirmwareVersion, Station
 
 # The lab parameters QA set on a campaign (the rest keep their defaults).
@@ -83,6 +83,14 @@ class CampaignForm(forms.Form):
             return LabParameters.from_dict({**fast, **keep})
         known = {f.name for f in fields(LabParameters)}
         return LabParameters.from_dict({k: v for k, v in chosen.items() if k in known})
+
+
+class CampaignFilterForm(forms.Form):
+    """The campaign list's filter; the station filter is the list's own (?station=<pk>)."""
+
+    status = forms.ChoiceField(
+        choices=[("", "All statuses"), *CampaignStatus.choices], required=False
+    )
 
 
 class ApplicabilityForm(forms.Form):

@@ -18,6 +18,7 @@ from accounts.permissions import qa_required
 from campaigns import selectors, services
 from campaigns.forms import (
     ApplicabilityForm,
+    CampaignFilterForm,
     CampaignForm,
     PromptAnswerForm,
     VerdictForm,
@@ -52,18 +53,22 @@ def _fail(request: HttpRequest, error: ValidationError) -> None:
 @login_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    """All campaigns the user may see, or one station's (?station=<pk>, the station page's link)."""
+    """All campaigns the user may see, or one station's (?station=<pk>, the station page's link),
+    optionally of one status (?status=<value>; an unknown one is reported and ignored)."""
     campaigns = selectors.campaigns_for(user=request.user)
     station = None
     if "station" in request.GET:
         station = _station_filter(request, request.GET["station"])
         campaigns = campaigns.filter(station=station)
+    filters = CampaignFilterForm(request.GET)
+    if filters.is_valid() and filters.cleaned_data["status"]:
+        campaigns = campaigns.filter(status=filters.cleaned_data["status"])
     page = Paginator(campaigns, 25).get_page(request.GET.get("page"))
     progress = selectors.progress_for(campaigns=list(page.object_list))
     return render(
         request,
         "campaigns/campaign_list.html",
-        {"page": page, "progress": progress, "station": station},
+        {"page": page, "progress": progress, "station": station, "filters": filters},
     )
 
 
