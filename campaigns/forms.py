@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import fields
+from itertools import groupby
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 
 from campaigns.engine.params import LabParameters
 from campaigns.models import Applicability, CampaignStatus, Verdict
@@ -23,15 +26,43 @@ PARAMETER_FIELDS = {
 }
 
 
+class FirmwareChoiceIterator(ModelChoiceIterator):
+    """The firmware options in one <optgroup> per charger model, only the shown model's if the
+    field has one (`shown_model_id`)."""
+
+    def __iter__(self) -> Iterator:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        versions = self.queryset.order_by(
+            "charger_model__manufacturer__name", "charger_model__name", "charger_model_id",
+            "-created",
+        )  # fmt: skip
+        if self.field.shown_model_id is not None:
+            versions = versions.filter(charger_model_id=self.field.shown_model_id)
+        for model, group in groupby(versions, key=lambda firmware: firmware.charger_model):
+            yield (str(model), [self.choice(firmware) for firmware in group])
+
+
+class FirmwareChoiceField(forms.ModelChoiceField):
+    """Validates against its whole queryset: the form's clean() explains a wrong model's
+    firmware, which "not one of the available choices" would not."""
+
+    iterator = FirmwareChoiceIterator
+    shown_model_id: int | None = None
+
+    def label_from_instance(self, obj: FirmwareVersion) -> str:
+        return obj.version
+
+
 class CampaignForm(forms.Form):
     station = forms.ModelChoiceField(queryset=Station.objects.none())
-    firmware = forms.ModelChoiceField(
+    firmware = FirmwareChoiceField(
         queryset=FirmwareVersion.objects.none(),
         required=False,
         label="Firmware under test",
         help_text="Defaults to the station's expected firmware.",
     )
-    update_firmware = forms.ModelChoiceField(
+    update_firmware = FirmwareChoiceField(
         queryset=FirmwareVersion.objects.none(),
         required=False,
         label="Firmware to install in the update test (step 12)",
@@ -53,6 +84,11 @@ class CampaignForm(forms.Form):
         self.fields["station"].queryset = stations
         self.fields["firmware"].queryset = firmware
         self.fields["update_firmware"].queryset = firmware.exclude(file="")
+        station = self._station_chosen()
+        if station is not None:
+            for name in ("firmware", "update_firmware"):
+                self.fields[name].shown_model_id = station.charger_model_id
+                self.fields[name].help_text += f" Versions of {station.charger_model} only."
         defaults = LabParameters()
         for name, (label, low, high) in PARAMETER_FIELDS.items():
             initial = getattr(defaults, name)
@@ -62,6 +98,14 @@ class CampaignForm(forms.Form):
                 field = forms.CharField(label=label, max_length=20)
             field.initial = initial
             self.fields[name] = field
+
+    def _station_chosen(self) -> Station | None:
+        """The station posted or given in the link (?station=<pk>), if it is one of the
+        user's."""
+        value = self.data.get("station") if self.is_bound else self.initial.get("station")
+        if not value or not str(value).isdigit():
+            return None
+        return self.fields["station"].queryset.filter(pk=value).first()
 
     def clean(self) -> dict:
         data = super().clean()

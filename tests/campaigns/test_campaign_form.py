@@ -1,0 +1,97 @@
+"""The new-campaign form: firmware choices grouped by model, only the station's model's when the
+form is opened for a station, and a wrong model's firmware refused."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Campaign
+from tests.factories import FirmwareVersionFactory, StationFactory
+
+pytestmark = pytest.mark.django_db
+
+PARAMETERS = {"heartbeat_interval": 60, "meter_interval": 30, "valid_id_tag": "GOOD-1",
+              "invalid_id_tag": "BAD-1", "connector_id": 1, "prompt_timeout": 300,
+              "reconnect_timeout": 180, "offline_seconds": 60}  # fmt: skip
+
+
+def _select(html: str, name: str) -> str:
+    return re.search(rf'<select name="{name}".*?</select>', html, re.S).group(0)
+
+
+@pytest.fixture
+def two_models():
+    """Two stations of different models, each model with two firmware versions (one file)."""
+    station, other = StationFactory(), StationFactory()
+    FirmwareVersionFactory(charger_model=station.charger_model, file="fw/a.bin")
+    FirmwareVersionFactory(charger_model=other.charger_model, file="fw/b.bin")
+    return station, other
+
+
+def test_firmware_options_are_grouped_by_charger_model(qa_client, two_models):
+    station, other = two_models
+    html = qa_client.get(reverse("campaigns:campaign_create")).content.decode()
+    firmware = _select(html, "firmware")
+    for model in (station.charger_model, other.charger_model):
+        group = re.search(rf'<optgroup label="{model}">(.*?)</optgroup>', firmware, re.S)
+        assert group, model
+        versions = set(model.firmware_versions.values_list("version", flat=True))
+        assert set(re.findall(r">([^<]+)</option>", group.group(1))) == versions
+
+
+def test_opened_for_a_station_only_its_models_firmware_is_offered(qa_client, two_models):
+    station, other = two_models
+    url = reverse("campaigns:campaign_create")
+    html = qa_client.get(url, {"station": station.pk}).content.decode()
+    for name in ("firmware", "update_firmware"):
+        select = _select(html, name)
+        assert f'<optgroup label="{station.charger_model}">' in select
+        assert str(other.charger_model) not in select
+        for firmware in other.charger_model.firmware_versions.all():
+            assert f'value="{firmware.pk}"' not in select
+    offered = re.findall(r'<option value="(\d+)"', _select(html, "firmware"))
+    assert sorted(map(int, offered)) == sorted(
+        station.charger_model.firmware_versions.values_list("pk", flat=True)
+    )
+    assert f'<option value="{station.pk}" selected>' in _select(html, "station")
+
+
+def test_a_bad_station_in_the_link_offers_every_models_firmware(qa_client, two_models):
+    _, other = two_models
+    for bad in ("abc", "99999999999999999999999", "0"):
+        response = qa_client.get(reverse("campaigns:campaign_create"), {"station": bad})
+        assert response.status_code == 200
+        assert str(other.charger_model) in _select(response.content.decode(), "firmware")
+
+
+def test_the_station_page_links_to_the_form_for_that_station(qa_client):
+    station = StationFactory()
+    html = qa_client.get(reverse("stations:object_detail", args=["stations", station.pk]))
+    assert f'href="/campaigns/new/?station={station.pk}"' in html.content.decode()
+
+
+@pytest.mark.parametrize("field", ["firmware", "update_firmware"])
+def test_another_models_firmware_is_refused(qa_client, two_models, field):
+    station, other = two_models
+    wrong = other.charger_model.firmware_versions.exclude(file="").get()
+    response = qa_client.post(
+        reverse("campaigns:campaign_create") + f"?station={station.pk}",
+        {"station": station.pk, field: wrong.pk, **PARAMETERS},
+    )
+    assert response.status_code == 400
+    assert "another model" in " ".join(response.context["form"].errors[field])
+    assert not Campaign.objects.exists()
+
+
+def test_the_stations_own_firmware_is_accepted(qa_client, two_models):
+    station, _ = two_models
+    chosen = station.charger_model.firmware_versions.exclude(file="").get()
+    response = qa_client.post(
+        reverse("campaigns:campaign_create"),
+        {"station": station.pk, "firmware": chosen.pk, "update_firmware": chosen.pk,
+         **PARAMETERS},
+    )  # fmt: skip
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert (campaign.firmware, campaign.update_firmware) == (chosen, chosen)
