@@ -119,13 +119,18 @@ _MICROSECOND = timedelta(microseconds=1)
 _NULL = "\\N"
 # What COPY's text format escapes (and NUL, which PostgreSQL's text refuses).
 _SPECIAL = re.compile(r"[\\\t\n\r\x00]")
-_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\ufffd"})
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _explicit_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=str).encode
 
 
+def _storable(value: str) -> str:
+    """Text PostgreSQL takes: NUL replaced, and a lone surrogate (a station's "\ud800" parsed
+    into an id), which UTF-8 cannot encode."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
 def _copy_text(value: str) -> str:
-    # A lone surrogate (a station's "\ud800" parsed into an id) cannot be encoded as UTF-8.
-    return value.translate(_ESCAPE).encode("utf-8", "replace").decode("utf-8")
+    return _storable(value).translate(_ESCAPE)
 
 
 def _explicit_payload(payload: Any) -> str:
@@ -193,9 +198,7 @@ def _pg_row(frame: LoggedFrame) -> tuple:
         payload = payload.replace("\\u0000", "\\ufffd")
     row = [*frame[:8], payload, *frame[9:]]
     for i in (5, 6, 7, 9):  # action, unique_id, raw, error
-        if "\x00" in row[i]:
-            row[i] = row[i].replace("\x00", "\ufffd")
-        row[i] = row[i].encode("utf-8", "replace").decode("utf-8")
+        row[i] = _storable(row[i])
     return tuple(row)
 
 

@@ -73,15 +73,16 @@ class FrameQuerySet(models.QuerySet):
         (station, …, -id) indexes give that order (docs/PERFORMANCE.md, history pages).
         ``station_id`` may be an ``OuterRef``.
         """
-        return self.filter(station_id__gte=station_id, station_id__lte=station_id).order_by(
-            "station_id", "-id"
-        )
+        return self._newest_first_of("station_id", station_id)
 
     def of_pending_station(self, pending_id) -> FrameQuerySet:
         """``of_station`` for a pending station's frames."""
-        return self.filter(
-            pending_station_id__gte=pending_id, pending_station_id__lte=pending_id
-        ).order_by("pending_station_id", "-id")
+        return self._newest_first_of("pending_station_id", pending_id)
+
+    def _newest_first_of(self, column: str, value) -> FrameQuerySet:
+        return self.filter(**{f"{column}__gte": value, f"{column}__lte": value}).order_by(
+            column, "-id"
+        )
 
 
 class Frame(models.Model):
