@@ -6,6 +6,8 @@ from certlab import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico where a page (a PDF, say) names no icon of its own.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("catalogue/", include("stations.urls")),
     path("campaigns/", include("campaigns.urls")),

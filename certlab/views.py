@@ -1,7 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from campaigns.selectors import campaigns_for
@@ -17,6 +18,12 @@ def home(request: HttpRequest) -> HttpResponse:
         "running": campaigns.filter(status="running").count(),
     }
     return render(request, "home.html", {"counts": counts})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico where a page (a PDF, say) names no icon of its own."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 @require_GET
