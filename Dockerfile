@@ -37,7 +37,9 @@ RUN mkdir -p /data && chown certlab:certlab /data
 VOLUME ["/data"]
 USER certlab
 
-EXPOSE 8000 2121
+# HTTP (pages, websockets, OCPP), FTP control and the passive FTP range of docker-compose.yml.
+EXPOSE 8000 2121 30000-30009
+# The web process's check; docker-compose.yml gives the worker and the FTP server their own.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "certlab.asgi:application"]

@@ -41,10 +41,18 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env.bool("DEBUG", False)
 # Loopback is always allowed: the container HEALTHCHECK and the run command ask on 127.0.0.1.
-ALLOWED_HOSTS = [
-    *env.list("ALLOWED_HOSTS", []),
-    *(h for h in ("localhost", "127.0.0.1", "[::1]") if h not in env.list("ALLOWED_HOSTS", [])),
-]
+# So is the lab's public host: stations and browsers reach the lab by that name.
+ALLOWED_HOSTS = list(
+    dict.fromkeys(
+        [
+            *env.list("ALLOWED_HOSTS", []),
+            *([env.str("CERTLAB_PUBLIC_HOST")] if env.is_set("CERTLAB_PUBLIC_HOST") else []),
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
+        ]
+    )
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

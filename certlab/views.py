@@ -1,11 +1,11 @@
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from campaigns.selectors import campaigns_for
+from certlab.health import check_health
 from stations import selectors
 
 
@@ -28,7 +28,11 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for the container HEALTHCHECK and the run command: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """For health checks and the run command: 200 only when everything this process needs to
+    serve answers (database, Redis, static files), else 503 naming what does not."""
+    checks = check_health()
+    healthy = all(outcome == "ok" for outcome in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unhealthy", "checks": checks},
+        status=200 if healthy else 503,
+    )
