@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields
 from itertools import groupby
 
 from django import forms
 from django.forms.models import ModelChoiceIterator
 
-from campaigns.engine.params import LabParameters
+from campaigns.engine.params import PARAMETERS, LabParameters, ParameterSpec
 from campaigns.models import Applicability, CampaignStatus, Verdict
 from stations.models import FirmwareVersion, Station
-
-# The lab parameters QA set on a campaign (the rest keep their defaults).
-PARAMETER_FIELDS = {
-    "heartbeat_interval": ("Heartbeat interval to test (s)", 1, 3600),
-    "meter_interval": ("Meter value sample interval to test (s)", 1, 3600),
-    "valid_id_tag": ("Valid idTag", None, None),
-    "invalid_id_tag": ("Invalid idTag", None, None),
-    "connector_id": ("Connector to test", 1, 32),
-    "prompt_timeout": ("Time to answer a prompt (s)", 10, 3600),
-    "reconnect_timeout": ("Time for a station to come back after a reset or drop (s)", 5, 3600),
-    "offline_seconds": ("Offline time in the offline-transactions step (s)", 1, 3600),
-}
 
 
 class FirmwareChoiceIterator(ModelChoiceIterator):
@@ -89,15 +76,14 @@ class CampaignForm(forms.Form):
             for name in ("firmware", "update_firmware"):
                 self.fields[name].shown_model_id = station.charger_model_id
                 self.fields[name].help_text += f" Versions of {station.charger_model} only."
-        defaults = LabParameters()
-        for name, (label, low, high) in PARAMETER_FIELDS.items():
-            initial = getattr(defaults, name)
-            if isinstance(initial, int):
-                field = forms.IntegerField(label=label, min_value=low, max_value=high)
-            else:
-                field = forms.CharField(label=label, max_length=20)
-            field.initial = initial
-            self.fields[name] = field
+        for name, spec in PARAMETERS.items():
+            self.fields[name] = _parameter_field(name, spec)
+
+    def parameter_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        groups: dict[str, list[forms.BoundField]] = {}
+        for name, spec in PARAMETERS.items():
+            groups.setdefault(spec.group, []).append(self[name])
+        return list(groups.items())
 
     def _station_chosen(self) -> Station | None:
         """The station posted or given in the link (?station=<pk>), if it is one of the
@@ -114,19 +100,67 @@ class CampaignForm(forms.Form):
             chosen = data.get(name)
             if station and chosen and chosen.charger_model_id != station.charger_model_id:
                 self.add_error(name, "This firmware belongs to another model than the station.")
-        if data.get("valid_id_tag") and data.get("valid_id_tag") == data.get("invalid_id_tag"):
+        tags = LabParameters.for_mode(rehearsal=False)
+        valid = data.get("valid_id_tag") or tags.valid_id_tag
+        if valid == (data.get("invalid_id_tag") or tags.invalid_id_tag):
             self.add_error("invalid_id_tag", "The invalid idTag must differ from the valid one.")
+        connector = data.get("connector_id")
+        connectors = station.charger_model.connector_count if station else None
+        if connector and connectors and connector > connectors:
+            self.add_error(
+                "connector_id", f"{station} has {connectors} connector(s) (its model's count)."
+            )
         return data
 
     def parameters(self) -> LabParameters:
-        chosen = {name: self.cleaned_data[name] for name in PARAMETER_FIELDS}
-        if self.cleaned_data.get("rehearsal"):
-            fast = LabParameters.fast().as_dict()
-            keep = {k: v for k, v in chosen.items() if k in ("valid_id_tag", "invalid_id_tag",
-                                                             "connector_id")}  # fmt: skip
-            return LabParameters.from_dict({**fast, **keep})
-        known = {f.name for f in fields(LabParameters)}
-        return LabParameters.from_dict({k: v for k, v in chosen.items() if k in known})
+        """The mode's defaults with what QA typed over them (a blank field keeps the default)."""
+        chosen = {}
+        for name, spec in PARAMETERS.items():
+            value = self.cleaned_data.get(name)
+            if value is None or value == "":
+                continue
+            chosen[name] = value / 100 if spec.unit == "%" else value
+        return LabParameters.for_mode(rehearsal=bool(self.cleaned_data.get("rehearsal")), **chosen)
+
+
+def _parameter_field(name: str, spec: ParameterSpec) -> forms.Field:
+    """A lab parameter's field: blank means the mode's default, which the help text gives for
+    both modes (and the placeholder for the mode chosen, switched by the page's script)."""
+    certification = getattr(LabParameters(), name)
+    rehearsal = getattr(LabParameters.fast(), name)
+    shown = (spec.shown(certification), spec.shown(rehearsal))
+    label = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+    if isinstance(certification, bool):
+        field: forms.Field = forms.TypedChoiceField(
+            label=label, required=False, empty_value=None,
+            coerce=lambda value: value == "yes",
+            choices=[("", "The mode's default"), ("yes", "Yes"), ("no", "No")],
+        )  # fmt: skip
+    elif isinstance(certification, str):
+        field = forms.CharField(label=label, required=False, max_length=20, strip=True)
+    else:
+        unit = f" {spec.unit}".replace("%", "%%") if spec.unit else ""  # %-formatted
+        field = forms.IntegerField(
+            label=label, required=False, min_value=spec.low, max_value=spec.high,
+            error_messages={"min_value": f"At least %(limit_value)s{unit}.",
+                            "max_value": f"At most %(limit_value)s{unit}.",
+                            "invalid": "A whole number, please."},
+        )  # fmt: skip
+    field.help_text = (
+        f"Default {shown[0]}" + (f"; rehearsal {shown[1]}." if shown[1] != shown[0] else
+                                 " in both modes.")
+    )  # fmt: skip
+    placeholder = [_bare(spec, v) for v in (certification, rehearsal)]
+    field.widget.attrs.update({"placeholder": placeholder[0], "data-default": placeholder[0],
+                               "data-rehearsal-default": placeholder[1]})  # fmt: skip
+    return field
+
+
+def _bare(spec: ParameterSpec, value) -> str:
+    """A default as it would be typed into the field."""
+    if isinstance(value, bool):
+        return ""
+    return str(round(value * 100)) if spec.unit == "%" else str(value)
 
 
 class CampaignFilterForm(forms.Form):

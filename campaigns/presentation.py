@@ -11,7 +11,22 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from campaigns.engine.params import PARAMETERS, LabParameters
 from campaigns.models import Attempt, Outcome, PromptStatus
+
+
+def lab_parameter_rows(parameters: dict) -> dict:
+    """A campaign's lab parameters as its page shows them: the mode, then each parameter with
+    its unit, and whether QA set it away from the mode's default."""
+    used = LabParameters.from_dict(parameters)
+    defaults = LabParameters.for_mode(rehearsal=used.rehearsal)
+    rows = [
+        {"label": spec.label, "value": spec.shown(getattr(used, name)),
+         "changed": getattr(used, name) != getattr(defaults, name),
+         "default": spec.shown(getattr(defaults, name))}
+        for name, spec in PARAMETERS.items()
+    ]  # fmt: skip
+    return {"rehearsal": used.rehearsal, "rows": rows}
 
 
 def attempt_context(attempt: Attempt) -> dict:

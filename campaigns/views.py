@@ -24,7 +24,7 @@ from campaigns.forms import (
     VerdictForm,
 )
 from campaigns.models import Attempt, Campaign, PlanItem, Prompt, PromptStatus
-from campaigns.presentation import attempt_context
+from campaigns.presentation import attempt_context, lab_parameter_rows
 from stations import selectors as station_selectors
 from stations.models import Frame, Station
 
@@ -123,6 +123,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "campaign": campaign,
             "rows": rows,
             "active": active.select_related("plan_item__function"),
+            "parameters": lab_parameter_rows(campaign.parameters),
         },
     )
 

@@ -29,6 +29,7 @@ from campaigns.engine.port import (
     StationGone,
     StationPort,
 )
+from campaigns.engine.texts import summarise
 
 SIMULATOR_VENDOR_ID = "CertLab.Simulator"  # the simulator's DataTransfer remote control
 
@@ -96,7 +97,7 @@ class CallReply:
             )
         if self.schema_error:
             return f"an answer that breaks the schema ({self.schema_error})"
-        return self.status or json.dumps(self.payload, separators=(",", ":"))[:120]
+        return self.status or summarise(self.payload)
 
 
 @dataclass(frozen=True)

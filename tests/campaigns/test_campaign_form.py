@@ -95,3 +95,81 @@ def test_the_stations_own_firmware_is_accepted(qa_client, two_models):
     assert response.status_code == 302
     campaign = Campaign.objects.get()
     assert (campaign.firmware, campaign.update_firmware) == (chosen, chosen)
+
+
+def test_every_lab_parameter_is_on_the_form_with_its_unit_and_both_defaults(qa_client):
+    from dataclasses import fields
+
+    from campaigns.engine.params import LabParameters
+
+    html = qa_client.get(reverse("campaigns:campaign_create")).content.decode()
+    for field in fields(LabParameters):
+        name = "rehearsal" if field.name == "rehearsal" else field.name
+        assert f'name="{name}"' in html, name
+    assert "Time for the whole firmware update (s)" in html
+    assert "Default 600 s; rehearsal 30 s." in html
+    assert "Heartbeat tolerance (%)" in html and "Default 20 %; rehearsal 50 %." in html
+    assert 'placeholder="600" data-default="600" data-rehearsal-default="30"' in html
+
+
+def test_empty_parameters_take_the_certification_defaults(qa_client):
+    station = StationFactory()
+    response = qa_client.post(reverse("campaigns:campaign_create"), {"station": station.pk})
+    assert response.status_code == 302
+    from campaigns.engine.params import LabParameters
+
+    assert Campaign.objects.get().parameters == LabParameters().as_dict()
+
+
+def test_typed_parameters_override_the_rehearsal_defaults(qa_client):
+    station = StationFactory()
+    response = qa_client.post(
+        reverse("campaigns:campaign_create"),
+        {"station": station.pk, "rehearsal": "on", "firmware_timeout": 45,
+         "heartbeat_tolerance": 30, "quiet_window": 3, "answer_prompts_on_simulator": "no"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    parameters = Campaign.objects.get().parameters
+    assert parameters["firmware_timeout"] == 45
+    assert parameters["heartbeat_tolerance"] == 0.3
+    assert parameters["quiet_window"] == 3
+    assert parameters["answer_prompts_on_simulator"] is False
+    assert parameters["transaction_window"] == 8  # not typed: the rehearsal's
+    assert parameters["rehearsal"] is True
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("firmware_timeout", 0, "At least 10 s."),
+        ("firmware_timeout", 99999, "At most 7200 s."),
+        ("transaction_window", "abc", "A whole number, please."),
+        ("heartbeat_tolerance", 150, "At most 99 %."),
+        ("connector_id", 3, "has 2 connector(s)"),
+        ("answer_prompts_on_simulator", "maybe", "Select a valid choice"),
+        ("valid_id_tag", "X" * 21, "at most 20 characters"),
+    ],
+)
+def test_a_bad_parameter_is_refused_with_a_message(qa_client, field, value, message):
+    station = StationFactory()
+    response = qa_client.post(
+        reverse("campaigns:campaign_create"), {"station": station.pk, field: value}
+    )
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors[field])
+    assert message in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_the_campaign_page_shows_every_parameter_with_its_unit(qa_client):
+    station = StationFactory()
+    qa_client.post(
+        reverse("campaigns:campaign_create"),
+        {"station": station.pk, "firmware_timeout": 120},
+    )
+    html = qa_client.get(Campaign.objects.get().get_absolute_url()).content.decode()
+    assert "Lab parameters</b>: certification" in html
+    changed = '<td>120 s <span class="muted">(default 600 s)</span></td>'
+    assert f"Time for the whole firmware update</th>{changed}" in html
+    assert "Heartbeat tolerance</th><td>20 %</td>" in html
+    assert "Time to watch that nothing follows</th><td>30 s</td>" in html

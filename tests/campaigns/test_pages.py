@@ -82,13 +82,14 @@ def test_qa_creates_a_campaign_with_rehearsal_parameters(qa_client):
     station = StationFactory()
     response = qa_client.post(
         reverse("campaigns:campaign_create"),
-        {"station": station.pk, "rehearsal": "on", "heartbeat_interval": 60, "meter_interval": 30,
-         "valid_id_tag": "GOOD-1", "invalid_id_tag": "BAD-1", "connector_id": 1,
-         "prompt_timeout": 300, "reconnect_timeout": 180, "offline_seconds": 60},
+        {"station": station.pk, "rehearsal": "on", "heartbeat_interval": "", "meter_interval": 30,
+         "valid_id_tag": "GOOD-1", "invalid_id_tag": "BAD-1"},
     )  # fmt: skip
     campaign = Campaign.objects.get(station=station)
     assert response.status_code == 302
-    assert campaign.parameters["heartbeat_interval"] == 2  # fast mode
+    assert campaign.parameters["heartbeat_interval"] == 2  # left empty: fast mode's default
+    assert campaign.parameters["meter_interval"] == 30  # typed: kept
+    assert campaign.parameters["rehearsal"] is True
     assert campaign.parameters["valid_id_tag"] == "GOOD-1"
 
 
