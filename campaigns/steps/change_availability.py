@@ -11,6 +11,7 @@ import asyncio
 
 from campaigns.engine.context import Outcome, StepContext
 from campaigns.engine.frames import Frame
+from campaigns.engine.texts import summarise
 
 NUMBER = 3
 CRITERIA = ("3.a", "3.b", "3.c", "3.d")
@@ -137,7 +138,7 @@ async def _check_notifications(ctx: StepContext, connectors: list[int], since: i
     if odd:
         detail = "StatusNotification(s) for no known connector: " + "; ".join(
             f"connectorId {f.payload.get('connectorId')!r}" if isinstance(f.payload, dict)
-            else f"payload {f.raw[:80]}" for f in odd
+            else f"payload {summarise(f.payload)}" for f in odd
         )  # fmt: skip
         ctx.check("3.d", False, detail, evidence=odd, key="3.d#unknown")
 
