@@ -95,9 +95,12 @@ class ConnectionAdmin(admin.ModelAdmin):
         "opened",
         "closed",
         "remote_address",
+        "end_reason",
+        "close_code",
         "close_reason",
         "refused",
     ]
+    list_filter = ["end_reason"]
     raw_id_fields = ["station", "pending_station"]
 
 

@@ -220,10 +220,10 @@ async def send_raw(station: Station | str, frame: str, timeout: float = 30.0, *,
     return await _request(_cp_id(station), message, timeout)
 
 
-async def disconnect(station: Station | str, reason: str) -> bool:
-    """Close the station's socket (``reason`` goes on its connection record); False when it
-    is not connected."""
-    message = {"type": "station.close", "reason": reason}
+async def disconnect(station: Station | str, reason: str, *, end_reason: str = "certlab") -> bool:
+    """Close the station's socket (``reason`` goes on its connection record, ``end_reason``, an
+    ``EndReason``, says whose doing it was); False when it is not connected."""
+    message = {"type": "station.close", "reason": reason, "end_reason": end_reason}
     try:
         await _send_to_holder(channel_layer(), _cp_id(station), message)
     except StationOffline:

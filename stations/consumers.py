@@ -18,11 +18,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stations import bus, frame_log, registry, services
+from stations import bus, disconnects, frame_log, registry, services
 from stations.central_system import CentralSystem, PendingCentralSystem, Socket
 from stations.dispatch import DirectDispatchMixin
 from stations.frame_log import LoggedFrame
-from stations.models import Connection
+from stations.models import Connection, EndReason
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ def _basic_auth(scope) -> tuple[str, str] | None:
 
 class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     central_system: CentralSystem | None = None
-    close_reason = ""
+    # Why CertLab closed the socket itself (end()); what daphne said when it closed.
+    decided_end: tuple[EndReason, str, int] | None = None
+    heard_end: dict | None = None
 
     async def connect(self) -> None:
         self.charge_point_id = self.scope["url_route"]["kwargs"]["charge_point_id"]
@@ -140,10 +142,9 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         cap = settings.CERTLAB_OCPP_MAX_FRAME_BYTES
         if len(text_data) * 4 > cap and len(text_data.encode()) > cap:
             size = len(text_data.encode())
-            self.close_reason = f"frame of {size} bytes over the {cap}-byte cap"
-            logger.warning("%s closed: %s", self.charge_point_id, self.close_reason)
-            self._log_invalid(text_data[:cap], received, f"Closed: {self.close_reason}")
-            await self.close(code=1009)
+            why = f"frame of {size} bytes over the {cap}-byte cap"
+            self._log_invalid(text_data[:cap], received, f"Closed: {why}")
+            await self.end(EndReason.CERTLAB, f"closed by CertLab: {why}", code=1009)
             return
         self.socket.feed(text_data, received)
 
@@ -222,15 +223,30 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         await self._count_watchers()
 
     async def station_replaced(self, event: dict) -> None:
-        self.close_reason = "replaced by a new connection with the same id"
-        logger.warning("%s: %s", self.charge_point_id, self.close_reason)
-        await self.close(code=1000)
+        await self.end(EndReason.REPLACED, "replaced by a new connection with the same id")
 
     async def station_close(self, event: dict) -> None:
-        self.close_reason = event.get("reason", "closed by CertLab")
-        await self.close(code=1000)
+        """``reason``: the sentence for the record; ``end_reason``: an EndReason (CertLab's
+        by default)."""
+        reason = event.get("end_reason") or EndReason.CERTLAB
+        detail = event.get("reason") or ""
+        if reason == EndReason.CERTLAB:
+            detail = f"closed by CertLab: {detail}" if detail else "closed by CertLab"
+        await self.end(EndReason(reason), detail or EndReason(reason).label, code=1000)
 
     # --- the end -------------------------------------------------------------------------------
+
+    async def end(self, reason: EndReason, detail: str, *, code: int = 1000) -> None:
+        """Close the socket from CertLab's side; ``reason`` and ``detail`` go on the connection
+        record (the first reason given wins)."""
+        if self.decided_end is None:
+            self.decided_end = (reason, detail, code)
+            logger.warning("%s closing: %s", self.charge_point_id, detail)
+        await self.close(code=code)
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        self.heard_end = message  # with daphne's reason (stations.disconnects.install)
+        await super().websocket_disconnect(message)
 
     async def _drain_received(self, *, timeout: float) -> None:
         loop = asyncio.get_running_loop()
@@ -251,13 +267,15 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         for task in self._calls():
             task.cancel()
         await registry.release(self.charge_point_id, self.channel_name)
-        reason = self.close_reason or f"closed by the station (code {code})"
+        end_reason, reason, close_code = disconnects.ending(
+            self.heard_end or {"code": code}, self.decided_end
+        )
         if self.station is not None:
             connection = Connection(
                 pk=self.central_system.connection_id, station_id=self.station.pk
             )
             await database_sync_to_async(services.connection_close)(
-                connection=connection, reason=reason
+                connection=connection, end_reason=end_reason, reason=reason, code=close_code
             )
         logger.info("%s disconnected: %s", self.charge_point_id, reason)
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -267,5 +285,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
                 connection_id=self.central_system.connection_id,
                 pending_id=self.central_system.owner_id,
                 charge_point_id=self.charge_point_id,
+                end_reason=end_reason,
                 reason=reason,
+                code=close_code,
             )

@@ -20,6 +20,7 @@ from stations.models import (
     CommandStatus,
     Connection,
     ConnectorStatus,
+    EndReason,
     Frame,
     MeterValue,
     PendingStation,
@@ -69,13 +70,19 @@ def connection_refuse(*, station: Station, remote_address: str, reason: str) -> 
         closed=now,
         remote_address=remote_address,
         close_reason=reason[:200],
+        end_reason=EndReason.REFUSED,
         refused=True,
     )
 
 
-def connection_close(*, connection: Connection, reason: str) -> None:
+def connection_close(
+    *, connection: Connection, end_reason: EndReason, reason: str, code: int | None = None
+) -> None:
+    """Record how the connection ended: ``end_reason`` its kind, ``reason`` in full."""
     now = timezone.now()
-    Connection.objects.filter(pk=connection.pk).update(closed=now, close_reason=reason[:200])
+    Connection.objects.filter(pk=connection.pk).update(
+        closed=now, close_reason=reason[:200], end_reason=end_reason, close_code=code
+    )
     # Only the newest connection speaks for the station's state.
     newer = Connection.objects.filter(
         station_id=connection.station_id, pk__gt=connection.pk, refused=False
@@ -119,7 +126,13 @@ def pending_station_booted(*, pending_id: int, boot_payload: dict) -> None:
 
 
 def pending_connection_close(
-    *, connection_id: int, pending_id: int, charge_point_id: str, reason: str
+    *,
+    connection_id: int,
+    pending_id: int,
+    charge_point_id: str,
+    end_reason: EndReason,
+    reason: str,
+    code: int | None = None,
 ) -> None:
     """Close a pending station's connection once its frames are saved (frame_log.flush()).
 
@@ -127,7 +140,7 @@ def pending_connection_close(
     others: to the Station now known by its id, or away with the pending station.
     """
     Connection.objects.filter(pk=connection_id).update(
-        closed=timezone.now(), close_reason=reason[:200]
+        closed=timezone.now(), close_reason=reason[:200], end_reason=end_reason, close_code=code
     )
     if PendingStation.objects.filter(pk=pending_id).exists():
         return

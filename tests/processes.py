@@ -123,9 +123,22 @@ class ManagedProcess:
         return self.proc.returncode
 
 
-def daphne(port: int, *, log_path: Path, env: dict[str, str] | None = None) -> ManagedProcess:
+def daphne(
+    port: int, *, log_path: Path, env: dict[str, str] | None = None, args: Sequence[str] = ()
+) -> ManagedProcess:
+    """``args``: more daphne options (say ``--ping-interval``)."""
     return ManagedProcess(
-        [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "certlab.asgi:application"],
+        [
+            PYTHON,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            *args,
+            "certlab.asgi:application",
+        ],
         log_path=log_path,
         env=env,
     )

@@ -8,7 +8,7 @@ from stations.models.catalogue import (
     Manufacturer,
     Station,
 )
-from stations.models.frames import Connection, Direction, Frame, MessageType
+from stations.models.frames import Connection, Direction, EndReason, Frame, MessageType
 from stations.models.live import (
     AuthorizationStatus,
     AuthorizationTag,
@@ -34,6 +34,7 @@ __all__ = [
     "ConnectorStatus",
     "CurrentType",
     "Direction",
+    "EndReason",
     "FirmwareVersion",
     "Frame",
     "Manufacturer",

@@ -6,6 +6,18 @@ from django.db import models
 from django.db.models import Q
 
 
+class EndReason(models.TextChoices):
+    """Why a connection ended; ``Connection.close_reason`` says it in full (code, cap, …)."""
+
+    STATION = "station", "closed by the station"
+    LOST = "lost", "connection lost"  # no closing handshake (1006): a station or network drop
+    PING_TIMEOUT = "ping_timeout", "ping timeout"  # daphne's ping went unanswered
+    REPLACED = "replaced", "replaced by a new connection"
+    CERTLAB = "certlab", "closed by CertLab"  # oversize frame, adoption, daphne's own limits
+    SHUTDOWN = "shutdown", "server shutdown"
+    REFUSED = "refused", "refused"  # never accepted (subprotocol, credentials)
+
+
 class Connection(models.Model):
     """One websocket session of a station, or one refused attempt (opened == closed).
 
@@ -31,6 +43,9 @@ class Connection(models.Model):
     closed = models.DateTimeField(null=True, blank=True)
     remote_address = models.CharField(max_length=64, blank=True)
     close_reason = models.CharField(max_length=200, blank=True)
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+    # The websocket close code as the consumer heard it (the station's, or 1006 for no handshake).
+    close_code = models.PositiveIntegerField(null=True, blank=True)
     refused = models.BooleanField(default=False)
 
     class Meta:

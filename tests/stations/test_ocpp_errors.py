@@ -78,9 +78,9 @@ async def test_frame_over_the_size_cap_closes_with_a_logged_reason(cp, station, 
     assert (closed["type"], closed["code"]) == ("websocket.close", 1009)
     await cp.close()
     connection = await sync_to_async(Connection.objects.get)(station=station)
-    assert connection.close_reason.startswith("frame of 3") and "2048-byte cap" in (
-        connection.close_reason
-    )
+    assert (connection.end_reason, connection.close_code) == ("certlab", 1009)
+    assert connection.close_reason.startswith("closed by CertLab: frame of 3")
+    assert "2048-byte cap" in connection.close_reason
     logged = await sync_to_async(Frame.objects.get)(station=station)
     assert logged.error.startswith("Closed: frame of")
 
@@ -95,6 +95,7 @@ async def test_second_connection_with_the_same_id_closes_the_first(cp, station):
     await second.close()
     first = await sync_to_async(Connection.objects.filter(station=station).earliest)("opened")
     assert first.close_reason == "replaced by a new connection with the same id"
+    assert first.end_reason == "replaced"
 
 
 async def test_nul_characters_do_not_cost_the_frame_log_a_batch(cp, station):

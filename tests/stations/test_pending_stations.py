@@ -90,6 +90,7 @@ async def test_every_frame_of_a_pending_station_is_logged_with_its_connection(al
     assert {f.connection_id for f in frames} == {connection.pk}
     assert connection.station_id is None and connection.closed is not None
     assert connection.close_reason == "closed by the station (code 1000)"
+    assert (connection.end_reason, connection.close_code) == ("station", 1000)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -164,7 +165,8 @@ async def test_adopting_a_connected_station_closes_it_and_keeps_every_frame(allo
     assert [f.unique_id for f in history] == ["boot-1", "boot-1", "hb-1", "hb-1", "hb-2", "hb-2"]
     assert not await sync_to_async(Frame.objects.filter(station__isnull=True).exists)()
     connection = await sync_to_async(Connection.objects.get)(station=station)
-    assert connection.close_reason == "adopted by the lab: reconnect"
+    assert connection.end_reason == "certlab"
+    assert connection.close_reason == "closed by CertLab: adopted by the lab: reconnect"
     assert not await sync_to_async(PendingStation.objects.exists)()
 
 
