@@ -74,6 +74,8 @@ class DbRecorder:
             criterion=self.criteria[result.criterion],
             key=result.key,
             outcome=result.outcome.value,
+            level=result.level.value,
+            reference=result.reference,
             detail=result.detail,
             evidence=result.evidence,
             at=result.at,
@@ -258,7 +260,8 @@ async def execute_attempt(attempt_id: int) -> str | None:
         files=await _db(LabFiles.for_attempt)(attempt),
         recorder=await _db(DbRecorder)(attempt),
     )
-    running = asyncio.create_task(run_step(step, ctx, time_limit=time_limit(params)))
+    running = asyncio.create_task(run_step(step, ctx, time_limit=time_limit(params),
+                                          strict=attempt.strict))  # fmt: skip
     watcher = asyncio.create_task(_watch(attempt_id, running))
     try:
         run = await running
@@ -293,7 +296,8 @@ def _finish(attempt_id: int, ctx: StepContext, run: StepRun) -> None:
     stored = set(attempt.checks.values_list("key", flat=True))
     Check.objects.bulk_create(
         Check(attempt=attempt, criterion=criteria[r.criterion], key=r.key, outcome=r.outcome.value,
-              detail=r.detail, evidence=r.evidence, at=r.at)
+              level=r.level.value, reference=r.reference, detail=r.detail, evidence=r.evidence,
+              at=r.at)
         for r in ctx.results
         if r.key not in stored
     )  # fmt: skip

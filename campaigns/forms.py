@@ -60,6 +60,13 @@ class CampaignForm(forms.Form):
         label="Rehearsal (fast mode)",
         help_text="Short intervals; on the built-in simulator the simulator does the manual parts.",
     )
+    strict = forms.BooleanField(
+        required=False,
+        label="Strict (OCTT) mode",
+        help_text="Findings beyond the lab's acceptance criteria (OCTT rules such as a "
+        "StatusNotification for connector 0 after a boot) decide the proposed verdicts too. "
+        "Otherwise they are shown to QA apart and the lab's criteria alone decide.",
+    )
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,

@@ -88,6 +88,12 @@ class Campaign(models.Model):
     )  # fmt: skip
     parameters = models.JSONField(default=dict, blank=True, help_text="Lab parameters")
     notes = models.TextField(blank=True)
+    strict = models.BooleanField(
+        "strict (OCTT) mode",
+        default=False,
+        help_text="Findings beyond the lab's criteria (OCTT rules) decide the proposed verdicts "
+        "too; otherwise they are shown to QA apart.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     completed = models.DateTimeField(null=True, blank=True)
@@ -184,6 +190,9 @@ class Attempt(models.Model):
     heartbeat = models.DateTimeField(null=True, blank=True)
     abort_requested = models.BooleanField(default=False)
     parameters = models.JSONField(default=dict, blank=True)
+    strict = models.BooleanField(
+        default=False, help_text="Judged in strict (OCTT) mode: findings decided the verdict."
+    )
     ending_reason = models.TextField(blank=True)
     proposed_verdict = models.CharField(max_length=12, choices=ProposedVerdict.choices, blank=True)
     proposed_text = models.TextField(blank=True)
@@ -233,6 +242,12 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
     NOT_OBSERVED = "not_observed", "Not observed"
     NOT_APPLICABLE = "not_applicable", "Not applicable"
+    FLAGGED = "flagged", "For QA to judge"
+
+
+class CheckLevel(models.TextChoices):
+    CRITERION = "criterion", "Lab criterion"
+    FINDING = "finding", "Finding beyond the criterion"
 
 
 class CriterionResult(models.Model):
@@ -257,6 +272,8 @@ class Check(models.Model):
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT)
     key = models.CharField(max_length=60)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    level = models.CharField(max_length=10, choices=CheckLevel.choices, default="criterion")
+    reference = models.CharField(max_length=80, blank=True, help_text="e.g. OCTT TC_012")
     detail = models.TextField()
     evidence = models.JSONField(default=list, blank=True)
     at = models.DateTimeField()

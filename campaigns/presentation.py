@@ -12,7 +12,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from campaigns.engine.params import PARAMETERS, LabParameters
-from campaigns.models import Attempt, Outcome, PromptStatus
+from campaigns.models import Attempt, CheckLevel, Outcome, PromptStatus
 
 
 def lab_parameter_rows(parameters: dict) -> dict:
@@ -32,9 +32,13 @@ def lab_parameter_rows(parameters: dict) -> dict:
 def attempt_context(attempt: Attempt) -> dict:
     checks = list(attempt.checks.select_related("criterion"))
     by_criterion: dict[str, list] = defaultdict(list)
+    findings = []
     for check in checks:
         check.frames = [_frame_view(ref) for ref in check.evidence]
-        by_criterion[check.criterion.key].append(check)
+        if check.level == CheckLevel.FINDING:  # beyond the criterion's text: shown apart
+            findings.append(check)
+        else:
+            by_criterion[check.criterion.key].append(check)
     outcomes = {r.criterion.key: r for r in attempt.criterion_results.select_related("criterion")}
     criteria = []
     for criterion in attempt.plan_item.function.criteria.all():
@@ -49,6 +53,7 @@ def attempt_context(attempt: Attempt) -> dict:
     return {
         "attempt": attempt,
         "criteria": criteria,
+        "findings": findings,
         "open_prompt": open_prompt,
         "answered_prompts": [p for p in prompts if p.status != PromptStatus.OPEN],
         "progress": list(attempt.progress.all()),
@@ -67,7 +72,7 @@ def attempt_context(attempt: Attempt) -> dict:
 def _live_outcome(checks: list) -> str:
     """While the attempt runs, a criterion shows the worst of its checks so far."""
     outcomes = {c.outcome for c in checks}
-    for outcome in (Outcome.FAILED, Outcome.NOT_OBSERVED, Outcome.PASSED):
+    for outcome in (Outcome.FAILED, Outcome.NOT_OBSERVED, Outcome.FLAGGED, Outcome.PASSED):
         if outcome in outcomes:
             return outcome
     return ""

@@ -52,6 +52,7 @@ def campaign_create(
     update_firmware: FirmwareVersion | None = None,
     parameters: LabParameters | None = None,
     notes: str = "",
+    strict: bool = False,
 ) -> Campaign:
     catalogue = catalogue_current()
     firmware = firmware or station.expected_firmware
@@ -63,6 +64,7 @@ def campaign_create(
         owner=owner,
         parameters=(parameters or LabParameters()).as_dict(),
         notes=notes,
+        strict=strict,
     )
     PlanItem.objects.bulk_create(
         PlanItem(campaign=campaign, function=function) for function in catalogue.functions.all()
@@ -114,6 +116,7 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
                 number=number,
                 started_by=user,
                 parameters=campaign.parameters,
+                strict=campaign.strict,
             )
             if campaign.status == CampaignStatus.DRAFT:
                 campaign.status = CampaignStatus.RUNNING

@@ -103,6 +103,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
             update_firmware=form.cleaned_data["update_firmware"],
             parameters=form.parameters(),
             notes=form.cleaned_data["notes"],
+            strict=form.cleaned_data["strict"],
         )
         messages.success(request, f"Campaign created for {campaign.station}.")
         return redirect(campaign)

@@ -39,6 +39,16 @@ class Outcome(StrEnum):
     FAILED = "failed"
     NOT_OBSERVED = "not_observed"
     NOT_APPLICABLE = "not_applicable"
+    FLAGGED = "flagged"  # for QA to judge (an unexpected status transition, say)
+
+
+class Level(StrEnum):
+    """What a check judges: the lab's acceptance criterion (it decides the proposed verdict),
+    or a finding that goes beyond the criterion's text (an OCTT rule): shown apart for QA, and
+    deciding the verdict only in a campaign run in strict (OCTT) mode."""
+
+    CRITERION = "criterion"
+    FINDING = "finding"
 
 
 @dataclass
@@ -49,6 +59,8 @@ class CheckResult:
     detail: str
     evidence: list[dict[str, Any]]
     at: datetime
+    level: Level = Level.CRITERION
+    reference: str = ""  # where the rule comes from ("OCTT TC_012"), for a finding
 
 
 @dataclass(frozen=True)
@@ -429,10 +441,15 @@ class StepContext:
         evidence: Iterable[Frame | None] = (),
         key: str = "",
         not_applicable: bool = False,
+        level: Level = Level.CRITERION,
+        reference: str = "",
+        flagged: bool = False,
     ) -> CheckResult:
-        """Record one check of a criterion: ok True passed, False failed, None not observed."""
+        """Record one check of a criterion: ok True passed, False failed, None not observed;
+        ``flagged`` leaves it to QA to judge."""
         outcome = (
             Outcome.NOT_APPLICABLE if not_applicable
+            else Outcome.FLAGGED if flagged
             else Outcome.NOT_OBSERVED if ok is None
             else Outcome.PASSED if ok
             else Outcome.FAILED
@@ -444,11 +461,29 @@ class StepContext:
             detail=detail,
             evidence=[f.ref() for f in evidence if f is not None],
             at=datetime.now(UTC),
+            level=level,
+            reference=reference,
         )
         self.results.append(result)
         if self.recorder and self._open:
             self._spawn(self.recorder.on_check(result))
         return result
+
+    def finding(
+        self,
+        criterion: str,
+        ok: bool | None,
+        detail: str,
+        *,
+        reference: str,
+        evidence: Iterable[Frame | None] = (),
+        key: str = "",
+        flagged: bool = False,
+    ) -> CheckResult:
+        """A check beyond the criterion's text (``reference``: the OCTT test case or the OCPP
+        section it comes from): shown to QA apart, deciding the verdict only in strict mode."""
+        return self.check(criterion, ok, detail, evidence=evidence, key=key,
+                          level=Level.FINDING, reference=reference, flagged=flagged)  # fmt: skip
 
     async def note(self, text: str) -> None:
         self.notes.append(text)

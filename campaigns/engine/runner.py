@@ -39,11 +39,15 @@ class StepRun:
     outcomes: dict[str, Outcome]
     proposed: Proposed
     result_text: str
+    strict: bool = False
 
 
-async def run_step(step: ModuleType, ctx: StepContext, *, time_limit: float) -> StepRun:
+async def run_step(
+    step: ModuleType, ctx: StepContext, *, time_limit: float, strict: bool = False
+) -> StepRun:
     """Run ``step.run(ctx)``; a station that vanishes, a time limit, an abort (cancellation)
-    or a crash each end the attempt with every unproven criterion marked not observed."""
+    or a crash each end the attempt with every unproven criterion marked not observed.
+    ``strict`` (a campaign in OCTT mode): the findings decide the verdict too."""
     ending, reason = Ending.FINISHED, ""
     try:
         async with ctx:
@@ -63,13 +67,13 @@ async def run_step(step: ModuleType, ctx: StepContext, *, time_limit: float) -> 
     if ending != Ending.FINISHED:
         _close_open_criteria(step, ctx, ending, reason)
     outcomes = criterion_outcomes(step.CRITERIA, ctx.results)
-    proposed = propose(outcomes)
+    proposed = propose(outcomes, results=ctx.results, strict=strict)
     if ending != Ending.FINISHED and proposed == Proposed.OK:
         proposed = Proposed.INCOMPLETE
-    text = result_text(proposed, ctx.summary_text, ctx.results)
+    text = result_text(proposed, ctx.summary_text, ctx.results, strict=strict)
     if ending != Ending.FINISHED:
         text = f"{ENDING_TEXT[ending]}" + (f" ({reason})" if reason else "") + f". {text}"
-    return StepRun(ending, reason, outcomes, proposed, text)
+    return StepRun(ending, reason, outcomes, proposed, text, strict)
 
 
 MONITOR_EVERY = 0.5  # s between looks at whether the station is still connected

@@ -1,7 +1,13 @@
 from datetime import UTC, datetime
 
-from campaigns.engine.context import CheckResult, Outcome
-from campaigns.engine.verdict import Proposed, criterion_outcome, propose, result_text
+from campaigns.engine.context import CheckResult, Level, Outcome
+from campaigns.engine.verdict import (
+    Proposed,
+    criterion_outcome,
+    criterion_outcomes,
+    propose,
+    result_text,
+)
 
 
 def _check(outcome: Outcome, detail: str = "d", criterion: str = "1.a") -> CheckResult:
@@ -38,3 +44,31 @@ def test_result_text_uses_the_summary_or_the_first_failure():
     )
     failed = [_check(Outcome.PASSED, "fine"), _check(Outcome.FAILED, "ClearCache Rejected")]
     assert result_text(Proposed.FAILED, "", failed) == "Failed: ClearCache Rejected"
+
+
+def _finding(outcome: Outcome, detail: str = "no connector 0", criterion: str = "1.a"):
+    check = _check(outcome, detail, criterion)
+    check.level, check.reference = Level.FINDING, "OCTT TC_001"
+    return check
+
+
+def test_a_failed_finding_does_not_decide_the_lab_verdict_but_is_counted_in_the_text():
+    results = [_check(Outcome.PASSED), _finding(Outcome.FAILED)]
+    outcomes = criterion_outcomes(["1.a"], results)
+    assert outcomes == {"1.a": Outcome.PASSED}
+    assert propose(outcomes, results=results) == Proposed.OK
+    assert result_text(Proposed.OK, "Ok, booted", results) == (
+        "Ok, booted (1 finding beyond the criteria for QA: OCTT TC_001)"
+    )
+
+
+def test_in_strict_mode_a_failed_finding_fails_and_a_flagged_one_leaves_it_to_qa():
+    failed = [_check(Outcome.PASSED), _finding(Outcome.FAILED)]
+    outcomes = criterion_outcomes(["1.a"], failed)
+    assert propose(outcomes, results=failed, strict=True) == Proposed.FAILED
+    assert result_text(Proposed.FAILED, "Ok, booted", failed, strict=True) == (
+        "Failed: no connector 0 [OCTT TC_001]"
+    )
+    flagged = [_check(Outcome.PASSED), _finding(Outcome.FLAGGED)]
+    assert propose(outcomes, results=flagged, strict=True) == Proposed.INCOMPLETE
+    assert propose(outcomes, results=flagged) == Proposed.OK

@@ -1,0 +1,192 @@
+"""The OCPP 1.6 connector state machine (specification section 4.9), and judging a sequence of
+StatusNotifications by it.
+
+Section 4.9's table lists which status transitions a connector may make (A2: Available to
+Preparing, C6: Charging to Finishing …). A station need not report every state it passes
+through: MinimumStatusDuration (and a fast state machine) hides a short Preparing or Finishing.
+So a sequence is judged transition by transition:
+
+- allowed: the table lists it, or the status is repeated (a repeated notification, for example
+  with another errorCode, is allowed);
+- unexpected: the table does not list it, but one unreported transient state (Preparing,
+  Finishing, SuspendedEV, SuspendedEVSE) between the two would make it allowed; OCTT asks the
+  tester to judge such notifications, so CertLab flags them for QA;
+- forbidden: not possible even then (Charging to Reserved, Available to Finishing on connector
+  0 …): a failure.
+
+Connector 0, the Charge Point itself, knows only Available, Unavailable and Faulted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from campaigns.engine.context import StepContext
+    from campaigns.engine.frames import Frame
+
+STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
+            "Reserved", "Unavailable", "Faulted")  # fmt: skip
+STATION_STATUSES = frozenset({"Available", "Unavailable", "Faulted"})  # connector 0
+CHARGING_STATES = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE"})  # a running transaction
+HIDEABLE = ("Preparing", "Finishing", "SuspendedEV", "SuspendedEVSE")
+
+# Section 4.9: for each status, the statuses it may change to (the table's filled cells).
+ALLOWED: dict[str, frozenset[str]] = {
+    "Available": frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Reserved",
+                            "Unavailable", "Faulted"}),  # A2-A5, A7-A9
+    "Preparing": frozenset({"Available", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
+                            "Faulted"}),  # B1, B3-B6, B9
+    "Charging": frozenset({"Available", "SuspendedEV", "SuspendedEVSE", "Finishing",
+                           "Unavailable", "Faulted"}),  # C1, C4-C6, C8, C9
+    "SuspendedEV": frozenset({"Available", "Charging", "SuspendedEVSE", "Finishing",
+                              "Unavailable", "Faulted"}),  # D1, D3, D5, D6, D8, D9
+    "SuspendedEVSE": frozenset({"Available", "Charging", "SuspendedEV", "Finishing",
+                                "Unavailable", "Faulted"}),  # E1, E3, E4, E6, E8, E9
+    "Finishing": frozenset({"Available", "Preparing", "Unavailable", "Faulted"}),  # F1, F2, F8, F9
+    "Reserved": frozenset({"Available", "Preparing", "Unavailable", "Faulted"}),  # G1, G2, G8, G9
+    "Unavailable": frozenset({"Available", "Preparing", "Charging", "SuspendedEV",
+                              "SuspendedEVSE", "Faulted"}),  # H1-H5, H9
+    "Faulted": frozenset({"Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE",
+                          "Finishing", "Reserved", "Unavailable"}),  # I1-I8
+}  # fmt: skip
+
+
+class Transition(StrEnum):
+    ALLOWED = "allowed"
+    UNEXPECTED = "unexpected"
+    FORBIDDEN = "forbidden"
+
+
+def judge(previous: str | None, status: str, *, connector_id: int = 1) -> Transition:
+    """One transition; ``previous`` None (not known) allows any valid first status."""
+    valid = STATION_STATUSES if connector_id == 0 else frozenset(STATUSES)
+    if status not in valid:
+        return Transition.FORBIDDEN
+    if previous is None or previous == status or previous not in valid:
+        return Transition.ALLOWED
+    if connector_id == 0:  # the three station statuses may follow each other freely
+        return Transition.ALLOWED
+    if status in ALLOWED[previous]:
+        return Transition.ALLOWED
+    if any(status in ALLOWED[hidden] for hidden in HIDEABLE if hidden in ALLOWED[previous]):
+        return Transition.UNEXPECTED
+    return Transition.FORBIDDEN
+
+
+@dataclass(frozen=True)
+class Step:
+    previous: str | None
+    status: str
+    kind: Transition
+    index: int  # position in the judged sequence
+
+    def describe(self) -> str:
+        return f"{self.previous or '?'} → {self.status}"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    connector_id: int
+    statuses: tuple[str, ...]
+    steps: tuple[Step, ...]
+    start: str | None = None
+
+    @property
+    def forbidden(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == Transition.FORBIDDEN]
+
+    @property
+    def unexpected(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == Transition.UNEXPECTED]
+
+    @property
+    def allowed(self) -> bool:
+        return not self.forbidden
+
+    def path(self) -> str:
+        shown = [f"({self.start})"] if self.start else []
+        return " → ".join([*shown, *self.statuses]) or "none"
+
+    def describe(self) -> str:
+        text = f"Connector {self.connector_id}: {self.path()}"
+        if self.forbidden:
+            text += "; not possible in OCPP 1.6 (section 4.9): " + ", ".join(
+                _why(s, self.connector_id) for s in self.forbidden
+            )
+        elif self.unexpected:
+            text += (
+                "; every transition possible, "
+                + ", ".join(s.describe() for s in self.unexpected)
+                + " only through an unreported state"
+            )
+        else:
+            text += "; every transition allowed by OCPP 1.6 (section 4.9)"
+        return text
+
+
+def judge_sequence(
+    statuses: Iterable[str], *, connector_id: int = 1, start: str | None = None
+) -> Judgement:
+    """Every transition of ``statuses`` (starting from ``start``, the status known before)."""
+    seen = tuple(str(s) for s in statuses)
+    steps, previous = [], start
+    for index, status in enumerate(seen):
+        steps.append(Step(previous, status, judge(previous, status, connector_id=connector_id),
+                          index))  # fmt: skip
+        if status in (STATION_STATUSES if connector_id == 0 else STATUSES):
+            previous = status
+    return Judgement(connector_id, seen, tuple(steps), start)
+
+
+def _why(step: Step, connector_id: int) -> str:
+    valid = STATION_STATUSES if connector_id == 0 else STATUSES
+    if step.status not in valid:
+        where = "connector 0 (the Charge Point)" if connector_id == 0 else "a connector"
+        return f"{step.status!r} is not a status of {where}"
+    return step.describe()
+
+
+UNEXPECTED_REFERENCE = "OCPP 1.6 §4.9, OCTT §1.3"  # OCTT: the tester judges unexpected statuses
+
+
+def check_statuses(
+    ctx: StepContext,
+    criterion: str,
+    frames: Sequence[Frame],
+    *,
+    connector_id: int,
+    key: str,
+    start: str | None = None,
+    reaches: Iterable[str] = (),
+    what: str = "",
+) -> Judgement:
+    """Judge one connector's StatusNotifications by the state machine and record it: the
+    criterion fails on a transition OCPP 1.6 does not allow (or when none of ``reaches`` was
+    reported); an unexpected transition is a finding flagged for QA."""
+    own = [f for f in frames if isinstance(f.payload, dict)
+           and f.payload.get("connectorId") == connector_id]  # fmt: skip
+    judgement = judge_sequence([f.payload.get("status") for f in own], connector_id=connector_id,
+                               start=start)  # fmt: skip
+    wanted = tuple(reaches)
+    missing = bool(wanted) and not set(wanted) & set(judgement.statuses)
+    detail = (what + ": " if what else "StatusNotifications, ") + judgement.describe()
+    if missing:
+        detail += f"; never {' or '.join(wanted)}"
+    ctx.check(criterion, judgement.allowed and not missing, detail, evidence=own, key=key)
+    if judgement.unexpected:
+        ctx.finding(
+            criterion,
+            None,
+            f"Connector {connector_id}: {', '.join(s.describe() for s in judgement.unexpected)} "
+            "is not in the table of section 4.9; an unreported state in between would explain "
+            "it (MinimumStatusDuration): QA to judge",
+            reference=UNEXPECTED_REFERENCE,
+            evidence=own,
+            key=f"{key}-unexpected",
+            flagged=True,
+        )
+    return judgement
