@@ -211,6 +211,7 @@ def station_info(attempt: Attempt) -> StationInfo:
         iccid=station.iccid,
         firmware_version=campaign.firmware.version if campaign.firmware else "",
         is_simulator=station.is_simulator,
+        capabilities=station.capabilities,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
+from campaigns.engine import needs
 from campaigns.models import (
     Applicability,
     Attempt,
@@ -112,6 +113,23 @@ def report_rows(*, campaign: Campaign) -> list[ReportRow]:
             )
         )
     return rows
+
+
+def declared_limits(*, campaign: Campaign) -> dict[int, list[str]]:
+    """Per step number (every step, [] for none), what the station's declaration rules out
+    before the run: criteria that will be not applicable and parts of checks a step leaves out,
+    each with its reason."""
+    capabilities = campaign.station.capabilities
+    limits: dict[int, list[str]] = {}
+    for item in campaign.plan.select_related("function").prefetch_related("function__criteria"):
+        keys = tuple(c.key for c in item.function.criteria.all())
+        lines = [f"{key}: {why}" for key, why in needs.criteria_lacking(capabilities, keys).items()]
+        lines += [
+            f"{part.split('/')[0]}: {why}."
+            for part, why in needs.parts_lacking(capabilities, keys).items()
+        ]
+        limits[item.function.number] = lines
+    return limits
 
 
 def history_text(decided: list[Attempt]) -> str:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.catalogue import sync_catalogue
+from campaigns.engine import needs
 from campaigns.engine.context import SimulatorAction
 from campaigns.engine.params import LabParameters
 from campaigns.events import attempt_changed_sync
@@ -66,10 +67,25 @@ def campaign_create(
         notes=notes,
         strict=strict,
     )
+    capabilities = station.capabilities
     PlanItem.objects.bulk_create(
-        PlanItem(campaign=campaign, function=function) for function in catalogue.functions.all()
+        _planned(campaign, function, needs.step_lacks(capabilities, function.number))
+        for function in catalogue.functions.all()
     )
     return campaign
+
+
+def _planned(campaign: Campaign, function: TestFunction, lacking: str | None) -> PlanItem:
+    """A plan item, not applicable with the reason when the station's declaration rules the
+    step out (campaigns/engine/needs.py)."""
+    if lacking is None:
+        return PlanItem(campaign=campaign, function=function)
+    return PlanItem(
+        campaign=campaign,
+        function=function,
+        applicability=Applicability.NOT_APPLICABLE,
+        reason=lacking,
+    )
 
 
 def _update_target(station: Station, firmware: FirmwareVersion | None) -> FirmwareVersion | None:

@@ -123,6 +123,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "campaign": campaign,
             "rows": rows,
+            "declared_limits": selectors.declared_limits(campaign=campaign),
             "active": active.select_related("plan_item__function"),
             "parameters": lab_parameter_rows(campaign.parameters),
         },

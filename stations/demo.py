@@ -31,6 +31,7 @@ class DemoStation:
     serial_number: str
     iccid: str
     vendor_username: str
+    declaration: dict  # the model's capabilities (stations.capabilities), as its vendor declares
 
 
 DEMO_STATIONS = (
@@ -47,6 +48,12 @@ DEMO_STATIONS = (
         serial_number="HK18010000001",
         iccid="8931440400000000001",
         vendor_username="hiconics",
+        # What the built-in simulator that plays this station implements.
+        declaration={
+            "connector_types": "CCS2, CHAdeMO",
+            "feature_profiles": ["Core", "FirmwareManagement", "Reservation", "RemoteTrigger"],
+            "has_display": False,
+        },
     ),
     DemoStation(
         manufacturer="Kempower",
@@ -61,6 +68,16 @@ DEMO_STATIONS = (
         serial_number="KP502320000017",
         iccid="8935201000000000017",
         vendor_username="kempower",
+        declaration={
+            "connector_types": "CCS2",
+            "feature_profiles": [
+                "Core",
+                "FirmwareManagement",
+                "LocalAuthListManagement",
+                "SmartCharging",
+                "RemoteTrigger",
+            ],
+        },
     ),
 )
 DEMO_SIMULATED_STATION = DEMO_STATIONS[0].charge_point_id
@@ -107,6 +124,7 @@ def seed_demo() -> list[str]:
                 "connector_count": demo.connectors,
                 "current_type": demo.current_type,
                 "max_power_kw": demo.max_power_kw,
+                **demo.declaration,
             },
         )
         created += [f"model {model}"] if new else []

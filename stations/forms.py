@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from stations.capabilities import FLAGS, FeatureProfile
 from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
 
 MAX_FIRMWARE_BYTES = 512 * 1024 * 1024
@@ -15,10 +16,49 @@ class ManufacturerForm(forms.ModelForm):
         fields = ["name", "number"]
 
 
+PROFILE_CHOICES = [(p.value, p.value) for p in FeatureProfile]
+DECLARATION_FIELDS = [*FLAGS, "connector_types", "feature_profiles"]
+
+
+def _profiles_field(help_text: str) -> forms.TypedMultipleChoiceField:
+    return forms.TypedMultipleChoiceField(
+        label="Supported feature profiles",
+        choices=PROFILE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=help_text,
+    )
+
+
 class ChargerModelForm(forms.ModelForm):
+    """The model's facts and its vendor's declaration of what it can do."""
+
+    feature_profiles = _profiles_field(
+        "The OCPP 1.6 profiles the model implements (SupportedFeatureProfiles). "
+        "None ticked: not declared."
+    )
+
     class Meta:
         model = ChargerModel
-        fields = ["manufacturer", "name", "connector_count", "current_type", "max_power_kw"]
+        fields = [
+            "manufacturer", "name", "connector_count", "current_type", "max_power_kw",
+            *DECLARATION_FIELDS,
+        ]  # fmt: skip
+
+    def clean_feature_profiles(self) -> list[str]:
+        return _in_order(self.cleaned_data.get("feature_profiles") or [])
+
+
+def _in_order(profiles: list[str]) -> list[str]:
+    return [p.value for p in FeatureProfile if p.value in profiles]
+
+
+class OverrideSelect(forms.NullBooleanSelect):
+    """Yes / No / as the model declares, for a station's own declaration."""
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", "As the model declares"), ("true", "Yes"), ("false", "No")]
 
 
 class FirmwareVersionForm(forms.ModelForm):
@@ -56,8 +96,19 @@ class StationForm(forms.ModelForm):
             "iccid",
             "is_simulator",
             "notes",
+            *DECLARATION_FIELDS,
         ]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            **{name: OverrideSelect for name in FLAGS},
+        }
+
+    feature_profiles = _profiles_field(
+        "Only where this unit differs from its model. None ticked: as the model declares."
+    )
+
+    def clean_feature_profiles(self) -> list[str] | None:
+        return _in_order(self.cleaned_data.get("feature_profiles") or []) or None
 
     def clean_password(self) -> str:
         password = self.cleaned_data.get("password", "")

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from campaigns.engine import needs
 from campaigns.engine.frames import Frame, Where, payload_matches
 from campaigns.engine.params import LabParameters
 from campaigns.engine.port import (
@@ -30,6 +31,7 @@ from campaigns.engine.port import (
     StationPort,
 )
 from campaigns.engine.texts import summarise
+from stations.capabilities import Capabilities
 
 SIMULATOR_VENDOR_ID = "CertLab.Simulator"  # the simulator's DataTransfer remote control
 
@@ -73,6 +75,7 @@ class StationInfo:
     iccid: str
     firmware_version: str
     is_simulator: bool = False
+    capabilities: Capabilities = field(default_factory=Capabilities)  # the vendor's declaration
 
 
 @dataclass
@@ -431,6 +434,12 @@ class StepContext:
         except TimeoutError:
             return Answer(None, timed_out=True)
 
+    # --- the station's declaration -----------------------------------------------------------
+    def lacks(self, key: str) -> str | None:
+        """Why a criterion ("6.b") or a part of a check ("1.a/iccid") does not apply to this
+        station by its declaration (campaigns/engine/needs.py), or None when it applies."""
+        return needs.lacks(self.station.capabilities, key)
+
     # --- results ----------------------------------------------------------------------------
     def check(
         self,
@@ -446,7 +455,10 @@ class StepContext:
         flagged: bool = False,
     ) -> CheckResult:
         """Record one check of a criterion: ok True passed, False failed, None not observed;
-        ``flagged`` leaves it to QA to judge."""
+        ``flagged`` leaves it to QA to judge. A criterion the station's declaration rules out
+        stays not applicable whatever a step records for it: what it saw is kept in the detail."""
+        if not not_applicable and (reason := self.lacks(criterion)):
+            not_applicable, detail = True, f"Not applicable: {reason}. Seen anyway: {detail}"
         outcome = (
             Outcome.NOT_APPLICABLE if not_applicable
             else Outcome.FLAGGED if flagged

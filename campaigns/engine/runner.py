@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import ModuleType
 
+from campaigns.engine import needs
 from campaigns.engine.context import Outcome, StepContext
 from campaigns.engine.port import StationGone
 from campaigns.engine.verdict import Proposed, criterion_outcomes, propose, result_text
@@ -51,6 +52,7 @@ async def run_step(
     ending, reason = Ending.FINISHED, ""
     try:
         async with ctx:
+            _mark_not_applicable(step, ctx)
             if not await ctx.port.is_connected():
                 raise StationGone(f"{ctx.station.charge_point_id} is not connected")
             await _run_watched(step, ctx, time_limit)
@@ -112,6 +114,14 @@ async def _station_monitor(ctx: StepContext, grace: float) -> None:
             raise StationGone(
                 f"{ctx.station.charge_point_id} has been disconnected for {grace:.0f} s"
             )
+
+
+def _mark_not_applicable(step: ModuleType, ctx: StepContext) -> None:
+    """Criteria the station's declaration rules out are not applicable, with the reason, before
+    the step does anything."""
+    lacking = needs.criteria_lacking(ctx.station.capabilities, tuple(step.CRITERIA))
+    for criterion, reason in lacking.items():
+        ctx.check(criterion, None, reason, not_applicable=True, key=f"{criterion}#declared")
 
 
 def _close_open_criteria(step: ModuleType, ctx: StepContext, ending: Ending, reason: str) -> None:

@@ -3,6 +3,8 @@
 Waits a while for a BootNotification; a plain reconnect sends none (OCPP-NOTES), so the step then
 asks for one with TriggerMessage and, failing that, has the operator reboot the station. The boot
 must carry the required and the certification's fields, and they must match the station record.
+A station declared without a modem has no ICCID: the iccid is then not asked for (and one sent
+all the same is pointed out, as the declaration is wrong).
 """
 
 from campaigns.engine.context import SimulatorAction, StepContext
@@ -37,12 +39,17 @@ async def run(ctx: StepContext) -> None:
         return
 
     payload = boot.payload if isinstance(boot.payload, dict) else {}
-    fields = (*REQUIRED, *CERTIFIED)
-    missing = [name for name in fields if not str(payload.get(name, "")).strip()]
+    no_modem = ctx.lacks("1.a/iccid")
+    fields = tuple(f for f in (*REQUIRED, *CERTIFIED) if not (no_modem and f == "iccid"))
+    missing = [name for name in fields if not _present(payload, name)]
     if missing:
         detail = "BootNotification lacks " + ", ".join(missing)
     else:
         detail = "BootNotification carries " + ", ".join(f"{n}={payload[n]}" for n in fields)
+    if no_modem:
+        detail += f"; iccid not required: {no_modem}" + (
+            f", yet the boot carries iccid={payload['iccid']}" if _present(payload, "iccid") else ""
+        )
     ctx.check("1.a", not missing, detail, evidence=[boot], key="1.a#fields")
     mismatches = _mismatches(ctx, payload)
     if mismatches:
@@ -54,13 +61,17 @@ async def run(ctx: StepContext) -> None:
         ctx.summary(f"Ok, {payload['chargePointModel']} firmware {payload['firmwareVersion']}")
 
 
+def _present(payload: dict, name: str) -> bool:
+    return bool(str(payload.get(name, "") or "").strip())
+
+
 def _mismatches(ctx: StepContext, payload: dict) -> list[str]:
     station = ctx.station
     expected = {
         "chargePointVendor": station.vendor,
         "chargePointModel": station.model,
         "chargePointSerialNumber": station.serial_number,
-        "iccid": station.iccid,
+        "iccid": "" if ctx.lacks("1.a/iccid") else station.iccid,
         "firmwareVersion": station.firmware_version,
     }
     problems = []

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+
+from stations.capabilities import FLAGS, Capabilities, ConnectorType, FeatureProfile, parse_list
 
 # RFC 3986 "unreserved" characters: safe in a URL path without escaping, which matters because
 # the charge point id is the last segment of ws://host/ocpp/<id>.
@@ -16,6 +20,41 @@ charge_point_id_validator = RegexValidator(
 )
 iccid_validator = RegexValidator(
     r"^[0-9]{18,19}[0-9Ff]?$", "An ICCID is 19 or 20 digits (the last may be F)."
+)
+
+
+def connector_types_validator(value: str) -> None:
+    unknown = [name for name in parse_list(value) if name not in set(ConnectorType)]
+    if unknown:
+        known = ", ".join(ConnectorType)
+        raise ValidationError(f"Unknown connector type {', '.join(unknown)}: use {known}.")
+
+
+def feature_profiles_validator(value) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list) or not set(value) <= set(FeatureProfile):
+        raise ValidationError(f"Feature profiles are a list of {', '.join(FeatureProfile)}.")
+
+
+def _declared(name: str) -> models.BooleanField:
+    """A yes/no capability a model declares (see stations.capabilities.FLAGS)."""
+    label, help_text = FLAGS[name]
+    return models.BooleanField(label, default=True, help_text=help_text)
+
+
+def _overridden(name: str) -> models.BooleanField:
+    """The same capability on a station: None means as its model declares."""
+    label, help_text = FLAGS[name]
+    return models.BooleanField(
+        label, null=True, blank=True, default=None,
+        help_text=f"{help_text} Empty: as the model declares.",
+    )  # fmt: skip
+
+
+CONNECTOR_TYPES_HELP = (
+    "One type for every connector, or one per connector in order, comma-separated "
+    "(e.g. “CCS2, CHAdeMO”). Types: " + ", ".join(ConnectorType) + "."
 )
 
 
@@ -54,6 +93,24 @@ class ChargerModel(models.Model):
         decimal_places=1,
         validators=[MinValueValidator(0.1), MaxValueValidator(10000)],
     )
+    # The vendor's declaration of what the model can do (PICS): it decides, before a campaign
+    # runs, which steps and criteria apply (campaigns/engine/needs.py).
+    has_rfid_reader = _declared("has_rfid_reader")
+    has_cable_sensing = _declared("has_cable_sensing")
+    has_fault_injection = _declared("has_fault_injection")
+    has_modem = _declared("has_modem")
+    reboots_on_reset = _declared("reboots_on_reset")
+    has_connector_lock = _declared("has_connector_lock")
+    has_display = _declared("has_display")
+    connector_types = models.CharField(
+        "connector types", max_length=200, blank=True,
+        validators=[connector_types_validator], help_text=CONNECTOR_TYPES_HELP,
+    )  # fmt: skip
+    feature_profiles = models.JSONField(
+        "supported feature profiles", default=list, blank=True,
+        validators=[feature_profiles_validator],
+        help_text="OCPP 1.6 profiles the model implements. None ticked: not declared.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["manufacturer__name", "name"]
@@ -68,6 +125,20 @@ class ChargerModel(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("stations:object_detail", args=["models", self.pk])
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            **{name: getattr(self, name) for name in FLAGS},
+            connector_count=self.connector_count,
+            connector_types=parse_list(self.connector_types),
+            feature_profiles=tuple(self.feature_profiles or ()),
+            model_name=str(self),
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        _check_connector_types(self.connector_types, self.connector_count)
 
 
 def firmware_upload_to(instance: FirmwareVersion, filename: str) -> str:
@@ -135,6 +206,24 @@ class Station(models.Model):
     )
     notes = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # The unit's own declaration where it differs from its model's (None / empty: as the model).
+    has_rfid_reader = _overridden("has_rfid_reader")
+    has_cable_sensing = _overridden("has_cable_sensing")
+    has_fault_injection = _overridden("has_fault_injection")
+    has_modem = _overridden("has_modem")
+    reboots_on_reset = _overridden("reboots_on_reset")
+    has_connector_lock = _overridden("has_connector_lock")
+    has_display = _overridden("has_display")
+    connector_types = models.CharField(
+        "connector types", max_length=200, blank=True,
+        validators=[connector_types_validator],
+        help_text=CONNECTOR_TYPES_HELP + " Empty: as the model declares.",
+    )  # fmt: skip
+    feature_profiles = models.JSONField(
+        "supported feature profiles", null=True, blank=True, default=None,
+        validators=[feature_profiles_validator],
+        help_text="None ticked: as the model declares.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["charge_point_id"]
@@ -148,6 +237,18 @@ class Station(models.Model):
     @property
     def manufacturer(self) -> Manufacturer:
         return self.charger_model.manufacturer
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The model's declaration with this unit's overrides applied."""
+        declared = self.charger_model.capabilities
+        overrides: dict = {name: getattr(self, name) for name in FLAGS}
+        overrides = {name: value for name, value in overrides.items() if value is not None}
+        if self.connector_types:
+            overrides["connector_types"] = parse_list(self.connector_types)
+        if self.feature_profiles:
+            overrides["feature_profiles"] = tuple(self.feature_profiles)
+        return replace(declared, **overrides, station_overrides=frozenset(overrides))
 
     @property
     def has_password(self) -> bool:
@@ -170,5 +271,16 @@ class Station(models.Model):
             raise ValidationError(
                 {"expected_firmware": "This firmware version belongs to another model."}
             )
+        if self.charger_model_id:
+            _check_connector_types(self.connector_types, self.charger_model.connector_count)
         if self.charge_point_id in {".", ".."}:
             raise ValidationError({"charge_point_id": "'.' and '..' are not usable in a URL path."})
+
+
+def _check_connector_types(text: str, connector_count: int) -> None:
+    types = parse_list(text)
+    if len(types) > 1 and len(types) != connector_count:
+        raise ValidationError(
+            {"connector_types": f"Give one type for all connectors or one per connector "
+             f"({connector_count}), not {len(types)}."}
+        )  # fmt: skip
