@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.bus_port import BusPort
@@ -279,10 +280,15 @@ async def _watch(attempt_id: int, running: asyncio.Task) -> None:
     while not running.done():
         await asyncio.sleep(POLL_EVERY)
         beat += POLL_EVERY
-        abort = await _db(
-            lambda: Attempt.objects.filter(pk=attempt_id, abort_requested=True).exists()
+        # An abort, or a sweep that found this worker silent (a stalled loop) and ended it.
+        stop = await _db(
+            lambda: (
+                Attempt.objects.filter(pk=attempt_id)
+                .filter(Q(abort_requested=True) | ~Q(status=AttemptStatus.RUNNING))
+                .exists()
+            )
         )()
-        if abort:
+        if stop:
             running.cancel()
             return
         if beat >= settings.CERTLAB_ATTEMPT_HEARTBEAT:
@@ -293,6 +299,11 @@ async def _watch(attempt_id: int, running: asyncio.Task) -> None:
 @transaction.atomic
 def _finish(attempt_id: int, ctx: StepContext, run: StepRun) -> None:
     attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if attempt.status != AttemptStatus.RUNNING:
+        # A sweep ended it while this worker was silent (campaigns.recovery): that stands.
+        logger.warning("attempt %s already ended as %s; its run is not stored", attempt_id,
+                       attempt.status)  # fmt: skip
+        return
     criteria = {c.key: c for c in Criterion.objects.filter(function=attempt.plan_item.function)}
     stored = set(attempt.checks.values_list("key", flat=True))
     Check.objects.bulk_create(

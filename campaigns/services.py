@@ -3,9 +3,6 @@ complete and sign off. Views and tasks call these; nothing else writes campaign 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -20,7 +17,6 @@ from campaigns.events import attempt_changed_sync
 from campaigns.models import (
     Applicability,
     Attempt,
-    AttemptStatus,
     Campaign,
     CampaignStatus,
     CatalogueVersion,
@@ -31,9 +27,8 @@ from campaigns.models import (
     TestFunction,
     Verdict,
 )
+from campaigns.recovery import attempts_end_aborted
 from stations.models import FirmwareVersion, Station
-
-STALE_BEATS = 6  # a running attempt whose worker missed this many heartbeats is lost
 
 
 class StationBusy(ValidationError):
@@ -147,31 +142,14 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
 
 
 def attempt_abort(*, attempt: Attempt) -> None:
+    """The worker running it stops it within a poll; one that nobody runs (still queued, or its
+    worker gone) ends here and now."""
     updated = Attempt.objects.filter(pk=attempt.pk, status__in=["queued", "running"]).update(
         abort_requested=True
     )
     if updated:
         attempt_changed_sync(attempt.pk, "status")
-
-
-def attempts_mark_interrupted(*, now=None) -> list[int]:
-    """Running attempts whose worker stopped beating are interrupted, never running forever.
-    Called when a worker starts (and safe to call any time)."""
-    now = now or timezone.now()
-    stale_after = timedelta(seconds=settings.CERTLAB_ATTEMPT_HEARTBEAT * STALE_BEATS)
-    stale = Attempt.objects.filter(status=AttemptStatus.RUNNING, heartbeat__lt=now - stale_after)
-    ids = list(stale.values_list("pk", flat=True))
-    Attempt.objects.filter(pk__in=ids).update(
-        status=AttemptStatus.INTERRUPTED,
-        ended=now,
-        ending_reason="The worker running this attempt stopped; retest the step.",
-        proposed_verdict="incomplete",
-        proposed_text="Interrupted: the worker running this attempt stopped.",
-    )
-    Prompt.objects.filter(attempt_id__in=ids, status=PromptStatus.OPEN).update(
-        status=PromptStatus.CANCELLED
-    )
-    return ids
+        attempts_end_aborted()
 
 
 def prompt_answer(*, prompt: Prompt, user: User, choice: str, value: str = "") -> None:

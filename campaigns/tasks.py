@@ -1,13 +1,16 @@
-"""Celery tasks: each takes ids and calls the engine; one async_to_sync per task (rule 8)."""
+"""Celery tasks: each takes ids and calls the engine; one async_to_sync per task (rule 8).
+Every worker also sweeps for attempts whose worker is gone (campaigns.recovery)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 
 from asgiref.sync import async_to_sync
-from celery import shared_task
-from celery.signals import worker_ready
+from celery import current_app, shared_task
+from celery.signals import worker_ready, worker_shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -19,36 +22,81 @@ def run_attempt(attempt_id: int) -> str | None:
     return async_to_sync(execute_attempt)(attempt_id)
 
 
-def mark_lost_attempts() -> list[int]:
-    """A worker that died mid-attempt left it "running": say it was interrupted."""
-    from django.db import close_old_connections
-
-    from campaigns.services import attempts_mark_interrupted
-
+def attempts_in_queue() -> set[int] | None:
+    """The attempts whose task waits in the broker's queue; None when the broker cannot say.
+    (The Redis transport keeps a queue as a list of JSON envelopes, the body base64 JSON.)"""
     try:
-        ids = attempts_mark_interrupted()
-    except Exception:  # a missing table or a database hiccup must not stop the worker
-        logger.exception("could not check for interrupted attempts")
-        return []
-    finally:
-        close_old_connections()
-    if ids:
-        logger.warning("attempts %s were interrupted by a lost worker", ids)
+        with current_app.connection_for_read() as connection:
+            client = connection.default_channel.client
+            envelopes = client.lrange(current_app.conf.task_default_queue, 0, -1)
+    except Exception:
+        logger.warning("could not read the broker's queue", exc_info=True)
+        return None
+    ids = set()
+    for envelope in envelopes:
+        try:
+            message = json.loads(envelope)
+            if message["headers"]["task"] == run_attempt.name:
+                args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+                ids.add(int(args[0]))
+        except (ValueError, KeyError, TypeError, IndexError):
+            continue  # not a message of ours
     return ids
 
 
+def sweep_lost_attempts() -> dict[str, list[int]]:
+    """One look for attempts nobody runs any more (safe to call any time, from any process)."""
+    from django.db import close_old_connections
+
+    from campaigns import recovery
+
+    found: dict[str, list[int]] = {}
+    try:
+        found = {
+            "interrupted": recovery.attempts_mark_interrupted(),
+            "aborted": recovery.attempts_end_aborted(),
+            "sent again": recovery.attempts_requeue_lost(
+                waiting=attempts_in_queue, send=run_attempt.delay
+            ),
+        }
+    except Exception:  # a missing table or a database hiccup must not stop the worker
+        logger.exception("could not look for lost attempts")
+    finally:
+        close_old_connections()
+    for what, ids in found.items():
+        if ids:
+            logger.warning("attempts %s: %s (their worker or task was lost)", ids, what)
+    return found
+
+
+class Sweeper(threading.Thread):
+    """Every heartbeat, in the worker's main process (a thread, not a queued task: a task would
+    wait behind the attempts it should rescue and hold the worker's only prefetch slot)."""
+
+    def __init__(self, every: float) -> None:
+        super().__init__(name="certlab-sweeper", daemon=True)
+        self.every = every
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            sweep_lost_attempts()
+            self.stopped.wait(self.every)
+
+
+_sweeper: Sweeper | None = None
+
+
 @worker_ready.connect
-def look_for_lost_attempts(sender=None, **kwargs) -> None:
-    """At start, and once more when the attempt of a worker that died just now has gone stale
-    (a timer in this process, not a queued task: an ETA task would hold the worker's only
-    prefetch slot and delay the next attempt)."""
+def start_sweeping(sender=None, **kwargs) -> None:
     from django.conf import settings
 
-    from campaigns.services import STALE_BEATS
+    global _sweeper
+    _sweeper = Sweeper(settings.CERTLAB_ATTEMPT_HEARTBEAT)
+    _sweeper.start()
 
-    mark_lost_attempts()
-    later = threading.Timer(
-        settings.CERTLAB_ATTEMPT_HEARTBEAT * STALE_BEATS + 1, mark_lost_attempts
-    )
-    later.daemon = True
-    later.start()
+
+@worker_shutdown.connect
+def stop_sweeping(sender=None, **kwargs) -> None:
+    if _sweeper is not None:
+        _sweeper.stopped.set()
