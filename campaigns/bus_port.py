@@ -6,8 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from campaigns.engine.port import BadResponse, CallRejected, CallTimedOut, StationGone
+from asgiref.sync import sync_to_async
+
+from campaigns.engine.port import BadResponse, CallRejected, CallTimedOut, LabTrouble, StationGone
 from stations import bus, registry
+from stations.models import Frame, Station
+
+ANSWER_POLL = 0.5  # s between looks at the frame log for CertLab's answer
 
 
 class BusPort:
@@ -40,6 +45,8 @@ class BusPort:
             )
         except bus.StationOffline as error:
             raise StationGone(str(error)) from None
+        except bus.LabTimeout as error:
+            raise LabTrouble(f"{action} not answered through CertLab: {error}") from None
         except bus.Timeout:
             raise CallTimedOut(action) from None
         except bus.CallError as error:
@@ -55,3 +62,36 @@ class BusPort:
             return await bus.send_raw(self.charge_point_id, frame, timeout)
         except bus.StationOffline as error:
             raise StationGone(str(error)) from None
+
+    async def logged_answer(self, unique_id: str, direction: str, timeout: float) -> dict | None:
+        """CertLab's answer to the station's call ``unique_id`` as the Central System's process
+        wrote it to the frame log (a FrameEvent dict), or None after ``timeout`` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = await sync_to_async(self._answer_row, thread_sensitive=False)(
+                unique_id, "out" if direction == "in" else "in"
+            )
+            if found is not None or loop.time() >= deadline:
+                return found
+            await asyncio.sleep(ANSWER_POLL)
+
+    def _answer_row(self, unique_id: str, direction: str) -> dict | None:
+        station = Station.objects.filter(charge_point_id=self.charge_point_id).first()
+        if station is None:
+            return None
+        frame = (
+            Frame.objects.of_station(station.pk)
+            .filter(unique_id=unique_id, direction=direction)
+            .filter(message_type__in=("CALLRESULT", "CALLERROR"))
+            .first()
+        )
+        if frame is None:
+            return None
+        return {
+            "type": "frame.logged", "charge_point_id": self.charge_point_id,
+            "connection_id": frame.connection_id, "timestamp": frame.timestamp.isoformat(),
+            "direction": frame.direction, "message_type": frame.message_type,
+            "action": frame.action, "unique_id": frame.unique_id, "raw": frame.raw,
+            "payload": frame.payload, "error": frame.error,
+        }  # fmt: skip

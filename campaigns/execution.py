@@ -49,6 +49,7 @@ ENDING_STATUS = {
     Ending.TIMED_OUT: AttemptStatus.TIMED_OUT,
     Ending.ABORTED: AttemptStatus.ABORTED,
     Ending.ERROR: AttemptStatus.ERROR,
+    Ending.LAB_TROUBLE: AttemptStatus.ERROR,  # "Failed to run": CertLab's, not the station's
 }
 
 

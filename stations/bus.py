@@ -47,6 +47,11 @@ class Timeout(BusError):
     pass
 
 
+class LabTimeout(Timeout):
+    """CertLab's own part took too long (the call waited in the station's queue, or the process
+    holding the station never reported back): not the station's slowness."""
+
+
 class InvalidPayload(BusError, ValueError):
     """The payload we were asked to send breaks the action's schema (nothing was sent)."""
 
@@ -165,12 +170,16 @@ async def _request(charge_point_id: str, message: dict, timeout: float) -> dict:
         try:
             reply = await asyncio.wait_for(layer.receive(reply_to), deadline - loop.time())
         except TimeoutError:
-            raise Timeout(f"No answer from {charge_point_id} within {timeout} s") from None
+            raise LabTimeout(
+                f"{holder} did not report back on the call to {charge_point_id} within "
+                f"{timeout + GRACE:.0f} s"
+            ) from None
     status = reply["status"]
     if status == "offline":
         raise StationOffline(f"{charge_point_id}: {reply.get('detail', 'disconnected')}")
     if status == "timeout":
-        raise Timeout(f"{charge_point_id}: {reply.get('detail', 'no answer')}")
+        kind = LabTimeout if reply.get("where") == "queue" else Timeout
+        raise kind(f"{charge_point_id}: {reply.get('detail', 'no answer')}")
     return reply
 
 

@@ -307,7 +307,9 @@ class CentralSystem(ChargePoint):
         loop = asyncio.get_running_loop()
         async with self._call_lock:
             if loop.time() >= deadline:
-                return CallOutcome(status="timeout", detail="Timed out in the station's queue")
+                return CallOutcome(
+                    status="timeout", detail="Timed out in the station's queue", where="queue"
+                )
             message_type, logged_payload, error = MessageType.CALL, payload, ""
             if raw is not None:
                 text = raw

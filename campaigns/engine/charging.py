@@ -58,25 +58,33 @@ def status_names(frames: list[Frame]) -> list[str]:
     return [str(f.payload.get("status")) for f in frames if isinstance(f.payload, dict)]
 
 
-async def plug_in(ctx: StepContext, connector_id: int, why: str = "") -> bool:
+async def plug_in(
+    ctx: StepContext, connector_id: int, why: str = "", *, needed_by: tuple[str, ...] = ()
+) -> bool:
+    """Ask for the cable; ``needed_by`` as for ``ctx.prompt`` (not observed when not done)."""
     answer = await ctx.prompt(
         f"Plug the charging cable into connector {connector_id}{why}.",
         simulator=SimulatorAction.of("plug_in", connector_id=connector_id),
+        needed_by=needed_by,
     )
     return answer.done
 
 
-async def unplug(ctx: StepContext, connector_id: int, why: str = "") -> bool:
+async def unplug(
+    ctx: StepContext, connector_id: int, why: str = "", *, needed_by: tuple[str, ...] = ()
+) -> bool:
     answer = await ctx.prompt(
         f"Unplug the charging cable from connector {connector_id}{why}.",
         simulator=SimulatorAction.of("unplug", connector_id=connector_id),
+        needed_by=needed_by,
     )
     return answer.done
 
 
-async def await_start(ctx: StepContext, session: Session) -> None:
+async def await_start(ctx: StepContext, session: Session, needed_by: tuple[str, ...] = ()) -> None:
     """The StartTransaction that follows an accepted start, asking for the cable if the station
-    waits for it; then CertLab's answer with the transaction id."""
+    waits for it (``needed_by``: what is not observed when the cable cannot be plugged); then
+    CertLab's answer with the transaction id."""
     connector = session.connector_id
 
     def started_or_waiting(payload: dict) -> bool:
@@ -90,12 +98,15 @@ async def await_start(ctx: StepContext, session: Session) -> None:
         "StartTransaction", {"connectorId": connector}, within=GRACE, since=session.since
     )
     if start is None:
-        plugged = await plug_in(ctx, connector, " so that the transaction can start")
+        plugged = await plug_in(
+            ctx, connector, " so that the transaction can start", needed_by=needed_by
+        )
         session.plugged = plugged
+        # Not plugged: only a start already on its way is taken, no long wait.
         start = await ctx.expect(
             "StartTransaction",
             {"connectorId": connector},
-            within=ctx.params.transaction_window,
+            within=ctx.params.transaction_window if plugged else GRACE,
             since=session.since,
         )
         if start is None and not plugged:
@@ -113,15 +124,46 @@ async def await_start(ctx: StepContext, session: Session) -> None:
         )
 
 
-async def remote_start(ctx: StepContext, connector_id: int, id_tag: str) -> Session:
-    """RemoteStartTransaction, then the StartTransaction it leads to (see ``await_start``)."""
+async def remote_start(
+    ctx: StepContext, connector_id: int, id_tag: str, needed_by: tuple[str, ...] = ()
+) -> Session:
+    """RemoteStartTransaction once the connector is idle, then the StartTransaction it leads to
+    (see ``await_start``)."""
+    await wait_available(ctx, connector_id)
     session = Session(connector_id, id_tag, since=ctx.mark())
     session.remote = await ctx.call(
         "RemoteStartTransaction", {"connectorId": connector_id, "idTag": id_tag}
     )
     if session.remote.status == "Accepted":
-        await await_start(ctx, session)
+        await await_start(ctx, session, needed_by)
     return session
+
+
+def last_status(ctx: StepContext, connector_id: int) -> str | None:
+    """The connector's status as the station last reported it during this step."""
+    frames = status_frames(ctx, connector_id, 0)
+    return status_names(frames)[-1] if frames else None
+
+
+async def wait_available(ctx: StepContext, connector_id: int) -> bool:
+    """Wait (status window) for the connector to report Available when its last status in this
+    step said otherwise (Finishing after a stop): the next part needs an idle connector. True
+    when it is Available or nothing says it is not."""
+    status = last_status(ctx, connector_id)
+    if status in (None, "Available"):
+        return True
+    found = await ctx.expect(
+        "StatusNotification",
+        {"connectorId": connector_id, "status": "Available"},
+        within=ctx.params.status_window,
+        since=status_frames(ctx, connector_id, 0)[-1].seq,
+    )
+    if found is None:
+        await ctx.note(
+            f"Connector {connector_id} is still {last_status(ctx, connector_id)} "
+            f"{ctx.params.status_window} s later (not Available)."
+        )
+    return found is not None
 
 
 async def remote_stop(ctx: StepContext, session: Session) -> CallReply | None:
@@ -161,29 +203,29 @@ async def finish(ctx: StepContext, session: Session | None) -> None:
         # Rejected: the station says the transaction no longer runs; a tag would start one.
         if session.stop is None and (reply is None or reply.status != "Rejected"):
             since = ctx.mark()
-            await ctx.prompt(
+            stopped = await ctx.prompt(
                 f"Transaction {tx} still runs: stop it at the station (present the tag "
                 f"{session.id_tag} again, or press stop).",
                 simulator=SimulatorAction.of(
                     "present_tag", connector_id=session.connector_id, id_tag=session.id_tag
                 ),
             )
-            session.stop = await ctx.expect(
+            session.stop = next(
+                iter(ctx.frames("StopTransaction", {"transactionId": tx}, since=session.since)),
+                None,
+            ) or await ctx.expect(
                 "StopTransaction",
                 {"transactionId": tx},
-                within=ctx.params.transaction_window,
+                within=ctx.params.transaction_window if stopped.done else GRACE,
                 since=since,
             )
+            if session.stop is None:
+                await ctx.note(f"Clean-up: transaction {tx} still runs at the end of the step.")
     if session.plugged:
-        since = ctx.mark()
-        await unplug(ctx, session.connector_id, " (clean-up: the connector becomes idle)")
         session.plugged = False
-        await ctx.expect(
-            "StatusNotification",
-            {"connectorId": session.connector_id, "status": "Available"},
-            within=ctx.params.status_window,
-            since=since,
-        )
+        await unplug(ctx, session.connector_id, " (clean-up: the connector becomes idle)")
+    if session.stop is not None or tx is None:
+        await wait_available(ctx, session.connector_id)
 
 
 async def read_key(ctx: StepContext, key: str) -> tuple[str | None, CallReply]:

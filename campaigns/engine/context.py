@@ -15,18 +15,20 @@ import contextlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from campaigns.engine import needs
+from campaigns.engine.blocks import Blocks, criterion_of, describe_frames, while_open
 from campaigns.engine.frames import Frame, Where, payload_matches
 from campaigns.engine.params import LabParameters
 from campaigns.engine.port import (
     BadResponse,
     CallRejected,
     CallTimedOut,
+    LabTrouble,
     StationGone,
     StationPort,
 )
@@ -34,6 +36,10 @@ from campaigns.engine.texts import summarise
 from stations.capabilities import Capabilities
 
 SIMULATOR_VENDOR_ID = "CertLab.Simulator"  # the simulator's DataTransfer remote control
+# s CertLab's own answer to a station's call may take to reach the step (its handler's database
+# work, the frame log, the stream) before the step gives up on it as CertLab's trouble.
+LAB_WAIT = 60.0
+OWN_FRAMES_WAIT = 15.0  # s for the logged frames of our own call to follow its reply
 
 
 class Outcome(StrEnum):
@@ -160,13 +166,32 @@ class PromptSpec:
 
 @dataclass(frozen=True)
 class Answer:
+    """The operator's answer. ``ctx.prompt`` adds the prompt's text and where in the frame
+    history it was shown (``asked``) and answered (``answered``): frames before ``asked`` were
+    not caused by the action; see campaigns/engine/blocks.py for what a "not done" means."""
+
     choice: str | None
     value: str = ""
     timed_out: bool = False
+    text: str = ""
+    asked: int = 0
+    answered: int = 0
+    timeout: float = 0
 
     @property
     def done(self) -> bool:
         return self.choice == "Done"
+
+    @property
+    def why_not(self) -> str:
+        """Why the action did not happen, for a "not observed" result ('' when it did)."""
+        if self.done:
+            return ""
+        asked = f"“{self.text.rstrip('.')}”" if self.text else "the prompt"
+        if self.timed_out or self.choice is None:
+            wait = f" after {self.timeout:.0f} s" if self.timeout else ""
+            return f"{asked} expired{wait} with no answer"
+        return f"the operator answered “{self.choice}” to {asked}"
 
 
 class PromptChannel(Protocol):
@@ -222,6 +247,7 @@ class StepContext:
         self._reader: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
         self._open = False
+        self._blocks = Blocks()
 
     # --- lifetime ---------------------------------------------------------------------------
     async def __aenter__(self) -> StepContext:
@@ -278,8 +304,9 @@ class StepContext:
     async def _frame_with(self, unique_id: str, direction: str) -> Frame | None:
         """The logged frame of our own call: it arrives on the stream just after the reply."""
         found = await self._wait_for(
-            lambda f: f.unique_id == unique_id and f.direction == direction, 0, timeout=2.0
-        )
+            lambda f: f.unique_id == unique_id and f.direction == direction, 0,
+            timeout=OWN_FRAMES_WAIT,
+        )  # fmt: skip
         return found[0] if found else None
 
     async def send_raw(self, frame: str, *, timeout: float | None = None) -> dict:
@@ -336,16 +363,41 @@ class StepContext:
         return found[0] if found else None
 
     async def answer_to(self, frame: Frame | None, *, within: float | None = None) -> Frame | None:
-        """CertLab's own answer (CALLRESULT or CALLERROR) to a station's call, as logged: the
-        transactionId of a StartTransaction, the idTagInfo of an Authorize."""
+        """CertLab's own answer (CALLRESULT or CALLERROR) to a station's call, as the Central
+        System sent it: the transactionId of a StartTransaction, the idTagInfo of an Authorize.
+
+        Taken from the frame stream, else from the frame log the Central System wrote (the port's
+        ``logged_answer``), waiting up to ``within`` (LAB_WAIT) s: CertLab always answers, so a
+        missing answer is CertLab's trouble and raises LabTrouble (the step ends with every
+        unproven criterion not observed, never failed). None only for ``frame`` None; a station
+        that left before CertLab could answer raises StationGone."""
         if frame is None:
             return None
-        found = await self._wait_for(
-            lambda f: f.unique_id == frame.unique_id and f.direction != frame.direction
-            and f.message_type in ("CALLRESULT", "CALLERROR"),
-            frame.seq, timeout=within or self.params.call_timeout,
-        )  # fmt: skip
-        return found[0] if found else None
+
+        def answer_or_gone(f: Frame) -> bool:
+            return (f.unique_id == frame.unique_id and f.direction != frame.direction
+                    and f.message_type in ("CALLRESULT", "CALLERROR")) or (
+                f.message_type == "DISCONNECTED" or f.connection_id not in (
+                    None, frame.connection_id))  # fmt: skip
+
+        wait = within or LAB_WAIT
+        found = await self._wait_for(answer_or_gone, frame.seq + 1, timeout=wait / 2)
+        answer = next((f for f in found if f.unique_id == frame.unique_id), None)
+        logged = getattr(self.port, "logged_answer", None)
+        if answer is None and logged is not None:
+            event = await logged(frame.unique_id, frame.direction, wait / 2)
+            answer = Frame.from_event(event, seq=frame.seq) if event else None
+        if answer is not None:
+            return answer
+        if found:
+            raise StationGone(
+                f"{self.station.charge_point_id} left before CertLab answered its "
+                f"{frame.action} of {frame.timestamp:%H:%M:%S}"
+            )
+        raise LabTrouble(
+            f"CertLab's own answer to the station's {frame.action} of "
+            f"{frame.timestamp:%H:%M:%S} ({frame.unique_id}) was not seen within {wait:.0f} s"
+        )
 
     async def expect_count(
         self, action: str, where: Where = None, *, count: int, within: float,
@@ -413,9 +465,23 @@ class StepContext:
         input_label: str = "",
         timeout: float | None = None,
         simulator: SimulatorAction | None = None,
+        needed_by: Iterable[str] = (),
     ) -> Answer:
         """Ask the operator to do something by hand. On the built-in simulator in fast mode the
-        simulator does it and the prompt answers itself."""
+        simulator does it and the prompt answers itself.
+
+        ``needed_by`` names what depends on the action: criteria ("7.b") or single checks by key
+        ("6.c#no-start"). When it did not happen ("Cannot do", expired), those are "not observed"
+        with the reason, from now on (campaigns/engine/blocks.py)."""
+        asked = self.mark()
+        answer = await self._ask(text, choices, input_label, timeout, simulator)
+        answer = replace(answer, text=text, asked=asked, answered=self.mark(),
+                         timeout=timeout or self.params.prompt_timeout)  # fmt: skip
+        if not answer.done:
+            await self._not_done(answer, tuple(needed_by))
+        return answer
+
+    async def _ask(self, text, choices, input_label, timeout, simulator) -> Answer:
         spec = PromptSpec(
             text=text,
             choices=tuple(choices),
@@ -440,6 +506,27 @@ class StepContext:
         station by its declaration (campaigns/engine/needs.py), or None when it applies."""
         return needs.lacks(self.station.capabilities, key)
 
+    async def _not_done(self, answer: Answer, needed_by: tuple[str, ...]) -> None:
+        seen = while_open(self.history, answer.asked, answer.answered)
+        also = (
+            f" While it was open the station sent {describe_frames(seen)}: not taken as the "
+            "answer, QA to judge."
+            if seen
+            else ""
+        )
+        for item in needed_by:
+            if item not in self._blocks:
+                key = item if "#" in item else f"{item}#not-done"
+                self.check(criterion_of(item), None, f"Not observed: {answer.why_not}.{also}",
+                           evidence=seen, key=key)  # fmt: skip
+        self._blocks.add(needed_by, answer.why_not)
+        if not needed_by:
+            await self.note(f"Not done: {answer.why_not}.{also}")
+
+    def blocked(self, item: str) -> str:
+        """Why a criterion ("7.b") or check key cannot be scored any more ('' when it can)."""
+        return self._blocks.reason(criterion_of(item), item)
+
     # --- results ----------------------------------------------------------------------------
     def check(
         self,
@@ -456,9 +543,14 @@ class StepContext:
     ) -> CheckResult:
         """Record one check of a criterion: ok True passed, False failed, None not observed;
         ``flagged`` leaves it to QA to judge. A criterion the station's declaration rules out
-        stays not applicable whatever a step records for it: what it saw is kept in the detail."""
+        stays not applicable whatever a step records for it: what it saw is kept in the detail.
+        A check of something whose action did not happen is not observed whatever ``ok`` says."""
         if not not_applicable and (reason := self.lacks(criterion)):
             not_applicable, detail = True, f"Not applicable: {reason}. Seen anyway: {detail}"
+        key = key or f"{criterion}#{sum(r.criterion == criterion for r in self.results) + 1}"
+        why = self._blocks.reason(criterion, key)
+        if why and (ok is not None or flagged) and not not_applicable:
+            ok, flagged, detail = None, False, f"Not scored, as {why}: {detail}"
         outcome = (
             Outcome.NOT_APPLICABLE if not_applicable
             else Outcome.FLAGGED if flagged
@@ -468,7 +560,7 @@ class StepContext:
         )  # fmt: skip
         result = CheckResult(
             criterion=criterion,
-            key=key or f"{criterion}#{sum(r.criterion == criterion for r in self.results) + 1}",
+            key=key,
             outcome=outcome,
             detail=detail,
             evidence=[f.ref() for f in evidence if f is not None],
@@ -496,6 +588,19 @@ class StepContext:
         section it comes from): shown to QA apart, deciding the verdict only in strict mode."""
         return self.check(criterion, ok, detail, evidence=evidence, key=key,
                           level=Level.FINDING, reference=reference, flagged=flagged)  # fmt: skip
+
+    def unexpected(self, criterion: str, frames: Iterable[Frame], why: str, *, key: str = ""
+                   ) -> CheckResult:  # fmt: skip
+        """What the station did by itself at a moment nobody asked for it (before the prompt for
+        it, while the operator was asked for something else): not observed, QA to judge."""
+        frames = [f for f in frames if f is not None]
+        return self.check(criterion, None, f"Unexpected, QA to judge: {why}: "
+                          f"{describe_frames(frames)}", evidence=frames, key=key)  # fmt: skip
+
+    def lab_side(self, criterion: str, detail: str, *, key: str = "") -> CheckResult:
+        """Not observed because of CertLab (its queue, database, worker, clock), never the
+        station's fault."""
+        return self.check(criterion, None, f"Not observed, CertLab's trouble: {detail}", key=key)
 
     async def note(self, text: str) -> None:
         self.notes.append(text)

@@ -19,6 +19,12 @@ class CallTimedOut(PortError):
     pass
 
 
+class LabTrouble(PortError):
+    """CertLab could not do its own part in time (its queue, database, worker, clock): whatever
+    was not observed because of it is "not observed" with this reason, never the station's
+    fault. The runner ends the step with the lab-side reason."""
+
+
 class CallRejected(PortError):
     """The station answered with a CALLERROR."""
 
@@ -51,5 +57,9 @@ class StationPort(Protocol):
         ...
 
     async def open(self) -> None: ...
+
+    # Optional: ``async def logged_answer(unique_id, direction, timeout) -> dict | None``, CertLab's
+    # answer to the station's call ``unique_id`` (sent in ``direction``) as the frame log holds it
+    # (a FrameEvent dict), for when the stream is late (StepContext.answer_to).
 
     async def close(self) -> None: ...

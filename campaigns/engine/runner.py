@@ -11,7 +11,7 @@ from types import ModuleType
 
 from campaigns.engine import needs
 from campaigns.engine.context import Outcome, StepContext
-from campaigns.engine.port import StationGone
+from campaigns.engine.port import LabTrouble, StationGone
 from campaigns.engine.verdict import Proposed, criterion_outcomes, propose, result_text
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ class Ending(StrEnum):
     TIMED_OUT = "timed_out"
     ABORTED = "aborted"
     ERROR = "error"
+    LAB_TROUBLE = "lab_trouble"
 
 
 ENDING_TEXT = {
@@ -30,6 +31,7 @@ ENDING_TEXT = {
     Ending.TIMED_OUT: "The step did not finish within its time limit",
     Ending.ABORTED: "Aborted by the operator",
     Ending.ERROR: "CertLab failed while running the step",
+    Ending.LAB_TROUBLE: "CertLab could not do its own part in time (not the station's doing)",
 }
 
 
@@ -58,6 +60,8 @@ async def run_step(
             await _run_watched(step, ctx, time_limit)
     except StationGone as error:
         ending, reason = Ending.STATION_OFFLINE, str(error)
+    except LabTrouble as error:
+        ending, reason = Ending.LAB_TROUBLE, str(error)
     except TimeoutError:
         ending, reason = Ending.TIMED_OUT, f"{time_limit:.0f} s passed"
     except asyncio.CancelledError:

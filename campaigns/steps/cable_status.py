@@ -10,7 +10,15 @@ ConnectionTimeOut the station gives up: back to Available (or Faulted, the seed 
 with no StartTransaction. The original ConnectionTimeOut is restored.
 """
 
-from campaigns.engine.charging import change_key, plug_in, read_key, status_frames, unplug
+from campaigns.engine.charging import (
+    Session,
+    change_key,
+    finish,
+    plug_in,
+    read_key,
+    status_frames,
+    unplug,
+)
 from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
 
@@ -84,9 +92,11 @@ async def _plug_and_unplug(ctx: StepContext, timeout: int) -> None:
     for action, wanted in (("plug", "Preparing"), ("unplug", "Available")):
         since = ctx.mark()
         if action == "plug":
-            done = await plug_in(ctx, connector, " without presenting a tag")
-        else:
-            done = await unplug(ctx, connector)
+            done = await plug_in(ctx, connector, " without presenting a tag", needed_by=("11.a",))
+        else:  # a cable still in would also spoil 11.b, which needs none
+            done = await unplug(ctx, connector, needed_by=("11.a", "11.b"))
+        if not done:
+            return  # not observed (the engine said why); nothing to unplug after no plug
         found = await ctx.expect(
             "StatusNotification",
             {"connectorId": connector, "status": wanted},
@@ -95,7 +105,7 @@ async def _plug_and_unplug(ctx: StepContext, timeout: int) -> None:
         )
         frames = status_frames(ctx, connector, since)
         seen = " → ".join(str(f.payload.get("status")) for f in frames) or "no StatusNotification"
-        detail = f"Cable {action}ged{'' if done else ' (not confirmed)'}: {seen}"
+        detail = f"Cable {action}ged: {seen}"
         if found is None:
             detail += f"; expected {wanted} within {window} s"
         problems = _invalid(frames)
@@ -124,6 +134,8 @@ async def _watch_plugged(ctx: StepContext, since: int, timeout: int) -> None:
 
 async def _timeout_without_cable(ctx: StepContext, timeout: int) -> None:
     connector, window = ctx.params.connector_id, ctx.params.status_window
+    if ctx.blocked("11.b"):
+        return
     since = ctx.mark()
     reply = await ctx.call(
         "RemoteStartTransaction", {"connectorId": connector, "idTag": ctx.params.valid_id_tag}
@@ -144,7 +156,7 @@ async def _timeout_without_cable(ctx: StepContext, timeout: int) -> None:
         within=window,
         since=since,
     )
-    begun = preparing or reply.response
+    begun = preparing or reply.response or ctx.history[since]  # (a stream late under load)
     gave_up = await ctx.expect(
         "StatusNotification",
         lambda p: p["connectorId"] == connector and p["status"] in GAVE_UP,
@@ -165,6 +177,10 @@ async def _timeout_without_cable(ctx: StepContext, timeout: int) -> None:
             evidence=evidence,
             key="11.b#timeout",
         )
+        for start in starts:  # the station is left idle, whatever the verdict
+            tag = str(start.payload.get("idTag"))
+            answer = await ctx.answer_to(start)
+            await finish(ctx, Session(connector, tag, since=since, start=start, answer=answer))
         return
     if gave_up is None:
         ctx.check(

@@ -48,7 +48,9 @@ async def run(ctx: StepContext) -> None:
         current != interval
         and (await change_key(ctx, "MeterValueSampleInterval", interval)).status == "Accepted"
     )
-    session = await remote_start(ctx, ctx.params.connector_id, ctx.params.valid_id_tag)
+    session = await remote_start(
+        ctx, ctx.params.connector_id, ctx.params.valid_id_tag, needed_by=("14.a",)
+    )
     if session.transaction_id is None:
         ctx.check(
             "14.a",
@@ -84,12 +86,13 @@ async def _offline_and_back(ctx: StepContext, session: Session) -> None:
         ),
     )
     outages: list[Outage] = []
-    for text, action in prompts:
+    # Without the first outage nothing is queued; without the second only the stop is missing.
+    needs = (("14.a",), ("14.a#stop",))
+    for (text, action), needed_by in zip(prompts, needs, strict=True):
         mark, asked_at = ctx.mark(), datetime.now(UTC)
         connection = _connection(ctx, mark)
-        answer = await ctx.prompt(text, simulator=action)
+        answer = await ctx.prompt(text, simulator=action, needed_by=needed_by)
         if not answer.done:
-            await ctx.note(f"Prompt answered {answer.choice or 'nothing'}: {text}")
             break
         outage = await _outage(ctx, mark, connection, seconds, asked_at)
         outages.append(outage)
@@ -138,21 +141,13 @@ async def _outage(ctx, mark: int, old: int | None, seconds: int, asked_at: datet
 
 
 async def _replay(ctx: StepContext, mark: int, tx: int, back: Frame) -> None:
-    """Wait (bounded) until the queue is flushed: the StopTransaction, or a MeterValues sampled
-    after the reconnect."""
-
-    def flushed(frame: Frame) -> bool:
-        if frame.seq < back.seq or frame.direction != "in" or frame.message_type != "CALL":
-            return False
-        if frame.action == "StopTransaction":
-            return True
-        when = _station_time(frame)
-        return frame.action == "MeterValues" and when is not None and when >= back.timestamp
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + ctx.params.status_window
-    while not any(flushed(f) for f in ctx.history[mark:]) and loop.time() < deadline:
-        await asyncio.sleep(POLL)
+    """Wait (bounded) for what the criterion is about: the queued StopTransaction of ``tx``,
+    which a station sends after the samples of the outage (time order). A live MeterValues
+    after the reconnect says nothing about the queue (a station may send one first), so the
+    wait never ends on one."""
+    await ctx.expect(
+        "StopTransaction", {"transactionId": tx}, within=ctx.params.status_window, since=back.seq
+    )
 
 
 def _stop_of(ctx: StepContext, since: int, tx: int) -> Frame | None:

@@ -27,7 +27,7 @@ CRITERIA = ("6.a", "6.b", "6.c")
 
 async def run(ctx: StepContext) -> None:
     connector, tag = ctx.params.connector_id, ctx.params.valid_id_tag
-    remote = await remote_start(ctx, connector, tag)
+    remote = await remote_start(ctx, connector, tag, needed_by=("6.a",))
     _check_remote(ctx, remote)
     await finish(ctx, remote)
     local = Session(connector, tag, since=ctx.mark())
@@ -66,11 +66,19 @@ async def _local_start(ctx: StepContext, session: Session) -> None:
         simulator=SimulatorAction.of(
             "present_tag", connector_id=session.connector_id, id_tag=session.id_tag
         ),
+        needed_by=("6.b",),
     )
+    if not answer.done:
+        return  # 6.b is not observed (the engine said why); a start meanwhile is cleaned up
     session.id_tag = answer.value.strip() or session.id_tag
+    early = ctx.frames("Authorize", {"idTag": session.id_tag}, since=session.since)
+    early = [f for f in early if f.seq < answer.asked]
+    if early:
+        ctx.unexpected("6.b", early, "an Authorize before the tag was asked for", key="6.b#early")
     authorize = await ctx.expect(
-        "Authorize", {"idTag": session.id_tag}, within=ctx.params.status_window, since=session.since
-    )
+        "Authorize", {"idTag": session.id_tag}, within=ctx.params.status_window,
+        since=answer.asked,
+    )  # fmt: skip
     if authorize is None:
         ctx.check(
             "6.b",
@@ -81,7 +89,7 @@ async def _local_start(ctx: StepContext, session: Session) -> None:
             key="6.b#authorize",
         )
         return
-    verdict = await ctx.answer_to(authorize)
+    verdict = await ctx.answer_to(authorize)  # CertLab's own: never missing (LabTrouble)
     status = _id_tag_status(verdict)
     ctx.check(
         "6.b",
@@ -92,24 +100,31 @@ async def _local_start(ctx: StepContext, session: Session) -> None:
     )
     if status != "Accepted":
         return
-    await await_start(ctx, session)
+    await await_start(ctx, session, needed_by=("6.b",))
     _check_start(ctx, "6.b", session)
 
 
 async def _invalid_tag(ctx: StepContext) -> None:
     connector, window = ctx.params.connector_id, ctx.params.quiet_window
     since = ctx.mark()
-    plugged = await plug_in(ctx, connector, " and leave it in (the next tag must not start)")
-    answer = await ctx.prompt(
-        f"Present the unknown RFID tag {ctx.params.invalid_id_tag} at connector {connector}.",
-        input_label="idTag presented",
-        simulator=SimulatorAction.of(
-            "present_tag", connector_id=connector, id_tag=ctx.params.invalid_id_tag
-        ),
-    )
-    tag = answer.value.strip() or ctx.params.invalid_id_tag
+    # Without the cable in, "no start" proves nothing: that check needs it.
+    plugged = await plug_in(
+        ctx, connector, " and leave it in (the next tag must not start)",
+        needed_by=("6.c#no-start",),
+    )  # fmt: skip
     try:
-        authorize = await ctx.expect("Authorize", {"idTag": tag}, within=window, since=since)
+        answer = await ctx.prompt(
+            f"Present the unknown RFID tag {ctx.params.invalid_id_tag} at connector {connector}.",
+            input_label="idTag presented",
+            simulator=SimulatorAction.of(
+                "present_tag", connector_id=connector, id_tag=ctx.params.invalid_id_tag
+            ),
+            needed_by=("6.c",),
+        )
+        if not answer.done:
+            return
+        tag = answer.value.strip() or ctx.params.invalid_id_tag
+        authorize = await ctx.expect("Authorize", {"idTag": tag}, within=window, since=answer.asked)
         if authorize is None:
             ctx.check(
                 "6.c",
@@ -128,6 +143,8 @@ async def _invalid_tag(ctx: StepContext) -> None:
                 evidence=[authorize, verdict],
                 key="6.c#authorize",
             )
+        if ctx.blocked("6.c#no-start"):
+            return  # no cable: a missing start would prove nothing
         after = since if authorize is None else authorize.seq
         await ctx.collect(None, during=window, since=after)
         starts = ctx.frames("StartTransaction", {"connectorId": connector}, since=after)
@@ -156,8 +173,9 @@ async def _invalid_tag(ctx: StepContext) -> None:
     finally:
         for start in ctx.frames("StartTransaction", {"connectorId": connector}, since=since):
             stray = Session(
-                connector, tag, since=since, start=start, answer=await ctx.answer_to(start)
-            )
+                connector, str(start.payload.get("idTag")), since=since, start=start,
+                answer=await ctx.answer_to(start),
+            )  # fmt: skip
             await finish(ctx, stray)
         if plugged:
             await unplug(ctx, connector, " (clean-up)")

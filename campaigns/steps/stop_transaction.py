@@ -40,7 +40,9 @@ STOPS = (
 async def run(ctx: StepContext) -> None:
     stopped = []
     for stop in STOPS:
-        session = await remote_start(ctx, ctx.params.connector_id, ctx.params.valid_id_tag)
+        session = await remote_start(
+            ctx, ctx.params.connector_id, ctx.params.valid_id_tag, needed_by=(stop.criterion,)
+        )
         if session.transaction_id is None:
             ctx.check(
                 stop.criterion,
@@ -66,6 +68,14 @@ async def _stop(ctx: StepContext, stop: Stop, session: Session) -> None:
     tx, connector = session.transaction_id, session.connector_id
     since = ctx.mark()
     evidence = []
+    ended = ctx.frames("StopTransaction", {"transactionId": tx}, since=session.since)
+    if ended:  # the station ended it by itself before it was asked to: proves nothing here
+        session.stop = ended[0]
+        ctx.unexpected(
+            stop.criterion, ended, f"the station ended transaction {tx} by itself before "
+            f"{stop.how}", key=f"{stop.criterion}#stop",
+        )  # fmt: skip
+        return
     if stop.criterion == "7.a":
         reply = await remote_stop(ctx, session)
         evidence = reply.frames
@@ -79,19 +89,25 @@ async def _stop(ctx: StepContext, stop: Stop, session: Session) -> None:
         if reply.status != "Accepted":
             return
     elif stop.criterion == "7.b":
-        await ctx.prompt(
+        answer = await ctx.prompt(
             f"Stop the charging at connector {connector} at the station: present the tag "
             f"{session.id_tag} again (or press the stop button).",
             simulator=SimulatorAction.of(
                 "present_tag", connector_id=connector, id_tag=session.id_tag
             ),
+            needed_by=("7.b",),
         )
+        if not answer.done:
+            return  # not observed (the engine said why); the clean-up stops the transaction
     else:
-        session.plugged = False  # pulled out now: no clean-up unplug
-        await ctx.prompt(
+        answer = await ctx.prompt(
             f"Unplug the charging cable from connector {connector} while it charges.",
             simulator=SimulatorAction.of("unplug", connector_id=connector),
+            needed_by=("7.c",),
         )
+        if not answer.done:
+            return
+        session.plugged = False  # pulled out now: no clean-up unplug
     found = session.stop or await ctx.expect(
         "StopTransaction", {"transactionId": tx}, within=ctx.params.transaction_window, since=since
     )

@@ -75,10 +75,13 @@ class ScriptedStation:
         if reply is None:
             await asyncio.sleep(timeout)
             raise CallTimedOut(action)
-        if isinstance(reply, CallRejected):
+        try:
+            if isinstance(reply, CallRejected):
+                raise reply
+            answer = reply(payload) if callable(reply) else reply
+        except CallRejected:  # a CALLERROR is logged like any answer
             self._push("in", "CALLERROR", action, unique_id, {})
-            raise reply
-        answer = reply(payload) if callable(reply) else reply
+            raise
         self._push("in", "CALLRESULT", action, unique_id, answer)
         for then_action, then_payload, delay in then:
             self.emit(then_action, then_payload, delay)

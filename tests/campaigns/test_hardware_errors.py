@@ -122,7 +122,7 @@ async def test_operator_who_cannot_create_an_error_leaves_it_for_qa(scripted, ma
     run = await run_step(step_module(10), _ctx(make_ctx, operator), time_limit=20)
     assert run.proposed == Proposed.INCOMPLETE
     assert run.outcomes == {"10.a": Outcome.NOT_OBSERVED, "10.b": Outcome.NOT_OBSERVED}
-    assert "answered 'Cannot do'" in run.result_text
+    assert "the operator answered “Cannot do” to “Create a hardware error" in run.result_text
     assert len(operator.asked) == 2  # nothing to clear
 
 

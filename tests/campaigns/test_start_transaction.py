@@ -116,9 +116,11 @@ async def test_remote_start_passes_with_charging_before_or_after_start(
     run = await run_step(STEP, ctx, time_limit=20)
     assert run.outcomes["6.a"] == Outcome.PASSED, [r.detail for r in ctx.results]
     assert ("RemoteStopTransaction", {"transactionId": 41}) in station.calls
-    # No operator and no tag at the reader: the local parts stay open for QA, nothing passes.
-    assert run.outcomes["6.b"] == Outcome.FAILED
-    assert run.proposed == Proposed.FAILED
+    # No operator: the tag prompts expire, so the local parts are not observed, never failed.
+    assert run.outcomes["6.b"] == Outcome.NOT_OBSERVED
+    assert run.outcomes["6.c"] == Outcome.NOT_OBSERVED
+    assert run.proposed == Proposed.INCOMPLETE
+    assert "expired" in next(r.detail for r in ctx.results if r.key == "6.b#not-done")
 
 
 async def test_remote_start_rejected_fails_6a_with_the_answer(station, ctx_for):
