@@ -20,12 +20,20 @@ def attempt_group(attempt_id: int) -> str:
     return f"attempt-{attempt_id}"
 
 
-async def attempt_changed(attempt_id: int, what: str) -> None:
-    """Tell watchers that something of the attempt changed; they re-read what they show."""
+def station_attempts_group(station_id: int) -> str:
+    """Who follows every attempt on a station (a script doing its local actions)."""
+    return f"station-attempts-{station_id}"
+
+
+async def attempt_changed(attempt_id: int, what: str, *, station_id: int | None = None) -> None:
+    """Tell watchers that something of the attempt changed; they re-read what they show.
+    With ``station_id``, the station's followers hear it too."""
     layer = channel_layer()
     event: AttemptEvent = {"type": "attempt.changed", "attempt_id": attempt_id, "what": what}
     try:
         await layer.group_send(attempt_group(attempt_id), event)
+        if station_id is not None:
+            await layer.group_send(station_attempts_group(station_id), event)
     except Exception:  # a live view is a convenience; the record is in the database
         import logging
 

@@ -93,6 +93,7 @@ class DbPrompts:
 
     def __init__(self, attempt: Attempt) -> None:
         self.attempt_id = attempt.pk
+        self.station_id = attempt.station_id
 
     async def ask(self, spec: PromptSpec) -> Answer:
         prompt = await _db(Prompt.objects.create)(
@@ -100,13 +101,15 @@ class DbPrompts:
             text=spec.text,
             choices=list(spec.choices),
             input_label=spec.input_label,
+            kind=spec.action.name if spec.action else "",
+            details=spec.action.kwargs if spec.action else {},
             simulator_action=(
                 {"name": spec.simulator.name, "kwargs": spec.simulator.kwargs}
                 if spec.simulator else None
             ),
             deadline=timezone.now() + timedelta(seconds=spec.timeout),
         )  # fmt: skip
-        await attempt_changed(self.attempt_id, "prompt")
+        await attempt_changed(self.attempt_id, "prompt", station_id=self.station_id)
         try:
             return await self._wait(prompt.pk, spec.timeout)
         except asyncio.CancelledError:

@@ -313,6 +313,9 @@ class Prompt(models.Model):
     text = models.TextField()
     choices = models.JSONField(default=list)
     input_label = models.CharField(max_length=100, blank=True)
+    # What the manual part is, for scripts: "present_tag" with {"connector_id": 1, "id_tag": …}.
+    kind = models.CharField(max_length=40, blank=True)
+    details = models.JSONField(default=dict, blank=True)
     simulator_action = models.JSONField(null=True, blank=True)
     opened = models.DateTimeField(auto_now_add=True)
     deadline = models.DateTimeField()

@@ -174,6 +174,8 @@ def prompt_do_on_simulator(*, prompt: Prompt, user: User) -> None:
 
     if not prompt.simulator_action or not prompt.attempt.station.is_simulator:
         raise ValidationError("This prompt has nothing the simulator can do.")
+    if prompt.status != PromptStatus.OPEN:
+        raise ValidationError("This prompt is no longer open.")
     stored = prompt.simulator_action
     action = SimulatorAction(stored["name"], stored.get("kwargs", {}))
     try:

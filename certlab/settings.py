@@ -64,11 +64,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "stations",
     "transfers",
     "campaigns",
     "simulator",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +133,55 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# --- The JSON API (/api/v1/): sessions with CSRF for the browser, personal tokens for scripts ----
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.QaWritesVendorsRead"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CertLab API",
+    "DESCRIPTION": (
+        "Everything QA do by clicking, as JSON. Scripts authenticate with a personal token "
+        "(`Authorization: Bearer <token>`, made on /api/tokens/); vendors read their own "
+        "manufacturer's objects only."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "AttemptStatusEnum": "campaigns.models.AttemptStatus",
+        "PromptStatusEnum": "campaigns.models.PromptStatus",
+        "VerdictEnum": "campaigns.models.Verdict",
+        "ProposedVerdictEnum": "campaigns.models.ProposedVerdict",
+        "OutcomeEnum": "campaigns.models.Outcome",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_wait_endpoints",
+    ],
+}
+# The longest a script's long-poll for an attempt's next prompt or end may wait (s).
+CERTLAB_API_WAIT_MAX = env.int("CERTLAB_API_WAIT_MAX", 60, minimum=1, maximum=600)
 
 # --- Redis: the channel layer and the Celery broker -------------------------------------------
 # Unset: the embedded Redis that the run command starts on a private port.

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("catalogue/", include("stations.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("api/", include("api.urls")),
     path("", include("transfers.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -93,3 +93,16 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
+
+
+def limit_choices(form: forms.ModelForm, *, user) -> None:
+    """Offer only objects the user may see in a catalogue form's foreign-key fields (the pages
+    and the API validate with the same forms)."""
+    scoped = {
+        "manufacturer": selectors.manufacturers_for,
+        "charger_model": selectors.charger_models_for,
+        "expected_firmware": selectors.firmware_versions_for,
+    }
+    for name, visible in scoped.items():
+        if name in form.fields:
+            form.fields[name].queryset = visible(user=user)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import qa_required
 from stations import selectors
-from stations.catalogue import KINDS, Kind
+from stations.catalogue import KINDS, Kind, limit_choices
 
 
 def _kind(slug: str) -> Kind:
@@ -23,18 +23,6 @@ def _kind(slug: str) -> Kind:
         return KINDS[slug]
     except KeyError:
         raise Http404("No such catalogue page.") from None
-
-
-def _limit_choices(form, request: HttpRequest) -> None:
-    """Offer only objects the user may see in a form's foreign-key fields."""
-    scoped = {
-        "manufacturer": selectors.manufacturers_for,
-        "charger_model": selectors.charger_models_for,
-        "expected_firmware": selectors.firmware_versions_for,
-    }
-    for name, visible in scoped.items():
-        if name in form.fields:
-            form.fields[name].queryset = visible(user=request.user)
 
 
 @login_required
@@ -85,7 +73,7 @@ def object_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def _edit(request: HttpRequest, kind: Kind, instance) -> HttpResponse:
     form = kind.form(request.POST or None, request.FILES or None, instance=instance)
-    _limit_choices(form, request)
+    limit_choices(form, user=request.user)
     if request.method == "POST" and form.is_valid():
         obj = form.save()
         verb = "Saved" if instance else "Created"

@@ -161,7 +161,10 @@ class PromptSpec:
     choices: tuple[str, ...]
     input_label: str = ""
     timeout: float = 300
-    simulator: SimulatorAction | None = None
+    simulator: SimulatorAction | None = None  # set on the built-in simulator only
+    # The manual part itself ("present_tag", connector_id=1, id_tag=…), on every station: a
+    # script doing a real charger's local actions reads it from the prompt (the API).
+    action: SimulatorAction | None = None
 
 
 @dataclass(frozen=True)
@@ -488,6 +491,7 @@ class StepContext:
             input_label=input_label,
             timeout=timeout or self.params.prompt_timeout,
             simulator=simulator if self.station.is_simulator else None,
+            action=simulator,
         )
         if spec.simulator and self.params.answer_prompts_on_simulator:
             await self.note(f"Simulator does: {text}")

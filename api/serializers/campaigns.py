@@ -1,0 +1,251 @@
+"""Campaigns, their steps, attempts with criterion results, checks and evidence, and prompts."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from campaigns.models import (
+    Applicability,
+    Attempt,
+    AttemptNote,
+    Campaign,
+    Check,
+    CriterionResult,
+    Prompt,
+    TestFunction,
+    Verdict,
+)
+
+
+def _is_qa(serializer: serializers.Serializer) -> bool:
+    request = serializer.context.get("request")
+    return bool(request and request.user.is_qa)
+
+
+class CriterionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    text = serializers.CharField()
+
+
+class TestFunctionSerializer(serializers.ModelSerializer):
+    criteria = CriterionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TestFunction
+        fields = ["number", "title", "step", "criteria"]
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    catalogue = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    signed_off_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    manufacturer = serializers.IntegerField(source="station.charger_model.manufacturer_id")
+    notes = serializers.SerializerMethodField(help_text="The lab's notes (QA only).")
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "station",
+            "manufacturer",
+            "firmware",
+            "update_firmware",
+            "catalogue",
+            "status",
+            "owner",
+            "parameters",
+            "notes",
+            "created",
+            "started",
+            "completed",
+            "signed_off",
+            "signed_off_by",
+        ]
+
+    def get_notes(self, obj: Campaign) -> str:
+        return obj.notes if _is_qa(self) else ""
+
+
+class CampaignCreateSerializer(serializers.Serializer):
+    """What the new-campaign form asks; the lab parameters not given keep their defaults."""
+
+    station = serializers.IntegerField()
+    firmware = serializers.IntegerField(required=False, allow_null=True)
+    update_firmware = serializers.IntegerField(required=False, allow_null=True)
+    rehearsal = serializers.BooleanField(required=False, default=False)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    heartbeat_interval = serializers.IntegerField(required=False)
+    meter_interval = serializers.IntegerField(required=False)
+    valid_id_tag = serializers.CharField(required=False)
+    invalid_id_tag = serializers.CharField(required=False)
+    connector_id = serializers.IntegerField(required=False)
+    prompt_timeout = serializers.IntegerField(required=False)
+    reconnect_timeout = serializers.IntegerField(required=False)
+    offline_seconds = serializers.IntegerField(required=False)
+
+
+class AttemptBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attempt
+        fields = ["id", "number", "status", "proposed_verdict", "final_verdict", "queued", "ended"]
+
+
+class StepSerializer(serializers.Serializer):
+    """One row of the campaign table: the step, its plan and its result so far."""
+
+    number = serializers.IntegerField(source="item.function.number")
+    title = serializers.CharField(source="item.function.title")
+    applicability = serializers.ChoiceField(
+        source="item.applicability", choices=Applicability.choices
+    )
+    reason = serializers.CharField(source="item.reason")
+    verdict = serializers.CharField(help_text="A final verdict, or empty while undecided.")
+    result = serializers.CharField(help_text="The result as in the report, with the history.")
+    criteria = CriterionSerializer(many=True)
+    attempts = AttemptBriefSerializer(many=True)
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    steps = serializers.SerializerMethodField()
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "steps"]
+
+    @extend_schema_field(StepSerializer(many=True))
+    def get_steps(self, obj: Campaign) -> list[dict]:
+        return StepSerializer(self.context["rows"], many=True).data
+
+
+class ApplicabilitySerializer(serializers.Serializer):
+    applicability = serializers.ChoiceField(choices=Applicability.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class VerdictSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    result_text = serializers.CharField(help_text="The result as it goes into the report.")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PromptAnswerSerializer(serializers.Serializer):
+    choice = serializers.CharField(max_length=40, help_text="One of the prompt's choices.")
+    value = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class PromptSerializer(serializers.ModelSerializer):
+    answered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    can_simulate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prompt
+        fields = [
+            "id",
+            "attempt",
+            "text",
+            "kind",
+            "details",
+            "choices",
+            "input_label",
+            "opened",
+            "deadline",
+            "status",
+            "answer",
+            "answer_value",
+            "answered_by",
+            "answered_at",
+            "can_simulate",
+        ]
+
+    def get_can_simulate(self, obj: Prompt) -> bool:
+        return bool(obj.simulator_action)
+
+
+class CriterionResultSerializer(serializers.ModelSerializer):
+    key = serializers.CharField(source="criterion.key")
+    text = serializers.CharField(source="criterion.text")
+
+    class Meta:
+        model = CriterionResult
+        fields = ["key", "text", "outcome"]
+
+
+class CheckSerializer(serializers.ModelSerializer):
+    criterion = serializers.CharField(source="criterion.key")
+    evidence = serializers.JSONField(help_text="The frames that prove the check (id, raw, …).")
+
+    class Meta:
+        model = Check
+        fields = ["id", "key", "criterion", "outcome", "detail", "at", "evidence"]
+
+
+class ProgressSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AttemptNote
+        fields = ["at", "text"]
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    campaign = serializers.IntegerField(source="plan_item.campaign_id")
+    step = serializers.IntegerField(source="plan_item.function.number")
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Attempt
+        fields = [
+            "id",
+            "campaign",
+            "step",
+            "number",
+            "station",
+            "status",
+            "abort_requested",
+            "started_by",
+            "queued",
+            "started",
+            "ended",
+            "ending_reason",
+            "proposed_verdict",
+            "proposed_text",
+            "final_verdict",
+            "result_text",
+            "notes",
+            "decided_by",
+            "decided_at",
+        ]
+
+
+class AttemptDetailSerializer(AttemptSerializer):
+    criterion_results = CriterionResultSerializer(many=True, read_only=True)
+    checks = CheckSerializer(many=True, read_only=True)
+    prompts = PromptSerializer(many=True, read_only=True)
+    progress = ProgressSerializer(many=True, read_only=True)
+    attachments = serializers.SerializerMethodField()
+
+    class Meta(AttemptSerializer.Meta):
+        fields = [
+            *AttemptSerializer.Meta.fields,
+            "criterion_results",
+            "checks",
+            "prompts",
+            "progress",
+            "attachments",
+        ]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_attachments(self, obj: Attempt) -> dict:
+        # A traceback is CertLab's own trouble: the lab's to read, not a vendor's.
+        if _is_qa(self):
+            return obj.attachments
+        return {k: v for k, v in obj.attachments.items() if k != "traceback"}
+
+
+class WaitSerializer(serializers.Serializer):
+    """What a long-poll returns: the attempt as it is now, and the prompt waited for."""
+
+    attempt = AttemptSerializer()
+    prompt = PromptSerializer(allow_null=True)
+    ended = serializers.BooleanField()
+    timed_out = serializers.BooleanField()

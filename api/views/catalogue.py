@@ -1,0 +1,150 @@
+"""The station catalogue: the same four kinds as the catalogue pages, validated by their forms.
+
+Reads go through stations.selectors (a vendor sees its own manufacturer's objects, anything else
+is a 404); writes are QA's (api.permissions)."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.errors import form_errors
+from api.serializers.catalogue import (
+    ChargerModelSerializer,
+    DiagnosticsFileSerializer,
+    FirmwareDownloadSerializer,
+    FirmwareVersionSerializer,
+    FramePageSerializer,
+    FrameSerializer,
+    ManufacturerSerializer,
+    StationSerializer,
+)
+from api.views.common import FileRenderer, form_data
+from api.views.frames import frame_page
+from stations.catalogue import KINDS, limit_choices
+from transfers import selectors as transfer_selectors
+
+
+class CatalogueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """List, read, create (POST) and change (PATCH) one kind of catalogue object."""
+
+    slug = ""
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @property
+    def kind(self):
+        return KINDS[self.slug]
+
+    def get_queryset(self):
+        return self.kind.visible(user=self.request.user).order_by("pk")
+
+    def create(self, request, *args, **kwargs) -> Response:
+        return self._save(None, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs) -> Response:
+        return self._save(self.get_object(), status.HTTP_200_OK)
+
+    def _save(self, instance, code: int) -> Response:
+        form_class = self.kind.form
+        data = form_data(self.request.data, instance, fields=form_class._meta.fields)
+        form = form_class(data, self.request.FILES or None, instance=instance)
+        limit_choices(form, user=self.request.user)
+        if not form.is_valid():
+            raise form_errors(form)
+        obj = form.save()
+        return Response(self.get_serializer(obj).data, status=code)
+
+
+class ManufacturerViewSet(CatalogueViewSet):
+    slug = "manufacturers"
+    serializer_class = ManufacturerSerializer
+
+
+class ChargerModelViewSet(CatalogueViewSet):
+    slug = "models"
+    serializer_class = ChargerModelSerializer
+
+
+class FirmwareVersionViewSet(CatalogueViewSet):
+    """Firmware versions; POST or PATCH a multipart body with ``file`` to upload the file."""
+
+    slug = "firmware"
+    serializer_class = FirmwareVersionSerializer
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], renderer_classes=[FileRenderer])
+    def file(self, request, pk=None) -> FileResponse:
+        firmware = self.get_object()
+        if not firmware.file:
+            raise Http404("This firmware version has no file.")
+        return FileResponse(firmware.file.open("rb"), as_attachment=True)
+
+
+FRAME_FILTERS = [
+    OpenApiParameter("before", int, description="Frames older than this frame id (next page)."),
+    OpenApiParameter("after", int, description="Frames newer than this id, oldest first (tail)."),
+    OpenApiParameter("limit", int, description="At most this many (default 100, at most 500)."),
+    OpenApiParameter("action", str, description="Only this OCPP action, e.g. StatusNotification"),
+    OpenApiParameter("direction", str, enum=["in", "out"]),
+    OpenApiParameter("message_type", str, enum=["CALL", "CALLRESULT", "CALLERROR", "invalid"]),
+    OpenApiParameter("errors", bool, description="Only frames with something wrong."),
+    OpenApiParameter("connection", int, description="Only the frames of one connection."),
+]
+
+
+class StationViewSet(CatalogueViewSet):
+    slug = "stations"
+    serializer_class = StationSerializer
+
+    @extend_schema(parameters=FRAME_FILTERS, responses=FramePageSerializer)
+    @action(detail=True, methods=["get"], serializer_class=FrameSerializer)
+    def frames(self, request, pk=None) -> Response:
+        """The station's frames, newest first, a page at a time (``next`` holds the cursor)."""
+        frames, links = frame_page(request, self.get_object())
+        return Response({**links, "results": FrameSerializer(frames, many=True).data})
+
+    @extend_schema(responses=DiagnosticsFileSerializer(many=True))
+    @action(detail=True, methods=["get"], serializer_class=DiagnosticsFileSerializer)
+    def diagnostics(self, request, pk=None) -> Response:
+        """The station's diagnostics uploads, newest first."""
+        station = self.get_object()
+        uploads = transfer_selectors.diagnostics_files_visible(user=request.user).filter(
+            station=station
+        )
+        page = self.paginate_queryset(uploads)
+        return self.get_paginated_response(DiagnosticsFileSerializer(page, many=True).data)
+
+    @extend_schema(responses=FirmwareDownloadSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="firmware-downloads",
+        serializer_class=FirmwareDownloadSerializer,
+    )
+    def firmware_downloads(self, request, pk=None) -> Response:
+        """Every fetch of a firmware file by the station, oldest first."""
+        station = self.get_object()
+        downloads = transfer_selectors.firmware_downloads_visible(user=request.user).filter(
+            station=station
+        )
+        page = self.paginate_queryset(downloads)
+        return self.get_paginated_response(FirmwareDownloadSerializer(page, many=True).data)
+
+
+class DiagnosticsFileViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = DiagnosticsFileSerializer
+
+    def get_queryset(self):
+        return transfer_selectors.diagnostics_files_visible(user=self.request.user)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], renderer_classes=[FileRenderer])
+    def file(self, request, pk=None) -> FileResponse:
+        upload = self.get_object()
+        if not upload.file:
+            raise Http404("This upload did not arrive whole; nothing was kept.")
+        return FileResponse(upload.file.open("rb"), as_attachment=True, filename=upload.file_name)
