@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0002_load_catalogue'),
+        ('campaigns', '0003_check_levels_strict_mode'),
     ]
 
     operations = [
