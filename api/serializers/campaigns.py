@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from campaigns.engine.params import PARAMETERS, LabParameters, ParameterSpec
 from campaigns.models import (
     Applicability,
     Attempt,
@@ -54,6 +55,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "update_firmware",
             "catalogue",
             "status",
+            "strict",
             "owner",
             "parameters",
             "notes",
@@ -69,21 +71,29 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 class CampaignCreateSerializer(serializers.Serializer):
-    """What the new-campaign form asks; the lab parameters not given keep their defaults."""
+    """What the new-campaign form asks; a lab parameter not given keeps the mode's default
+    (percentages in whole percent, as on the form)."""
 
     station = serializers.IntegerField()
     firmware = serializers.IntegerField(required=False, allow_null=True)
     update_firmware = serializers.IntegerField(required=False, allow_null=True)
     rehearsal = serializers.BooleanField(required=False, default=False)
+    strict = serializers.BooleanField(required=False, default=False)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
-    heartbeat_interval = serializers.IntegerField(required=False)
-    meter_interval = serializers.IntegerField(required=False)
-    valid_id_tag = serializers.CharField(required=False)
-    invalid_id_tag = serializers.CharField(required=False)
-    connector_id = serializers.IntegerField(required=False)
-    prompt_timeout = serializers.IntegerField(required=False)
-    reconnect_timeout = serializers.IntegerField(required=False)
-    offline_seconds = serializers.IntegerField(required=False)
+
+
+def _parameter_field(name: str, spec: ParameterSpec) -> serializers.Field:
+    default = getattr(LabParameters(), name)
+    label = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+    if isinstance(default, bool):
+        return serializers.BooleanField(required=False, allow_null=True, help_text=label)
+    if isinstance(default, str):
+        return serializers.CharField(required=False, help_text=label)
+    return serializers.IntegerField(required=False, help_text=label)
+
+
+for _name, _spec in PARAMETERS.items():
+    CampaignCreateSerializer._declared_fields[_name] = _parameter_field(_name, _spec)
 
 
 class AttemptBriefSerializer(serializers.ModelSerializer):
@@ -177,7 +187,17 @@ class CheckSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Check
-        fields = ["id", "key", "criterion", "outcome", "detail", "at", "evidence"]
+        fields = [
+            "id",
+            "key",
+            "criterion",
+            "outcome",
+            "level",
+            "reference",
+            "detail",
+            "at",
+            "evidence",
+        ]
 
 
 class ProgressSerializer(serializers.ModelSerializer):

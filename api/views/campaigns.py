@@ -28,8 +28,8 @@ from api.serializers.campaigns import (
     VerdictSerializer,
 )
 from campaigns import selectors, services
-from campaigns.engine.params import LabParameters
-from campaigns.forms import PARAMETER_FIELDS, CampaignForm
+from campaigns.engine.params import PARAMETERS
+from campaigns.forms import CampaignForm
 from campaigns.models import CampaignStatus, PlanItem, Prompt
 from stations import selectors as station_selectors
 
@@ -40,6 +40,15 @@ def _valid(serializer_class, request: Request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _form_value(name: str, value):
+    """A JSON value as the form's fields read a POST: a parameter's yes/no choice, no None."""
+    if value is None:
+        return ""
+    if name in PARAMETERS and isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
 
 
 class CatalogueViewSet(viewsets.ViewSet):
@@ -93,9 +102,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request: Request) -> Response:
         """A new campaign with every function planned, validated as the new-campaign form."""
         given = _valid(CampaignCreateSerializer, request)
-        defaults = LabParameters()
-        data = {name: getattr(defaults, name) for name in PARAMETER_FIELDS}
-        data.update({k: ("" if v is None else v) for k, v in given.items()})
+        data = {k: _form_value(k, v) for k, v in given.items()}
         form = CampaignForm(
             data,
             stations=station_selectors.stations_for(user=request.user),
@@ -110,6 +117,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             update_firmware=form.cleaned_data["update_firmware"],
             parameters=form.parameters(),
             notes=form.cleaned_data["notes"],
+            strict=form.cleaned_data["strict"],
         )
         context = {
             **self.get_serializer_context(),

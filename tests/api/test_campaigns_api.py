@@ -142,3 +142,29 @@ def test_the_catalogue_lists_sixteen_functions_with_their_criteria(qa_api, vendo
     body = vendor_api.get("/api/v1/catalogue/").json()
     assert len(body["functions"]) == 16
     assert body["functions"][0]["criteria"][0]["key"] == "1.a"
+
+
+def test_a_campaigns_lab_parameters_and_strict_mode_are_the_forms(qa_api, ours):
+    response = qa_api.post(
+        "/api/v1/campaigns/",
+        {
+            "station": ours.station.pk,
+            "strict": True,
+            "heartbeat_interval": 120,
+            "heartbeat_tolerance": 10,
+            "answer_prompts_on_simulator": True,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    parameters = response.json()["parameters"]
+    assert parameters["heartbeat_interval"] == 120
+    assert parameters["heartbeat_tolerance"] == 0.1
+    assert parameters["answer_prompts_on_simulator"] is True
+    from campaigns.models import Campaign
+
+    assert Campaign.objects.get(pk=response.json()["id"]).strict is True
+    too_long = qa_api.post(
+        "/api/v1/campaigns/", {"station": ours.station.pk, "heartbeat_interval": 0}, format="json"
+    )
+    assert too_long.status_code == 400 and "heartbeat_interval" in too_long.json()
