@@ -35,7 +35,7 @@ from campaigns.models import (
     Prompt,
     PromptStatus,
 )
-from campaigns.services import lab_tags_prepare
+from campaigns.services import attempt_record_firmware_installed, lab_tags_prepare
 from campaigns.steps import step_module
 
 logger = logging.getLogger(__name__)
@@ -214,10 +214,16 @@ def station_info(attempt: Attempt) -> StationInfo:
         model=station.charger_model.name,
         serial_number=station.serial_number,
         iccid=station.iccid,
-        firmware_version=campaign.firmware.version if campaign.firmware else "",
+        firmware_version=_running_firmware(attempt),
         is_simulator=station.is_simulator,
         capabilities=station.capabilities,
     )
+
+
+def _running_firmware(attempt: Attempt) -> str:
+    """What the station should run: the attempt's own record, else the campaign's now."""
+    firmware = attempt.firmware or attempt.plan_item.campaign.current_firmware
+    return firmware.version if firmware else ""
 
 
 def time_limit(params: LabParameters) -> float:
@@ -246,6 +252,8 @@ def _claim(attempt_id: int) -> Attempt | None:
         "plan_item__campaign__station__charger_model__manufacturer",
         "plan_item__campaign__firmware",
         "plan_item__campaign__update_firmware",
+        "plan_item__campaign__firmware_after_update",
+        "firmware",
     ).get(pk=attempt_id)
 
 
@@ -331,6 +339,8 @@ def _finish(attempt_id: int, ctx: StepContext, run: StepRun) -> None:
     attempt.proposed_text = run.result_text
     attempt.attachments = _jsonable(ctx.attachments)
     attempt.save()
+    if installed := attempt.attachments.get("firmware_installed"):
+        attempt_record_firmware_installed(attempt=attempt, version=installed["after"])
 
 
 def _jsonable(value):

@@ -10,6 +10,7 @@ from django.forms.models import ModelChoiceIterator
 
 from campaigns.engine.params import PARAMETERS, LabParameters, ParameterSpec
 from campaigns.models import Applicability, CampaignStatus, Verdict
+from certlab import limits
 from stations.models import FirmwareVersion, Station
 
 
@@ -70,6 +71,7 @@ class CampaignForm(forms.Form):
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
+        max_length=limits.NOTE,
         help_text="For the lab: shown on the campaign page to QA, not to vendors or in the report.",
     )
 
@@ -182,6 +184,7 @@ class ApplicabilityForm(forms.Form):
     applicability = forms.ChoiceField(choices=Applicability.choices, label="This step is")
     reason = forms.CharField(
         required=False,
+        max_length=limits.REASON,
         label="because",
         widget=forms.TextInput(
             attrs={"size": 50, "placeholder": "why not (goes into the report unless planned)"}
@@ -192,11 +195,25 @@ class ApplicabilityForm(forms.Form):
 class VerdictForm(forms.Form):
     verdict = forms.ChoiceField(choices=Verdict.choices, label="Final verdict")
     result_text = forms.CharField(
-        label="Result (as in the report)", widget=forms.Textarea(attrs={"rows": 2})
+        label="Result (as in the report)",
+        max_length=limits.RESULT_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        required=False, max_length=limits.NOTE, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class PromptAnswerForm(forms.Form):
     choice = forms.CharField(max_length=40)
-    value = forms.CharField(max_length=200, required=False)
+    value = forms.CharField(max_length=limits.PROMPT_VALUE, required=False)
+
+
+def error_text(form: forms.Form) -> str:
+    """A form's errors as one message line: "Result (as in the report): Ensure this value …"."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        label = label or (name.replace("_", " ").capitalize() if name != "__all__" else "")
+        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    return " ".join(parts)

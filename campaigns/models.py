@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -52,6 +54,16 @@ class Criterion(models.Model):
     def __str__(self) -> str:
         return self.key
 
+    @property
+    def parts(self) -> tuple[str, list[str]]:
+        """The text and its own sub-items ("i. …", "ii. …", as 3.d has), for nested lists."""
+        head, *items = SUB_ITEM.split(self.text)
+        return head.strip(), [item.strip() for item in items]
+
+
+# A sub-item starts with a small roman numeral and a full stop after a space: " ii. If in error".
+SUB_ITEM = re.compile(r"\s+(?=(?:i{1,3}|iv|v|vi{1,3})\.\s)")
+
 
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -87,6 +99,26 @@ class Campaign(models.Model):
         verbose_name="QA owner",
     )  # fmt: skip
     parameters = models.JSONField(default=dict, blank=True, help_text="Lab parameters")
+    rehearsal = models.BooleanField(
+        default=False,
+        help_text="Fast mode for practice: never a certification, never signed off.",
+    )
+    firmware_after_update = models.ForeignKey(
+        "stations.FirmwareVersion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="What the firmware-update step (12) installed, once the station booted on it.",
+    )
+    firmware_update_attempt = models.ForeignKey(
+        "Attempt",
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The step-12 attempt that installed firmware_after_update.",
+    )
     notes = models.TextField(blank=True)
     strict = models.BooleanField(
         "strict (OCTT) mode",
@@ -120,6 +152,20 @@ class Campaign(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status == CampaignStatus.SIGNED_OFF
+
+    @property
+    def is_signed_off(self) -> bool:
+        return self.status == CampaignStatus.SIGNED_OFF
+
+    @property
+    def takes_attempts(self) -> bool:
+        """A completed campaign takes no new attempts until it is reopened."""
+        return self.status in (CampaignStatus.DRAFT, CampaignStatus.RUNNING)
+
+    @property
+    def current_firmware(self):
+        """The firmware the station runs now: the update's once step 12 installed it."""
+        return self.firmware_after_update or self.firmware
 
 
 class Applicability(models.TextChoices):
@@ -192,6 +238,14 @@ class Attempt(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     strict = models.BooleanField(
         default=False, help_text="Judged in strict (OCTT) mode: findings decided the verdict."
+    )
+    firmware = models.ForeignKey(
+        "stations.FirmwareVersion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name="firmware it ran on",
     )
     ending_reason = models.TextField(blank=True)
     proposed_verdict = models.CharField(max_length=12, choices=ProposedVerdict.choices, blank=True)

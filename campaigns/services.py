@@ -50,15 +50,19 @@ def campaign_create(
     notes: str = "",
     strict: bool = False,
 ) -> Campaign:
+    """A campaign planning every function of the current catalogue. Fast-mode parameters make a
+    rehearsal (a flag of its own, so lists and sign-off need not read the parameters)."""
     catalogue = catalogue_current()
     firmware = firmware or station.expected_firmware
+    parameters = parameters or LabParameters()
     campaign = Campaign.objects.create(
         station=station,
         firmware=firmware,
         update_firmware=update_firmware or _update_target(station, firmware),
         catalogue=catalogue,
         owner=owner,
-        parameters=(parameters or LabParameters()).as_dict(),
+        parameters=parameters.as_dict(),
+        rehearsal=parameters.rehearsal or parameters.answer_prompts_on_simulator,
         notes=notes,
         strict=strict,
     )
@@ -116,6 +120,8 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
 
     campaign = plan_item.campaign
     _unlocked(campaign)
+    if not campaign.takes_attempts:
+        raise ValidationError("This campaign is completed: reopen it to run or retest a step.")
     if plan_item.applicability != Applicability.PLANNED:
         raise ValidationError("This step is not planned: mark it planned first.")
     try:
@@ -128,6 +134,8 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
                 started_by=user,
                 parameters=campaign.parameters,
                 strict=campaign.strict,
+                # One attempt per station at a time: nothing can change it before this one runs.
+                firmware=campaign.current_firmware,
             )
             if campaign.status == CampaignStatus.DRAFT:
                 campaign.status = CampaignStatus.RUNNING
@@ -221,23 +229,72 @@ def attempt_record_verdict(
 
 
 def campaign_complete(*, campaign: Campaign) -> None:
+    """Every planned step needs a final verdict; the refusal names those that have none."""
+    from campaigns.selectors import undecided_steps
+
     _unlocked(campaign)
     if Attempt.objects.filter(plan_item__campaign=campaign, status__in=["queued", "running"]):
         raise ValidationError("A step is still running.")
+    if campaign.status == CampaignStatus.COMPLETED:
+        raise ValidationError("This campaign is already completed.")
+    if missing := undecided_steps(campaign=campaign):
+        raise ValidationError(
+            f"Steps without a final verdict: {_step_list(missing)}. Decide them, or mark them "
+            "not applicable or not supported with a reason."
+        )
     campaign.status = CampaignStatus.COMPLETED
     campaign.completed = timezone.now()
     campaign.save(update_fields=["status", "completed"])
 
 
+def campaign_reopen(*, campaign: Campaign) -> None:
+    """A completed campaign back to running, so that steps can be retested. Reopening a
+    signed-off campaign is a different, audited act (issue 10's evidence work)."""
+    _unlocked(campaign)
+    if campaign.status != CampaignStatus.COMPLETED:
+        raise ValidationError("Only a completed campaign can be reopened.")
+    campaign.status = CampaignStatus.RUNNING
+    campaign.completed = None
+    campaign.save(update_fields=["status", "completed"])
+
+
 def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
+    """A rehearsal can never be signed off: its fast intervals certify nothing."""
     from campaigns.selectors import undecided_steps
 
+    if campaign.rehearsal:
+        raise ValidationError(
+            "A rehearsal cannot be signed off: it is not a certification. Create a campaign "
+            "without fast mode to certify the station."
+        )
     if campaign.status != CampaignStatus.COMPLETED:
         raise ValidationError("Complete the campaign before signing it off.")
     if missing := undecided_steps(campaign=campaign):
-        numbers = ", ".join(str(item.function.number) for item in missing)
-        raise ValidationError(f"Steps without a final verdict: {numbers}.")
+        raise ValidationError(f"Steps without a final verdict: {_step_list(missing)}.")
     campaign.status = CampaignStatus.SIGNED_OFF
     campaign.signed_off = timezone.now()
     campaign.signed_off_by = user
     campaign.save(update_fields=["status", "signed_off", "signed_off_by"])
+
+
+def _step_list(items: list[PlanItem]) -> str:
+    return ", ".join(f"{item.function.number} ({item.function.title})" for item in items)
+
+
+def attempt_record_firmware_installed(*, attempt: Attempt, version: str) -> None:
+    """Step 12 saw the station boot on `version`: the campaign's steps from now on run on it and
+    the station's record expects it, so the next campaign's boot check holds. The campaign keeps
+    the change (which attempt, from what, to what) for the report."""
+    campaign = attempt.plan_item.campaign
+    station = campaign.station
+    installed = FirmwareVersion.objects.filter(
+        charger_model_id=station.charger_model_id, version=version
+    ).first()
+    if installed is None:
+        return  # a version the lab does not know: the step's checks say what the station reported
+    campaign.firmware_after_update = installed
+    campaign.firmware_update_attempt = attempt
+    campaign.save(update_fields=["firmware_after_update", "firmware_update_attempt"])
+    if station.expected_firmware_id != installed.pk:
+        station.expected_firmware = installed
+        station.save(update_fields=["expected_firmware"])

@@ -6,6 +6,7 @@ actions are QA-only and call campaigns.services.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -22,6 +23,7 @@ from campaigns.forms import (
     CampaignForm,
     PromptAnswerForm,
     VerdictForm,
+    error_text,
 )
 from campaigns.models import Attempt, Campaign, PlanItem, Prompt, PromptStatus
 from campaigns.presentation import attempt_context, lab_parameter_rows
@@ -214,7 +216,7 @@ def step_plan(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         except ValidationError as error:
             _fail(request, error)
     else:
-        messages.error(request, "Choose whether the step is planned.")
+        messages.error(request, f"Plan not changed. {error_text(form)}")
     return redirect("campaigns:step_detail", pk=pk, number=number)
 
 
@@ -233,7 +235,7 @@ def attempt_verdict(request: HttpRequest, attempt_pk: int) -> HttpResponse:
     attempt = _attempt(request, attempt_pk)
     form = VerdictForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a verdict and write the result text.")
+        messages.error(request, f"Verdict not recorded. {error_text(form)}")
         return redirect(attempt)
     try:
         services.attempt_record_verdict(attempt=attempt, user=request.user, **form.cleaned_data)
@@ -289,6 +291,18 @@ def campaign_complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @qa_required
 @require_POST
+def campaign_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    try:
+        services.campaign_reopen(campaign=campaign)
+        messages.success(request, "Campaign reopened: steps can be retested.")
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(campaign)
+
+
+@qa_required
+@require_POST
 def campaign_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     try:
@@ -322,4 +336,10 @@ def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 def _report_context(campaign: Campaign) -> dict:
     if campaign is None:
         raise Http404
-    return {"campaign": campaign, "rows": selectors.report_rows(campaign=campaign), "pdf": False}
+    return {
+        "campaign": campaign,
+        "rows": selectors.report_rows(campaign=campaign),
+        "pdf": False,
+        "platform": settings.CERTLAB_PLATFORM_NAME,
+        "lab_name": settings.CERTLAB_LAB_NAME,
+    }

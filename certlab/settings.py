@@ -233,6 +233,10 @@ CERTLAB_OCPP_MAX_FRAME_BYTES = env.int("CERTLAB_OCPP_MAX_FRAME_BYTES", 65536, mi
 # Off only for the benchmark that measures what saving every frame costs (bench/heartbeats.py).
 CERTLAB_SAVE_FRAMES = env.bool("CERTLAB_SAVE_FRAMES", True)
 CERTLAB_DEMO = env.bool("CERTLAB_DEMO", False)
+# The report's title names the platform the stations are certified against (the seed reports':
+# "Test Report Charge Station connected with OCPP 1.6 to GreenFlux Platform") and the lab.
+CERTLAB_PLATFORM_NAME = env.str("CERTLAB_PLATFORM_NAME", "GreenFlux Platform")
+CERTLAB_LAB_NAME = env.str("CERTLAB_LAB_NAME", "CertLab test lab")
 # A running attempt's worker beats this often; one silent for six beats is found interrupted.
 CERTLAB_ATTEMPT_HEARTBEAT = env.int("CERTLAB_ATTEMPT_HEARTBEAT", 5, minimum=1, maximum=60)
 

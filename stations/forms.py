@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 
+from certlab import limits
 from stations.capabilities import FLAGS, FeatureProfile
 from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
 
@@ -67,6 +69,10 @@ class FirmwareVersionForm(forms.ModelForm):
         fields = ["charger_model", "version", "file", "release_notes"]
         widgets = {"release_notes": forms.Textarea(attrs={"rows": 4})}
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _limit(self.fields["release_notes"], limits.RELEASE_NOTES)
+
     def clean_file(self):
         upload = self.cleaned_data.get("file")
         if upload and getattr(upload, "size", 0) > MAX_FIRMWARE_BYTES:
@@ -110,6 +116,10 @@ class StationForm(forms.ModelForm):
     def clean_feature_profiles(self) -> list[str] | None:
         return _in_order(self.cleaned_data.get("feature_profiles") or []) or None
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _limit(self.fields["notes"], limits.NOTE)
+
     def clean_password(self) -> str:
         password = self.cleaned_data.get("password", "")
         # OCPP 1.6 security: AuthorizationKey is 16 to 40 bytes (20-bytes recommended).
@@ -128,3 +138,10 @@ class StationForm(forms.ModelForm):
         if commit:
             station.save()
         return station
+
+
+def _limit(field: forms.CharField, length: int) -> None:
+    """A free-text model field (TextField) gets a form limit and its message."""
+    field.max_length = length
+    field.validators.append(MaxLengthValidator(length))
+    field.widget.attrs["maxlength"] = str(length)

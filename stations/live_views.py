@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import qa_required
+from certlab import limits
 from stations import ocpp_j, registry, selectors, services
 from stations.frame_view import (
     FrameFilter,
@@ -150,6 +151,13 @@ def console_send(request: HttpRequest, pk: int) -> HttpResponse:
     station = _station(request, pk)
     action = request.POST.get("action", "")
     raw = request.POST.get("raw", "").strip()
+    typed = max(len(raw), len(request.POST.get("payload", "")))
+    if typed > limits.CONSOLE_FRAME:
+        return JsonResponse(
+            {"error": f"A frame from the console is at most {limits.CONSOLE_FRAME} characters "
+                      f"(this one has {typed})."},
+            status=400,
+        )  # fmt: skip
     try:
         timeout = float(request.POST.get("timeout") or 30)
     except ValueError:

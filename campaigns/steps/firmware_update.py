@@ -184,6 +184,13 @@ def _check_reboot(ctx: StepContext, reboot: Reboot, version: str, request: list[
         key="12.c#reboot",
     )
     reported = (reboot.boot.payload or {}).get("firmwareVersion")
+    if reported == version and reported != ctx.station.firmware_version:
+        # What the station runs from now on: the campaign and the station's record follow it.
+        ctx.attach(
+            "firmware_installed",
+            {"before": ctx.station.firmware_version, "after": version,
+             "boot": reboot.boot.timestamp.isoformat()},
+        )  # fmt: skip
     ctx.check(
         "12.c",
         reported == version,

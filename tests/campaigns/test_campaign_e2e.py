@@ -10,11 +10,12 @@ import signal
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.exceptions import ValidationError
 
 from campaigns import services
 from campaigns.engine.params import LabParameters
 from campaigns.models import Attempt, AttemptStatus, Prompt
-from tests.campaigns.lab import child_environment
+from tests.campaigns.lab import UPDATE_VERSION, child_environment
 from tests.factories import UserFactory
 from tests.processes import celery_worker
 
@@ -78,7 +79,9 @@ async def _open_prompt(attempt_pk: int, timeout: float = 30) -> Prompt:
     raise AssertionError("no prompt opened")
 
 
-async def test_a_whole_campaign_runs_through_the_worker_and_signs_off(lab, worker):
+async def test_a_whole_rehearsal_runs_through_the_worker_follows_the_update_and_never_signs_off(
+    lab, worker
+):
     await lab.start()
     campaign, qa = await _campaign(lab)
     proposed = {}
@@ -93,9 +96,22 @@ async def test_a_whole_campaign_runs_through_the_worker_and_signs_off(lab, worke
     failures = {n: p for n, p in proposed.items() if p[:2] != ("finished", "ok")}
     assert failures == {}, failures
     await sync_to_async(services.campaign_complete)(campaign=campaign)
-    await sync_to_async(services.campaign_sign_off)(campaign=campaign, user=qa)
+    with pytest.raises(ValidationError, match="A rehearsal cannot be signed off"):
+        await sync_to_async(services.campaign_sign_off)(campaign=campaign, user=qa)
     await sync_to_async(campaign.refresh_from_db)()
-    assert campaign.status == "signed_off"
+    assert (campaign.status, campaign.rehearsal) == ("completed", True)
+    # Step 12 installed the update: the campaign, the later steps and the station follow it.
+    installed, ran_on, expected = await sync_to_async(
+        lambda: (
+            campaign.firmware_after_update.version,
+            {a.plan_item.function.number: a.firmware.version
+             for a in Attempt.objects.filter(plan_item__campaign=campaign)},
+            type(lab.station).objects.get(pk=lab.station.pk).expected_firmware.version,
+        )
+    )()  # fmt: skip
+    assert installed == expected == UPDATE_VERSION
+    assert {ran_on[n] for n in range(13, 17)} == {UPDATE_VERSION}
+    assert UPDATE_VERSION not in {ran_on[n] for n in range(1, 13)}
     without_evidence = await sync_to_async(
         lambda: list(
             Attempt.objects.filter(plan_item__campaign=campaign, checks__isnull=True).values_list(

@@ -142,19 +142,20 @@ def test_a_verdict_without_result_text_is_refused_with_a_message(qa_client, own_
     url = reverse("campaigns:attempt_verdict", args=[attempt.pk])
     response = qa_client.post(url, {"verdict": "ok", "result_text": ""}, follow=True)
     assert response.status_code == 200
-    assert "Choose a verdict and write the result text." in response.content.decode()
+    assert "Verdict not recorded. Result (as in the report): This field is required." in (
+        response.content.decode()
+    )
     attempt.refresh_from_db()
     assert attempt.final_verdict == ""
 
 
-def test_sign_off_needs_every_planned_step_decided(qa_client, own_campaign):
-    services.campaign_complete(campaign=own_campaign)
+def test_sign_off_needs_a_completed_campaign(qa_client, own_campaign):
     response = qa_client.post(
         reverse("campaigns:campaign_sign_off", args=[own_campaign.pk]), follow=True
     )
-    assert "Steps without a final verdict: 1, 2" in response.content.decode()
+    assert "Complete the campaign before signing it off." in response.content.decode()
     own_campaign.refresh_from_db()
-    assert own_campaign.status == "completed"
+    assert own_campaign.status == "draft"
 
 
 def test_step_page_shows_checks_prompt_countdown_and_plot(qa_client, own_campaign):
