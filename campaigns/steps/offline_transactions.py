@@ -196,7 +196,7 @@ def _evaluate(ctx, since: int, session: Session, outages: list[Outage]) -> None:
     )
     _check_meter_values(ctx, replay, backs)
     _check_stop(ctx, since, tx, replay, backs)
-    _check_order(ctx, replay, tx)
+    _check_order(ctx, replay, tx, backs)
     if all(r.outcome == "passed" for r in ctx.results):
         count = sum(f.action == "MeterValues" for f in replay)
         ctx.summary(
@@ -269,7 +269,7 @@ def _check_stop(ctx, since: int, tx: int, replay, backs: dict[int, Outage]) -> N
     ctx.check("14.a", offline, detail, evidence=[stop], key="14.a#stop")
 
 
-def _check_order(ctx, replay: list[Frame], tx: int) -> None:
+def _check_order(ctx, replay: list[Frame], tx: int, backs: dict[int, Outage]) -> None:
     calls = replay
     known = {tx} | {_answered_id(ctx, f) for f in calls if f.action == "StartTransaction"}
     unmapped = [
@@ -277,7 +277,10 @@ def _check_order(ctx, replay: list[Frame], tx: int) -> None:
         for f in calls
         if f.action != "StartTransaction" and (f.payload or {}).get("transactionId") not in known
     ]
-    times = [(_station_time(f), f) for f in calls]
+    # Time order is asked of the queue; a live sample stamped after the reconnect is not part of
+    # it, wherever the station sends it.
+    queued = [f for f in calls if not _live(f, backs[f.connection_id])]
+    times = [(_station_time(f), f) for f in queued]
     backwards = [
         f
         for (a, _), (b, f) in itertools.pairwise(times)
@@ -302,6 +305,16 @@ def _check_order(ctx, replay: list[Frame], tx: int) -> None:
         "; ".join(problems) if problems else f"in time order, all for transaction {tx}"
     )
     ctx.check("14.a", not problems, detail, evidence=[*unmapped, *backwards], key="14.a#order")
+
+
+def _live(frame: Frame, outage: Outage) -> bool:
+    when = _station_time(frame)
+    return (
+        frame.action == "MeterValues"
+        and outage.back is not None
+        and when is not None
+        and when >= outage.back.timestamp - MARGIN
+    )
 
 
 def _answered_id(ctx: StepContext, start: Frame) -> int | None:
