@@ -135,7 +135,9 @@ class Configuration:
         return self._values[key]
 
     def get_int(self, key: str) -> int:
-        return int(self._values[key] or 0)
+        """The value as an integer; one that is not (stored by a defect) counts as 0."""
+        value = self._values[key].strip()
+        return int(value) if value.lstrip("-").isdigit() else 0
 
     def get_bool(self, key: str) -> bool:
         return self._values[key].lower() == "true"

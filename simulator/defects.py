@@ -23,6 +23,9 @@ OFFLINE_TRANSACTIONS_LOST = "offline_transactions_lost"
 CLEAR_CACHE_REJECTED = "clear_cache_rejected"
 TRIGGER_MESSAGE_IGNORED = "trigger_message_ignored"
 SCHEMA_INVALID_FRAMES = "schema_invalid_frames"
+NO_MODEM = "no_modem"
+ACCEPT_ANY_CONFIGURATION_VALUE = "accept_any_configuration_value"
+READONLY_UNLOCK_ON_EV_SIDE_DISCONNECT = "readonly_unlock_on_ev_side_disconnect"
 
 DESCRIPTIONS: dict[str, str] = {
     BOOT_WITHOUT_SERIAL: "BootNotification without chargePointSerialNumber/chargeBoxSerialNumber",
@@ -45,6 +48,11 @@ DESCRIPTIONS: dict[str, str] = {
     TRIGGER_MESSAGE_IGNORED: "TriggerMessage answered Accepted, then nothing is sent",
     SCHEMA_INVALID_FRAMES: "StatusNotification frames violate the schema (errorCode 'noError', "
     "connectorId as a string)",
+    NO_MODEM: "no modem: BootNotification with an empty iccid and no imsi",
+    ACCEPT_ANY_CONFIGURATION_VALUE: "ChangeConfiguration of a writable key Accepted and stored "
+    "whatever the value (HeartbeatInterval=abc included; an unreadable interval then counts as 0)",
+    READONLY_UNLOCK_ON_EV_SIDE_DISCONNECT: "UnlockConnectorOnEVSideDisconnect read-only (listed "
+    "readonly, ChangeConfiguration Rejected), as on stations without a connector lock",
 }
 
 ALL_DEFECTS: frozenset[str] = frozenset(DESCRIPTIONS)

@@ -32,6 +32,8 @@ HIDDEN_KEYS = (
     "AuthorizeRemoteTxRequests",
 )
 
+UNLOCK_KEY = "UnlockConnectorOnEVSideDisconnect"
+
 
 class MaintenanceMixin(FilesMixin):
     # --- configuration and cache ---------------------------------------------------------
@@ -42,11 +44,19 @@ class MaintenanceMixin(FilesMixin):
         if d.GET_CONFIGURATION_MISSING_KEYS in self.defects:
             unknown += [e["key"] for e in known if e["key"] in HIDDEN_KEYS and keys]
             known = [entry for entry in known if entry["key"] not in HIDDEN_KEYS]
+        if d.READONLY_UNLOCK_ON_EV_SIDE_DISCONNECT in self.defects:
+            known = [{**e, "readonly": True} if e["key"] == UNLOCK_KEY else e for e in known]
         return known, unknown
 
     def change_configuration(self: Simulator, key: str, value: str) -> str:
         if d.CHANGE_CONFIGURATION_NOT_SUPPORTED in self.defects:
             return "NotSupported"
+        if key == UNLOCK_KEY and d.READONLY_UNLOCK_ON_EV_SIDE_DISCONNECT in self.defects:
+            return "Rejected"
+        spec = self.configuration.specs.get(key)
+        if d.ACCEPT_ANY_CONFIGURATION_VALUE in self.defects and spec and not spec.readonly:
+            self.configuration.set(key, value)  # no validation at all: the defect
+            return "Accepted"
         return self.configuration.change(key, value)
 
     def clear_cache(self: Simulator) -> str:

@@ -284,14 +284,15 @@ class Simulator(TransactionMixin, MaintenanceMixin):
         ident = self.identity
         no_serial = d.BOOT_WITHOUT_SERIAL in self.defects
         no_iccid = d.BOOT_WITHOUT_ICCID in self.defects
+        no_modem = d.NO_MODEM in self.defects  # the field is there, empty
         return call.BootNotification(
             charge_point_model=ident["model"],
             charge_point_vendor=ident["vendor"],
             charge_point_serial_number=None if no_serial else ident["serial"],
             charge_box_serial_number=None if no_serial else ident["serial"],
             firmware_version=self.firmware_version,
-            iccid=None if no_iccid else ident["iccid"],
-            imsi=None if no_iccid else ident["imsi"],
+            iccid=None if no_iccid else "" if no_modem else ident["iccid"],
+            imsi=None if no_iccid or no_modem else ident["imsi"],
             meter_type=ident["meter_type"],
             meter_serial_number=ident["meter_serial"],
         )

@@ -2,8 +2,9 @@
 
 ChangeConfiguration of the read-write keys HeartbeatInterval and MeterValueSampleInterval must be
 Accepted (not NotSupported, Rejected or a CALLERROR) and read back with GetConfiguration
-(OCTT TC_021). An invalid value must be Rejected and leave the key as it was (TC_040_2). The
-station's own values are put back at the end.
+(OCTT TC_021). An invalid value must be Rejected and leave the key as it was (TC_040_2); a
+station that accepts it is shown precisely (the answer, the value read back, the Heartbeats that
+followed) and the key put back at once. The station's own values are put back at the end.
 """
 
 import asyncio
@@ -71,9 +72,15 @@ async def _change_and_read_back(ctx: StepContext, key: str, value: str) -> bool:
 async def _check_invalid(ctx: StepContext) -> None:
     key, value = INVALID
     before, _ = await _read(ctx, [key])
+    since = ctx.mark()
     reply = await ctx.call("ChangeConfiguration", {"key": key, "value": value})
     after, read = await _read(ctx, [key])
     kept = after.get(key) == before.get(key)
+    evidence = [*reply.frames, *read.frames]
+    if reply.status == "Accepted":
+        detail = await _accepted_anyway(ctx, key, value, before.get(key), after.get(key), since)
+        ctx.check("5.a", False, detail, evidence=evidence, key="5.a#invalid")
+        return
     ok = reply.status == "Rejected" and kept
     detail = f"ChangeConfiguration {key}={value!r} (invalid) answered {reply.describe()}" + (
         ", as it should (TC_040_2)" if reply.status == "Rejected" else ", Rejected expected"
@@ -81,7 +88,29 @@ async def _check_invalid(ctx: StepContext) -> None:
         f"; {key} stays {after.get(key)!r}" if kept
         else f"; {key} changed from {before.get(key)!r} to {after.get(key)!r}"
     )  # fmt: skip
-    ctx.check("5.a", ok, detail, evidence=[*reply.frames, *read.frames], key="5.a#invalid")
+    ctx.check("5.a", ok, detail, evidence=evidence, key="5.a#invalid")
+
+
+async def _accepted_anyway(
+    ctx: StepContext, key: str, value: str, before: str | None, after: str | None, since: int
+) -> str:
+    """A station that takes a value it cannot use (real stations then send heartbeats as fast
+    as their loop runs): the value is put back at once and what followed is counted."""
+    detail = (
+        f"The station accepts an invalid value: ChangeConfiguration {key}={value!r} (not an "
+        f"integer) answered Accepted, Rejected expected (TC_040_2); {key} then reads back as "
+        f"{after!r}" + ("" if after == value else f" (it was {before!r})")
+    )
+    if before is None or after == before:
+        return detail
+    restored = await ctx.call("ChangeConfiguration", {"key": key, "value": before})
+    beats = ctx.frames("Heartbeat", since=since)
+    detail += f"; put back to {before!r} at once ({restored.describe()})"
+    if beats:
+        span = (beats[-1].timestamp - beats[0].timestamp).total_seconds()
+        detail += f"; meanwhile {len(beats)} Heartbeat{'s' if len(beats) > 1 else ''}"
+        detail += f" in {span:.1f} s" if len(beats) > 1 else ""
+    return detail
 
 
 async def _restore(ctx: StepContext, originals: dict[str, str]) -> None:

@@ -5,6 +5,11 @@ every key OCPP 1.6 section 9 requires for the Core profile and for the other pro
 SupportedFeatureProfiles, each with the readonly flag the specification gives it. Keys missing
 from the full list are then asked for by name, together with a made-up key that must come back
 in unknownKey (TC_040_1). The list is attached as evidence.
+
+What the station reports is compared with what its vendor declared (SupportedFeatureProfiles
+with the declared profiles, NumberOfConnectors with the model's connectors): every difference is
+flagged for QA, since the campaign plan was drawn from the declaration. A station declared without
+a connector lock may keep UnlockConnectorOnEVSideDisconnect read-only.
 """
 
 import uuid
@@ -76,6 +81,7 @@ async def run(ctx: StepContext) -> None:
     missing = [key for key in required if key not in listed]
     await _ask_by_name(ctx, missing, len(required), listing=reply)
     _check_flags(ctx, listed, required, reply)
+    _check_declaration(ctx, listed, reply)
     if all(result.outcome == Outcome.PASSED for result in ctx.results):
         ctx.summary(f"Ok, Configuration ({len(entries)}) Full list")
 
@@ -131,7 +137,7 @@ def _check_flags(
     wrong = []
     for key, access in required.items():
         entry = listed.get(key)
-        if entry is None or access == ANY:
+        if entry is None or access == ANY or ctx.lacks(f"4.a/{key}"):
             continue
         readonly = entry.get("readonly")
         if readonly is not (access == R):
@@ -141,4 +147,49 @@ def _check_flags(
         if wrong
         else "Every required key listed has the readonly flag of OCPP 1.6 section 9"
     )
+    excused = [key for key in required if key in listed and ctx.lacks(f"4.a/{key}")]
+    for key in excused:
+        detail += f"; {key} may be read-only: {ctx.lacks(f'4.a/{key}')}"
     ctx.check("4.a", not wrong, detail, evidence=reply.frames, key="4.a#readonly")
+
+
+def _value(listed: dict[str, dict], key: str) -> str | None:
+    value = (listed.get(key) or {}).get("value")
+    return None if value is None else str(value)
+
+
+def _check_declaration(ctx: StepContext, listed: dict[str, dict], reply: CallReply) -> None:
+    """Every difference between the vendor's declaration and what the station reports."""
+    declared = ctx.station.capabilities
+    differences, compared = [], []
+    reported = _value(listed, "SupportedFeatureProfiles")
+    if declared.feature_profiles and reported is not None:
+        compared.append("SupportedFeatureProfiles")
+        have = {p.strip() for p in reported.split(",") if p.strip()}
+        lacking = [p for p in declared.feature_profiles if p not in have]
+        extra = sorted(have - set(declared.feature_profiles))
+        if lacking:
+            differences.append(f"declared, not in SupportedFeatureProfiles: {', '.join(lacking)}")
+        if extra:
+            differences.append(f"in SupportedFeatureProfiles, not declared: {', '.join(extra)}")
+    connectors = _value(listed, "NumberOfConnectors")
+    if connectors is not None:
+        compared.append("NumberOfConnectors")
+        if connectors.strip() != str(ctx.station.connector_count):
+            differences.append(
+                f"NumberOfConnectors is {connectors}, the model has {ctx.station.connector_count}"
+            )
+    if not compared:
+        detail = "Nothing to compare with the declaration (no SupportedFeatureProfiles declared "
+        detail += "and no NumberOfConnectors reported)"
+        ctx.check("4.a", None, detail, evidence=reply.frames, key="4.a#declaration")
+        return
+    if differences:
+        detail = "The station reports other than its declaration: " + "; ".join(differences)
+        detail += " (the plan was drawn from the declaration: QA to judge)"
+    else:
+        detail = f"{' and '.join(compared)} as declared"
+        if not declared.feature_profiles:
+            detail += "; no feature profiles declared to compare SupportedFeatureProfiles with"
+    ctx.check("4.a", True if not differences else None, detail, evidence=reply.frames,
+              key="4.a#declaration", flagged=bool(differences))  # fmt: skip

@@ -23,6 +23,7 @@ from campaigns.services import lab_tags_prepare
 from campaigns.steps import step_module
 from simulator import Simulator
 from stations import registry
+from stations.capabilities import Capabilities
 from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
 from tests.processes import (
     PYTHON,
@@ -130,7 +131,10 @@ class Lab:
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.3)
 
-    async def run(self, number: int, **param_overrides) -> tuple[StepRun, StepContext]:
+    async def run(
+        self, number: int, *, capabilities: Capabilities | None = None, **param_overrides
+    ) -> tuple[StepRun, StepContext]:
+        """Run step ``number``; ``capabilities``: the station's declaration (default: all)."""
         params = LabParameters.fast(**param_overrides)
         station = self.station
         files = await sync_to_async(_files)(station)
@@ -146,6 +150,7 @@ class Lab:
                 iccid=IDENTITY["iccid"],
                 firmware_version=IDENTITY["firmware"],
                 is_simulator=True,
+                capabilities=capabilities or Capabilities(connector_count=2),
             ),
             params=params,
             files=files,

@@ -98,9 +98,36 @@ async def test_invalid_value_accepted_fails_and_is_restored(scripted, make_ctx):
     assert run.outcomes == {"5.a": Outcome.FAILED}
     check = next(r for r in ctx.results if r.key == "5.a#invalid")
     assert check.detail == (
-        "ChangeConfiguration HeartbeatInterval='abc' (invalid) answered Accepted, Rejected "
-        "expected; HeartbeatInterval changed from '2' to 'abc'"
+        "The station accepts an invalid value: ChangeConfiguration HeartbeatInterval='abc' (not "
+        "an integer) answered Accepted, Rejected expected (TC_040_2); HeartbeatInterval then "
+        "reads back as 'abc'; put back to '2' at once (Accepted)"
     )
+    assert values == ORIGINAL
+
+
+async def test_invalid_value_accepted_counts_the_heartbeat_storm_and_puts_it_back_at_once(
+    scripted, make_ctx
+):
+    values = _station(scripted, invalid="Accepted")
+    change = scripted.replies["ChangeConfiguration"][0]
+
+    def storm(payload: dict) -> dict:
+        if payload["value"] == "abc":
+            for _ in range(5):
+                scripted.emit("Heartbeat", {})
+        return change(payload)
+
+    scripted.on("ChangeConfiguration", storm)
+    ctx = make_ctx()
+    await run_step(step_module(5), ctx, time_limit=10)
+    check = next(r for r in ctx.results if r.key == "5.a#invalid")
+    assert check.outcome == Outcome.FAILED
+    assert "put back to '2' at once (Accepted); meanwhile 5 Heartbeats in " in check.detail
+    changes = [p for a, p in scripted.calls if a == "ChangeConfiguration"]
+    assert changes[2:4] == [
+        {"key": "HeartbeatInterval", "value": "abc"},
+        {"key": "HeartbeatInterval", "value": "2"},
+    ]
     assert values == ORIGINAL
 
 
@@ -115,6 +142,23 @@ async def test_no_answer_fails_then_station_gone_ends_offline(scripted, make_ctx
 
 
 # --- on the simulator -------------------------------------------------------------------------
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_a_station_accepting_any_value_fails_5a_precisely(lab):
+    sim = await lab.start(defects=("accept_any_configuration_value",))
+    run, ctx = await lab.run(change_configuration.NUMBER)
+    assert run.outcomes == {"5.a": Outcome.FAILED}
+    check = next(r for r in ctx.results if r.key == "5.a#invalid")
+    assert check.detail.startswith(
+        "The station accepts an invalid value: ChangeConfiguration HeartbeatInterval='abc' (not "
+        "an integer) answered Accepted, Rejected expected (TC_040_2); HeartbeatInterval then "
+        "reads back as 'abc'"
+    )
+    assert sim.configuration.get("HeartbeatInterval") != "abc"  # put back
+    passed = [r.key for r in ctx.results if r.outcome == Outcome.PASSED]
+    assert "5.a#HeartbeatInterval-readback" in passed  # valid values still work
+
+
 @pytest.mark.e2e
 @pytest.mark.timeout(120)
 async def test_change_configuration_passes_on_the_compliant_simulator(lab):

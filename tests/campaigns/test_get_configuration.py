@@ -1,12 +1,17 @@
 """Step 4 · Get configuration: on the simulator (compliant and its defect) and scripted."""
 
+from dataclasses import replace
+
 import pytest
 
-from campaigns.engine.context import Outcome
+from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.params import LabParameters
 from campaigns.engine.port import CallRejected
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import get_configuration, step_module
+from stations.capabilities import Capabilities
+from tests.campaigns.conftest import STATION
 
 
 def _keys(**overrides) -> list[dict]:
@@ -17,6 +22,8 @@ def _keys(**overrides) -> list[dict]:
     for entry in keys:
         if entry["key"] == "SupportedFeatureProfiles":
             entry["value"] = "Core,RemoteTrigger"
+        if entry["key"] == "NumberOfConnectors":
+            entry["value"] = str(STATION.connector_count)
         entry.update(overrides.get(entry["key"], {}))
     return keys
 
@@ -104,6 +111,69 @@ async def test_no_answer_fails(scripted, make_ctx):
     assert "no answer in time" in run.result_text
 
 
+# --- against the declaration ------------------------------------------------------------------
+def _declared_ctx(scripted, **capabilities) -> StepContext:
+    station = replace(STATION, capabilities=Capabilities(**capabilities))
+    return StepContext(port=scripted, station=station, params=LabParameters.fast())
+
+
+async def test_a_station_reporting_what_it_declared_passes(scripted):
+    _station(scripted, _keys())
+    ctx = _declared_ctx(scripted, feature_profiles=("Core", "RemoteTrigger"))
+    run = await run_step(step_module(4), ctx, time_limit=10)
+    assert run.proposed == Proposed.OK, run.result_text
+    check = next(r for r in ctx.results if r.key == "4.a#declaration")
+    assert check.detail == "SupportedFeatureProfiles and NumberOfConnectors as declared"
+
+
+async def test_every_difference_from_the_declaration_is_flagged_for_qa(scripted):
+    _station(scripted, _keys(NumberOfConnectors={"value": "3"}))
+    declared = ("Core", "FirmwareManagement", "SmartCharging")
+    ctx = _declared_ctx(scripted, feature_profiles=declared)
+    run = await run_step(step_module(4), ctx, time_limit=10)
+    check = next(r for r in ctx.results if r.key == "4.a#declaration")
+    assert check.outcome == Outcome.FLAGGED
+    assert check.detail == (
+        "The station reports other than its declaration: declared, not in "
+        "SupportedFeatureProfiles: FirmwareManagement, SmartCharging; in "
+        "SupportedFeatureProfiles, not declared: RemoteTrigger; NumberOfConnectors is 3, the "
+        "model has 2 (the plan was drawn from the declaration: QA to judge)"
+    )
+    assert run.outcomes == {"4.a": Outcome.NOT_OBSERVED}
+    assert run.proposed == Proposed.INCOMPLETE
+
+
+async def test_undeclared_profiles_compare_only_the_connectors(scripted):
+    _station(scripted, _keys())
+    ctx = _declared_ctx(scripted)
+    run = await run_step(step_module(4), ctx, time_limit=10)
+    assert run.proposed == Proposed.OK, run.result_text
+    check = next(r for r in ctx.results if r.key == "4.a#declaration")
+    assert check.detail == (
+        "NumberOfConnectors as declared; no feature profiles declared to compare "
+        "SupportedFeatureProfiles with"
+    )
+
+
+@pytest.mark.parametrize("lock", [True, False])
+async def test_read_only_unlock_on_ev_side_disconnect_fails_only_with_a_lock(scripted, lock):
+    _station(scripted, _keys(UnlockConnectorOnEVSideDisconnect={"readonly": True}))
+    ctx = _declared_ctx(scripted, has_connector_lock=lock)
+    run = await run_step(step_module(4), ctx, time_limit=10)
+    check = next(r for r in ctx.results if r.key == "4.a#readonly")
+    if lock:
+        assert check.outcome == Outcome.FAILED
+        assert "UnlockConnectorOnEVSideDisconnect readonly=True (RW in the specification)" in (
+            check.detail
+        )
+    else:
+        assert run.proposed == Proposed.OK, run.result_text
+        assert check.detail.endswith(
+            "; UnlockConnectorOnEVSideDisconnect may be read-only: the station has no connector "
+            "lock (declared)"
+        )
+
+
 # --- on the simulator -------------------------------------------------------------------------
 @pytest.mark.e2e
 @pytest.mark.timeout(120)
@@ -131,3 +201,30 @@ async def test_missing_keys_fail_4a(lab):
         run.result_text
     )
     assert "HeartbeatInterval, MeterValueSampleInterval" in run.result_text
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_read_only_unlock_key_fails_4a_on_a_station_with_a_lock(lab):
+    await lab.start(defects=("readonly_unlock_on_ev_side_disconnect",))
+    run, _ = await lab.run(get_configuration.NUMBER)
+    assert run.outcomes == {"4.a": Outcome.FAILED}
+    assert run.result_text == (
+        "Failed: readonly flags differ from OCPP 1.6 section 9: UnlockConnectorOnEVSideDisconnect "
+        "readonly=True (RW in the specification)"
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_read_only_unlock_key_passes_on_a_station_declared_without_a_lock(lab):
+    await lab.start(defects=("readonly_unlock_on_ev_side_disconnect",))
+    declared = Capabilities(
+        connector_count=2,
+        has_connector_lock=False,
+        feature_profiles=("Core", "FirmwareManagement", "RemoteTrigger", "Reservation"),
+    )
+    run, ctx = await lab.run(get_configuration.NUMBER, capabilities=declared)
+    assert run.proposed == Proposed.OK, run.result_text
+    check = next(r for r in ctx.results if r.key == "4.a#declaration")
+    assert check.detail == "SupportedFeatureProfiles and NumberOfConnectors as declared"

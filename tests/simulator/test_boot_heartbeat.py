@@ -81,6 +81,13 @@ async def test_boot_defects_leave_fields_out(cs, make_sim, defect, missing):
     assert not missing & set(cs.payloads("BootNotification")[0])
 
 
+async def test_no_modem_defect_sends_an_empty_iccid_and_no_imsi(cs, make_sim):
+    await make_sim(defects={d.NO_MODEM})
+    boot = cs.payloads("BootNotification")[0]
+    assert boot["iccid"] == ""
+    assert "imsi" not in boot
+
+
 async def test_heartbeat_every_interval_from_the_boot_answer(cs, make_sim):
     cs.heartbeat_interval = 1
     await make_sim()

@@ -102,3 +102,30 @@ async def test_change_configuration_not_supported_defect(cs, make_sim):
     await make_sim(defects={d.CHANGE_CONFIGURATION_NOT_SUPPORTED})
     answer = await cs.call(call.ChangeConfiguration(key="HeartbeatInterval", value="30"))
     assert answer.status == "NotSupported"
+
+
+async def test_accept_any_value_defect_stores_a_heartbeat_interval_that_is_no_number(cs, make_sim):
+    await make_sim(defects={d.ACCEPT_ANY_CONFIGURATION_VALUE})
+    answer = await cs.call(call.ChangeConfiguration(key="HeartbeatInterval", value="abc"))
+    assert answer.status == "Accepted"
+    read = await cs.call(call.GetConfiguration(key=["HeartbeatInterval"]))
+    assert read.configuration_key[0]["value"] == "abc"
+    # Still a station: read-only keys stay read-only, and it keeps answering.
+    answer = await cs.call(call.ChangeConfiguration(key="NumberOfConnectors", value="9"))
+    assert answer.status == "Rejected"
+    answer = await cs.call(call.ChangeConfiguration(key="HeartbeatInterval", value="300"))
+    assert answer.status == "Accepted"
+
+
+async def test_readonly_unlock_defect_lists_the_key_readonly_and_rejects_a_change(cs, make_sim):
+    await make_sim(defects={d.READONLY_UNLOCK_ON_EV_SIDE_DISCONNECT})
+    read = await cs.call(call.GetConfiguration(key=["UnlockConnectorOnEVSideDisconnect"]))
+    assert read.configuration_key[0]["readonly"] is True
+    answer = await cs.call(
+        call.ChangeConfiguration(key="UnlockConnectorOnEVSideDisconnect", value="false")
+    )
+    assert answer.status == "Rejected"
+    full = await cs.call(call.GetConfiguration())
+    flags = {e["key"]: e["readonly"] for e in full.configuration_key}
+    assert flags["UnlockConnectorOnEVSideDisconnect"] is True
+    assert flags["StopTransactionOnEVSideDisconnect"] is False
