@@ -110,7 +110,7 @@ def frame_json(frame: Frame | dict) -> dict:
         "datetime": local.isoformat(),
         "time": local.strftime("%H:%M:%S.%f"),
         "direction": data["direction"],
-        "arrow": "→" if data["direction"] == Direction.IN else "←",
+        "arrow": Direction(data["direction"]).label,  # one wording everywhere: "station → CS"
         "message_type": data["message_type"],
         "action": data["action"] or "—",
         "unique_id": data["unique_id"],

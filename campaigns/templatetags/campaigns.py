@@ -3,6 +3,7 @@ from datetime import datetime
 from django import template
 
 from campaigns.models import Outcome
+from stations.models import Direction
 
 register = template.Library()
 
@@ -17,6 +18,12 @@ def get_item(mapping: dict, key):
 @register.filter
 def outcome_label(value: str) -> str:
     return Outcome(value).label if value in Outcome.values else value
+
+
+@register.filter
+def direction_label(value: str) -> str:
+    """ "station → CS" or "CS → station": the frame log's own wording, on every page."""
+    return Direction(value).label if value in Direction.values else value
 
 
 @register.filter

@@ -11,6 +11,7 @@ from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from campaigns.templatetags.campaigns import direction_label
 from stations import frame_log, live, registry
 from stations.models import ChargerModel, Frame
 from stations.routing import browser_urlpatterns
@@ -39,7 +40,10 @@ async def test_qa_sees_each_frame_as_a_line(cp, station):
         ("in", "CALL", "Heartbeat"),
         ("out", "CALLRESULT", "Heartbeat"),
     ]
-    assert lines[0]["unique_id"] == "hb-live" and lines[0]["arrow"] == "→"
+    assert lines[0]["unique_id"] == "hb-live" and lines[0]["arrow"] == "station → CS"
+    assert lines[1]["arrow"] == "CS → station"
+    # The step page's evidence says it the same way (a reader once saw "← out" beside "→ CALL").
+    assert [direction_label(f["direction"]) for f in lines] == [f["arrow"] for f in lines]
     assert '"currentTime"' in lines[1]["pretty"]
     await comm.disconnect()
     assert await registry.watcher_count(station.charge_point_id) == 0
