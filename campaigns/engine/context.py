@@ -180,6 +180,7 @@ class Answer:
     asked: int = 0
     answered: int = 0
     timeout: float = 0
+    not_applicable: str = ""  # not asked: why the station's declaration rules the action out
 
     @property
     def done(self) -> bool:
@@ -191,6 +192,8 @@ class Answer:
         if self.done:
             return ""
         asked = f"“{self.text.rstrip('.')}”" if self.text else "the prompt"
+        if self.not_applicable:
+            return f"{asked} was not asked: not applicable, {self.not_applicable}"
         if self.timed_out or self.choice is None:
             wait = f" after {self.timeout:.0f} s" if self.timeout else ""
             return f"{asked} expired{wait} with no answer"
@@ -475,14 +478,28 @@ class StepContext:
 
         ``needed_by`` names what depends on the action: criteria ("7.b") or single checks by key
         ("6.c#no-start"). When it did not happen ("Cannot do", expired), those are "not observed"
-        with the reason, from now on (campaigns/engine/blocks.py)."""
+        with the reason, from now on (campaigns/engine/blocks.py). An action only criteria the
+        station's declaration rules out need is not asked for at all."""
+        needed_by = tuple(needed_by)
+        if skipped := self._not_applicable(text, needed_by):
+            await self.note(f"Not asked: {skipped.why_not}.")
+            return skipped
         asked = self.mark()
         answer = await self._ask(text, choices, input_label, timeout, simulator)
         answer = replace(answer, text=text, asked=asked, answered=self.mark(),
                          timeout=timeout or self.params.prompt_timeout)  # fmt: skip
         if not answer.done:
-            await self._not_done(answer, tuple(needed_by))
+            await self._not_done(answer, needed_by)
         return answer
+
+    def _not_applicable(self, text: str, needed_by: tuple[str, ...]) -> Answer | None:
+        reasons = [self.lacks(criterion_of(item)) for item in needed_by]
+        if not needed_by or not all(reasons):
+            return None
+        now = self.mark()
+        skipped = Answer(None, text=text, asked=now, answered=now, not_applicable=reasons[0])
+        self._blocks.add(needed_by, skipped.why_not)
+        return skipped
 
     async def _ask(self, text, choices, input_label, timeout, simulator) -> Answer:
         spec = PromptSpec(

@@ -40,6 +40,8 @@ STOPS = (
 async def run(ctx: StepContext) -> None:
     stopped = []
     for stop in STOPS:
+        if ctx.lacks(stop.criterion):
+            continue  # not applicable by the declaration (the engine recorded why)
         session = await remote_start(
             ctx, ctx.params.connector_id, ctx.params.valid_id_tag, needed_by=(stop.criterion,)
         )

@@ -138,3 +138,40 @@ def test_firmware_management_steps_need_the_profile(number):
     caps = Capabilities(feature_profiles=("Core", "RemoteTrigger"))
     assert "FirmwareManagement feature profile" in needs.step_lacks(caps, number)
     assert needs.step_lacks(Capabilities(), number) is None
+
+
+def _charging_ctx(charger, **capabilities) -> StepContext:
+    params = LabParameters.fast(
+        answer_prompts_on_simulator=False, status_window=0.5, transaction_window=0.5
+    )
+    station = replace(STATION, capabilities=Capabilities(**capabilities))
+    return StepContext(port=charger, station=station, params=params, prompts=charger.operator)
+
+
+async def test_a_station_without_rfid_reader_is_never_asked_for_a_tag_in_step_7(db):
+    """The false pass of issue 13: the station stops by itself; 7.b must not take it."""
+    from tests.campaigns.charging_lab import ScriptedCharger
+
+    charger = ScriptedCharger()
+    ctx = _charging_ctx(charger, has_rfid_reader=False)
+    run = await run_step(step_module(7), ctx, time_limit=20)
+    assert not [text for text in charger.operator.prompts if "tag" in text]
+    assert run.outcomes == {
+        "7.a": Outcome.PASSED, "7.b": Outcome.NOT_APPLICABLE, "7.c": Outcome.PASSED
+    }  # fmt: skip
+    assert run.proposed == Proposed.OK
+    starts = [p for a, p in charger.calls if a == "RemoteStartTransaction"]
+    assert len(starts) == 2  # no transaction started for the stop that does not apply
+
+
+async def test_a_station_without_rfid_reader_is_never_asked_for_a_tag_in_step_6(db):
+    from tests.campaigns.charging_lab import ScriptedCharger, prepare_tags
+
+    await prepare_tags()
+    charger = ScriptedCharger()
+    ctx = _charging_ctx(charger, has_rfid_reader=False)
+    run = await run_step(step_module(6), ctx, time_limit=20)
+    assert not [text for text in charger.operator.prompts if "tag" in text.lower()]
+    assert run.outcomes["6.b"] == Outcome.NOT_APPLICABLE
+    assert run.outcomes["6.c"] == Outcome.NOT_APPLICABLE
+    assert any(n.startswith("Not asked: “Present the unknown RFID tag") for n in ctx.notes)
