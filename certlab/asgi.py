@@ -18,10 +18,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from certlab.routing import browser_urlpatterns, station_urlpatterns  # noqa: E402
-from stations import disconnects  # noqa: E402
+from stations import disconnects, shutdown  # noqa: E402
 
 # Daphne tells the consumer why a socket ended (ping timeout, its own close), not just a code.
 disconnects.install()
+# A stopping daphne closes its stations' sockets and deregisters them before it exits.
+shutdown.install()
 
 browser_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(browser_urlpatterns)))
 # A router behind middleware is not recognised as nested: mark it, so "ws/" matches as a prefix.

@@ -128,7 +128,7 @@ async def _send_to_holder(layer, charge_point_id: str, message: dict) -> str:
     if not _registry_beside(layer):
         holder = await registry.channel_of(charge_point_id)
         if not holder:
-            raise StationOffline(f"{charge_point_id} is not connected")
+            raise StationOffline(_not_connected(charge_point_id))
         await layer.send(holder, message)
         return holder
     holder = _holders.get(charge_point_id)
@@ -137,15 +137,23 @@ async def _send_to_holder(layer, charge_point_id: str, message: dict) -> str:
             holder = await registry.channel_of(charge_point_id)
             if not holder:
                 _holders.pop(charge_point_id, None)
-                raise StationOffline(f"{charge_point_id} is not connected")
+                raise StationOffline(_not_connected(charge_point_id))
         if await layer.send_to_holder(
-            holder, message, registry_key=registry.ONLINE_KEY, field=charge_point_id
+            holder,
+            message,
+            registry_key=registry.ONLINE_KEY,
+            field=charge_point_id,
+            alive_key=registry.holder_key(holder),
         ):
             _holders[charge_point_id] = holder
             return holder
         holder = None
     _holders.pop(charge_point_id, None)
-    raise StationOffline(f"{charge_point_id} keeps reconnecting")
+    raise StationOffline(f"station offline: {charge_point_id} keeps reconnecting")
+
+
+def _not_connected(charge_point_id: str) -> str:
+    return f"station offline: {charge_point_id} is not connected to CertLab"
 
 
 def _cp_id(station: Station | str) -> str:
@@ -165,7 +173,10 @@ async def _request(charge_point_id: str, message: dict, timeout: float) -> dict:
         # Held by a process that is gone (or the station left while we sent): forget it.
         _holders.pop(charge_point_id, None)
         await registry.release(charge_point_id, holder)
-        raise StationOffline(f"{charge_point_id} did not answer through {holder}") from None
+        raise StationOffline(
+            f"station offline: the CertLab server holding {charge_point_id}'s connection did not "
+            "answer (it has stopped, or the connection was just lost)"
+        ) from None
     while reply["type"] == "bus.ack":
         try:
             reply = await asyncio.wait_for(layer.receive(reply_to), deadline - loop.time())

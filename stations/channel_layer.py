@@ -41,10 +41,11 @@ return 1
 """
 _SEND = _ADD
 
-# KEYS[2] is the registry hash, ARGV[6] its field, ARGV[7] the channel it must name.
+# KEYS[2] is the registry hash, ARGV[6] its field, ARGV[7] the channel it must name; KEYS[3] the
+# holder process's liveness key (stations.registry), which must exist.
 _SEND_TO_HOLDER = (
     """
-if redis.call('HGET', KEYS[2], ARGV[6]) ~= ARGV[7] then
+if redis.call('HGET', KEYS[2], ARGV[6]) ~= ARGV[7] or redis.call('EXISTS', KEYS[3]) == 0 then
   return -1
 end
 """
@@ -92,15 +93,16 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             raise ChannelFull()
 
     async def send_to_holder(
-        self, channel: str, message: dict, *, registry_key: str, field: str
+        self, channel: str, message: dict, *, registry_key: str, field: str, alive_key: str
     ) -> bool:
-        """Send only while ``registry_key[field]`` is ``channel``; False when it is not.
+        """Send only while ``registry_key[field]`` is ``channel`` and ``alive_key`` exists;
+        False when not.
 
         The registry must live on the Redis server that carries the channel (one host: the
         bus checks that before using this)."""
         index, (key, *args) = self._prepare(channel, message)
         added = await self.connection(index).eval(
-            _SEND_TO_HOLDER, 2, key, registry_key, *args, field, channel
+            _SEND_TO_HOLDER, 3, key, registry_key, alive_key, *args, field, channel
         )
         if added == NOT_HOLDER:
             return False

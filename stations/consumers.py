@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stations import bus, disconnects, frame_log, registry, services
+from stations import bus, disconnects, frame_log, registry, services, shutdown
 from stations.central_system import CentralSystem, PendingCentralSystem, Socket
 from stations.dispatch import DirectDispatchMixin
 from stations.frame_log import LoggedFrame
@@ -85,6 +85,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             station, self.socket, connection_id=connection.pk, log=self._log
         )
         await self.accept(SUBPROTOCOL)
+        shutdown.track(self)  # closed as a server shutdown when the process is asked to stop
         self.task = asyncio.create_task(self.central_system.start())
         logger.info("%s connected from %s", self.charge_point_id, self.remote_address)
 
@@ -126,6 +127,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             pending, self.socket, connection_id=connection.pk, log=frame_log.record_pending
         )
         await self.accept(SUBPROTOCOL)
+        shutdown.track(self)
         self.task = asyncio.create_task(self.central_system.start())
         logger.info("%s connected as a pending station", self.charge_point_id)
 
@@ -246,7 +248,11 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message: dict) -> None:
         self.heard_end = message  # with daphne's reason (stations.disconnects.install)
-        await super().websocket_disconnect(message)
+        try:
+            await super().websocket_disconnect(message)
+        finally:
+            if ended := getattr(self, "ended", None):  # a server shutdown waits for this
+                ended.set()
 
     async def _drain_received(self, *, timeout: float) -> None:
         loop = asyncio.get_running_loop()

@@ -3,12 +3,20 @@ that every process (any daphne, a Celery worker, a view) sees the same picture.
 
 A ``group_send`` to a station nobody holds is silently dropped (ARCHITECTURE.md, rule 8); the
 bus looks the station up here first and fails fast when it is not connected.
+
+A registration is only as alive as the process holding it: each ASGI process that holds
+stations keeps a key ``certlab:holders:<its channel prefix>`` with a short TTL, refreshed every
+``REFRESH_EVERY`` s, and re-writes its stations' fields should they be gone (Redis restarted
+without its data). A station whose holder's key has expired (the process was killed) reads as
+offline within ``HOLDER_TTL`` s, and its stale field is removed on the way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 import weakref
 
 import redis
@@ -18,6 +26,11 @@ from django.conf import settings
 ONLINE_KEY = "certlab:stations:online"
 WATCH_PREFIX = "certlab:stations:watch:"
 WATCH_TTL = 24 * 3600  # a watcher that died without leaving stops costing after a day
+HOLDER_PREFIX = "certlab:holders:"
+HOLDER_TTL = 8  # s a killed process's stations still read as online
+REFRESH_EVERY = 2.0  # s between a holding process's refreshes
+
+logger = logging.getLogger(__name__)
 
 # Delete the hash field only when it still names this channel: a newer connection may own it.
 _RELEASE = """
@@ -27,7 +40,35 @@ end
 return 0
 """
 
+# The field's channel when its holder process is alive; else the field is removed and nothing
+# returned. A channel is "specific.<process prefix>!<name>" (channels_redis's new_channel).
+_LIVE_CHANNEL = """
+local channel = redis.call('HGET', KEYS[1], ARGV[1])
+if not channel then
+  return false
+end
+local holder = string.match(channel, '^[^.]*%.([^!]+)!')
+if holder and redis.call('EXISTS', ARGV[2] .. holder) == 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return false
+end
+return channel
+"""
+
+# KEYS[1] the registry hash, KEYS[2] this process's holder key; ARGV: ttl, then id/channel pairs
+# written back where missing (Redis lost its data); a newer connection elsewhere keeps its own.
+_REFRESH = """
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+for i = 2, #ARGV, 2 do
+  redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return 1
+"""
+
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The stations this process holds (charge point id -> channel) and the task keeping them alive.
+_held: dict[str, str] = {}
+_refreshers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> task
 _sync_client: redis.Redis | None = None
 
 
@@ -54,29 +95,84 @@ def frames_group(charge_point_id: str) -> str:
     return "frames." + hashlib.sha1(charge_point_id.encode()).hexdigest()
 
 
+def holder_of(channel: str) -> str:
+    """The process part of a channel name ("specific.<holder>!<name>"); "" for other names."""
+    head, bang, _ = channel.partition("!")
+    return head.partition(".")[2] if bang else ""
+
+
+def holder_key(channel: str) -> str:
+    return HOLDER_PREFIX + holder_of(channel)
+
+
 async def claim(charge_point_id: str, channel: str) -> str | None:
     """Record that ``channel`` holds the station; return the channel that held it before."""
+    _held[charge_point_id] = channel
     async with _client().pipeline(transaction=True) as pipe:
+        pipe.set(holder_key(channel), "1", ex=HOLDER_TTL)
         pipe.hget(ONLINE_KEY, charge_point_id)
         pipe.hset(ONLINE_KEY, charge_point_id, channel)
-        previous, _ = await pipe.execute()
+        _, previous, _ = await pipe.execute()
+    _keep_alive()
     return previous
 
 
 async def release(charge_point_id: str, channel: str) -> None:
+    if _held.get(charge_point_id) == channel:
+        del _held[charge_point_id]
     await _client().eval(_RELEASE, 1, ONLINE_KEY, charge_point_id, channel)
 
 
+def _keep_alive() -> None:
+    loop = asyncio.get_running_loop()
+    task = _refreshers.get(loop)
+    if task is None or task.done():
+        _refreshers[loop] = loop.create_task(_refresh(), name="registry-refresh")
+
+
+async def _refresh() -> None:
+    """While this process holds stations: its holder key lives, and their fields exist."""
+    while _held:
+        await asyncio.sleep(REFRESH_EVERY)
+        held = dict(_held)
+        if not held:
+            break
+        pairs = [item for pair in held.items() for item in pair]
+        keys = {holder_key(channel) for channel in held.values()}
+        try:
+            for key in keys:  # one process, one prefix: in practice one key
+                await _client().eval(_REFRESH, 2, ONLINE_KEY, key, HOLDER_TTL, *pairs)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # Redis away for a moment: the next round writes it all
+            logger.warning("could not refresh %d station registrations: %s", len(held), error)
+
+
 async def channel_of(charge_point_id: str) -> str | None:
-    return await _client().hget(ONLINE_KEY, charge_point_id)
+    """The channel holding the station, while the process holding it lives."""
+    return await _client().eval(_LIVE_CHANNEL, 1, ONLINE_KEY, charge_point_id, HOLDER_PREFIX)
 
 
 def online_ids(charge_point_ids: list[str]) -> set[str]:
-    """The ids among these whose station is connected now (for pages)."""
+    """The ids among these whose station is connected now, to a live process (for pages)."""
     if not charge_point_ids:
         return set()
-    channels = sync_client().hmget(ONLINE_KEY, charge_point_ids)
-    return {cp for cp, channel in zip(charge_point_ids, channels, strict=True) if channel}
+    client = sync_client()
+    channels = client.hmget(ONLINE_KEY, charge_point_ids)
+    held = {cp: ch for cp, ch in zip(charge_point_ids, channels, strict=True) if ch}
+    keys = sorted({holder_key(ch) for ch in held.values()})
+    alive = dict(zip(keys, client.mget(keys), strict=True)) if keys else {}
+    return {cp for cp, ch in held.items() if alive.get(holder_key(ch))}
+
+
+def forget_all_held() -> dict[str, str]:
+    """This process stops holding anything (its shutdown); returns what it held."""
+    held = dict(_held)
+    _held.clear()
+    for task in list(_refreshers.values()):
+        with contextlib.suppress(RuntimeError):
+            task.cancel()
+    return held
 
 
 async def watch(charge_point_id: str, channel: str) -> None:

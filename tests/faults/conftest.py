@@ -36,3 +36,12 @@ async def station(cluster):
         yield lab
     finally:
         await lab.stop()
+
+
+@pytest.fixture
+def web_pair(fault_env, tmp_path):
+    """Only the two daphne processes (no workers, no FTP): faults of the web tier."""
+    from tests.faults.distributed import distributed
+
+    with distributed(tmp_path / "logs", fault_env, workers=(), ftp=False) as setup:
+        yield setup

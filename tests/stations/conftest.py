@@ -29,8 +29,10 @@ def memory_layer(settings):
 @pytest.fixture(autouse=True)
 def clean_registry():
     client = registry.sync_client()
-    for key in client.scan_iter("certlab:stations:*"):
-        client.delete(key)
+    registry.forget_all_held()
+    for pattern in ("certlab:stations:*", registry.HOLDER_PREFIX + "*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     yield
 
 

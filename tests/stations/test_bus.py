@@ -193,3 +193,31 @@ async def test_console_command_to_an_offline_station_says_so(memory_layer, stati
     command = await Command.objects.acreate(station=station, action="ClearCache", payload={})
     done = await services.command_execute(command_id=command.pk)
     assert done.status == "offline" and done.finished is not None
+
+
+async def test_station_of_a_killed_process_reads_offline_once_its_holder_key_expires(station):
+    channel = "specific.killedprocess!abc"
+    await registry.claim(station.charge_point_id, channel)
+    assert await registry.channel_of(station.charge_point_id) == channel
+    assert registry.online_ids([station.charge_point_id]) == {station.charge_point_id}
+    registry.forget_all_held()  # the process is gone: nobody refreshes its key
+    ttl = registry.sync_client().ttl(registry.holder_key(channel))
+    assert 0 < ttl <= registry.HOLDER_TTL
+    registry.sync_client().delete(registry.holder_key(channel))  # what the TTL does
+    assert registry.online_ids([station.charge_point_id]) == set()
+    started = time.monotonic()
+    with pytest.raises(bus.StationOffline, match=r"station offline: .* is not connected"):
+        await bus.call(station, "ClearCache", {}, timeout=30)
+    assert time.monotonic() - started < 0.5
+    assert await registry.channel_of(station.charge_point_id) is None
+    assert not registry.sync_client().hexists(registry.ONLINE_KEY, station.charge_point_id)
+
+
+async def test_holding_process_writes_its_registrations_back_after_redis_lost_them(station):
+    channel = "specific.liveprocess!abc"
+    await registry.claim(station.charge_point_id, channel)
+    registry.sync_client().delete(registry.ONLINE_KEY, registry.holder_key(channel))
+    await asyncio.sleep(registry.REFRESH_EVERY + 1)
+    assert await registry.channel_of(station.charge_point_id) == channel
+    await registry.release(station.charge_point_id, channel)
+    assert await registry.channel_of(station.charge_point_id) is None

@@ -151,19 +151,26 @@ async def test_a_message_that_cannot_be_read_fails_one_receive_not_the_rest(laye
     await layer.flush()
 
 
-async def test_send_to_holder_only_while_the_registry_names_it(layer):
+async def test_send_to_holder_only_while_the_registry_names_it_and_its_process_lives(layer):
     channel = await layer.new_channel()
+    alive = registry.holder_key(channel)
     await registry.claim("CP-LAYER", "specific.other!one")
     sent = await layer.send_to_holder(
-        channel, {"type": "x"}, registry_key=registry.ONLINE_KEY, field="CP-LAYER"
+        channel, {"type": "x"}, registry_key=registry.ONLINE_KEY, field="CP-LAYER", alive_key=alive
     )
     assert sent is False
     await registry.claim("CP-LAYER", channel)
     sent = await layer.send_to_holder(
-        channel, {"type": "x"}, registry_key=registry.ONLINE_KEY, field="CP-LAYER"
+        channel, {"type": "x"}, registry_key=registry.ONLINE_KEY, field="CP-LAYER", alive_key=alive
     )
     assert sent is True
     assert await asyncio.wait_for(layer.receive(channel), 2) == {"type": "x"}
+    registry.sync_client().delete(alive)  # its process was killed: the key expired
+    sent = await layer.send_to_holder(
+        channel, {"type": "x"}, registry_key=registry.ONLINE_KEY, field="CP-LAYER", alive_key=alive
+    )
+    assert sent is False
+    await registry.release("CP-LAYER", channel)
     await layer.flush()
 
 

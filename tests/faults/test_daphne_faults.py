@@ -1,0 +1,116 @@
+"""A daphne process stopped under its stations. SIGTERM: every station's socket is closed
+cleanly as a server shutdown, its registration released and its connection record closed before
+the process exits, with no task destroyed pending. SIGKILL: nothing can be closed, so the
+registrations expire within seconds. Either way the bus fails fast with "station offline" in
+plain words (no internal channel names)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from ocpp.v16 import ChargePoint, call
+
+from stations import bus, registry
+from stations.models import Connection
+from tests.factories import StationFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+
+async def _station_on(port: int):
+    station = await sync_to_async(StationFactory)()
+    socket = await websockets.connect(
+        f"ws://127.0.0.1:{port}/ocpp/{station.charge_point_id}", subprotocols=["ocpp1.6"]
+    )
+    charge_point = ChargePoint(station.charge_point_id, socket)
+    task = asyncio.create_task(charge_point.start())
+    boot = await charge_point.call(
+        call.BootNotification(charge_point_model="M", charge_point_vendor="V")
+    )
+    assert boot.status == "Accepted"
+    assert registry.online_ids([station.charge_point_id]) == {station.charge_point_id}
+    return station, socket, task
+
+
+async def _offline_fast(station) -> str:
+    started = time.monotonic()
+    with pytest.raises(bus.StationOffline) as error:
+        await bus.call(station, "ClearCache", {}, timeout=30)
+    assert time.monotonic() - started < 1.5
+    message = str(error.value)
+    assert message.startswith("station offline: ")
+    assert "specific." not in message and "!" not in message
+    return message
+
+
+async def test_sigterm_closes_each_station_as_a_server_shutdown_and_deregisters_it(web_pair):
+    stations = [await _station_on(web_pair.http_port) for _ in range(3)]
+    daphne_a = web_pair.daphnes["a"]
+
+    stopped_at = time.monotonic()
+    web_pair.kill(daphne_a, signal.SIGTERM)
+    assert time.monotonic() - stopped_at < 15
+
+    for station, socket, task in stations:
+        await asyncio.wait_for(socket.wait_closed(), 5)
+        assert socket.close_code == 1000  # a clean close, not a dropped connection (1006)
+        task.cancel()
+        connection = await sync_to_async(Connection.objects.filter(station=station).get)()
+        assert connection.closed is not None
+        assert connection.end_reason == "shutdown"
+        assert "server shutdown" in connection.close_reason
+        # Released before the process exited: no TTL to wait for.
+        assert registry.online_ids([station.charge_point_id]) == set()
+        assert await registry.channel_of(station.charge_point_id) is None
+        await _offline_fast(station)
+    log = daphne_a.log()
+    assert "Task was destroyed but it is pending" not in log
+    assert "closing 3 station connections" in log
+
+
+async def test_sigkill_leaves_registrations_that_expire_within_seconds(web_pair):
+    station, _socket, task = await _station_on(web_pair.http_port)
+    web_pair.kill(web_pair.daphnes["a"], signal.SIGKILL)
+    killed_at = time.monotonic()
+    task.cancel()
+
+    message = await _offline_fast(station)  # the holder answers nobody: offline in a second
+    assert "did not answer" in message or "not connected" in message
+    while registry.online_ids([station.charge_point_id]):
+        assert time.monotonic() - killed_at < registry.HOLDER_TTL + 3, "still online"
+        await asyncio.sleep(0.2)
+    assert await registry.channel_of(station.charge_point_id) is None
+    await _offline_fast(station)
+
+
+async def test_a_station_reconnecting_to_the_other_daphne_is_reached_there(web_pair):
+    station, socket, task = await _station_on(web_pair.http_port)
+    web_pair.kill(web_pair.daphnes["a"], signal.SIGTERM)
+    task.cancel()
+    socket = await websockets.connect(
+        f"ws://127.0.0.1:{web_pair.other_port}/ocpp/{station.charge_point_id}",
+        subprotocols=["ocpp1.6"],
+    )
+
+    class Station(ChargePoint):
+        from ocpp.routing import on
+
+        @on("ClearCache")
+        def on_clear_cache(self):
+            from ocpp.v16 import call_result
+
+            return call_result.ClearCache(status="Accepted")
+
+    charge_point = Station(station.charge_point_id, socket)
+    task = asyncio.create_task(charge_point.start())
+    try:
+        reply = await bus.call(station, "ClearCache", {}, timeout=10)
+        assert reply == {"status": "Accepted"}
+    finally:
+        await socket.close()
+        task.cancel()
