@@ -21,6 +21,11 @@ urlpatterns = [
     path("pending/<int:pending_pk>/adopt/", live_views.pending_adopt, name="pending_adopt"),
     path("pending/<int:pending_pk>/delete/", live_views.pending_delete, name="pending_delete"),
     path("firmware/<int:pk>/download/", views.firmware_download, name="firmware_download"),
+    path(
+        "stations/<int:pk>/fill-from-boot/",
+        views.station_fill_from_boot,
+        name="station_fill_from_boot",
+    ),
     path("<slug:slug>/", views.object_list, name="object_list"),
     path("<slug:slug>/new/", views.object_create, name="object_create"),
     path("<slug:slug>/<int:pk>/", views.object_detail, name="object_detail"),

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.permissions import qa_required
-from stations import selectors
+from stations import boot_record, selectors
 from stations.catalogue import KINDS, Kind, limit_choices
 
 
@@ -52,6 +53,8 @@ def _related(request: HttpRequest, obj) -> dict:
                     charger_model__manufacturer=obj
                 ),
             }
+        if kind_name == "station":
+            return {"last_boot": boot_record.last_boot(obj)}
         if kind_name == "chargermodel":
             return {
                 "firmware": selectors.firmware_versions_for(user=user).filter(charger_model=obj),
@@ -82,6 +85,31 @@ def _edit(request: HttpRequest, kind: Kind, instance) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     context = {"kind": kind, "form": form, "object": instance}
     return render(request, "stations/object_form.html", context, status=status)
+
+
+@qa_required
+@require_http_methods(["GET", "POST"])
+def station_fill_from_boot(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what the last BootNotification would change in the record, to confirm; POST: do it."""
+    station = selectors.get_visible_or_404(selectors.stations_for(user=request.user), pk)
+    if request.method == "POST":
+        try:
+            taken = boot_record.station_fill_from_boot(station=station)
+        except ValidationError as error:
+            messages.error(request, "The record was not changed: " + " ".join(error.messages))
+            return redirect(station)
+        if taken:
+            names = ", ".join(f"{c.label.lower()} {c.new or '(none)'}" for c in taken)
+            messages.success(request, f"Taken from the last BootNotification: {names}.")
+        else:
+            messages.info(request, "The last BootNotification changes nothing in the record.")
+        return redirect(station)
+    context = {
+        "object": station,
+        "boot": boot_record.last_boot(station),
+        "changes": boot_record.station_boot_changes(station=station),
+    }
+    return render(request, "stations/station_fill_from_boot.html", context)
 
 
 @login_required
