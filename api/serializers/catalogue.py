@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from stations.forms import DECLARATION_FIELDS
 from stations.models import ChargerModel, FirmwareVersion, Frame, Manufacturer, Station
 from transfers.models import DiagnosticsFile, FirmwareDownload
 
@@ -24,7 +25,10 @@ class ChargerModelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChargerModel
-        fields = ["id", "manufacturer", "name", "connector_count", "current_type", "max_power_kw"]
+        fields = [
+            "id", "manufacturer", "name", "connector_count", "current_type", "max_power_kw",
+            *DECLARATION_FIELDS,
+        ]  # fmt: skip
 
 
 class FirmwareVersionSerializer(serializers.ModelSerializer):
@@ -77,6 +81,10 @@ class StationSerializer(serializers.ModelSerializer):
     )
     clear_password = serializers.BooleanField(required=False, write_only=True)
     has_password = serializers.BooleanField(read_only=True)
+    capabilities = serializers.SerializerMethodField(
+        help_text="The declaration in force: the model's, with this station's overrides (listed "
+        "in station_overrides)."
+    )
 
     class Meta:
         model = Station
@@ -93,8 +101,14 @@ class StationSerializer(serializers.ModelSerializer):
             "has_password",
             "password",
             "clear_password",
+            *DECLARATION_FIELDS,
+            "capabilities",
         ]
         read_only_fields = ["created"]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_capabilities(self, obj: Station) -> dict:
+        return obj.capabilities.as_dict()
 
 
 class FrameSerializer(serializers.ModelSerializer):

@@ -5,6 +5,7 @@ is a 404); writes are QA's (api.permissions)."""
 
 from __future__ import annotations
 
+from django.db.models import BooleanField
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -51,12 +52,22 @@ class CatalogueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def _save(self, instance, code: int) -> Response:
         form_class = self.kind.form
         data = form_data(self.request.data, instance, fields=form_class._meta.fields)
+        if instance is None:
+            data = {**_boolean_defaults(form_class), **data}
         form = form_class(data, self.request.FILES or None, instance=instance)
         limit_choices(form, user=self.request.user)
         if not form.is_valid():
             raise form_errors(form)
         obj = form.save()
         return Response(self.get_serializer(obj).data, status=code)
+
+
+def _boolean_defaults(form_class) -> dict:
+    """A yes/no field left out of a JSON body takes the model's default, not the False of an
+    unticked HTML checkbox (a model's declared capabilities default to yes)."""
+    model = form_class._meta.model
+    fields = (model._meta.get_field(name) for name in form_class._meta.fields)
+    return {f.name: f.get_default() for f in fields if isinstance(f, BooleanField)}
 
 
 class ManufacturerViewSet(CatalogueViewSet):
