@@ -132,6 +132,18 @@ def declared_limits(*, campaign: Campaign) -> dict[int, list[str]]:
     return limits
 
 
+def declaration_drift(*, campaign: Campaign) -> list[tuple[PlanItem, str]]:
+    """Steps planned and never run that the station's current declaration rules out (changed
+    since the plan was made), each with the reason."""
+    capabilities = campaign.station.capabilities
+    planned = campaign.plan.filter(applicability=Applicability.PLANNED, attempts__isnull=True)
+    found = []
+    for item in planned.select_related("function").order_by("function__number"):
+        if reason := needs.step_lacks(capabilities, item.function.number):
+            found.append((item, reason))
+    return found
+
+
 def history_text(decided: list[Attempt]) -> str:
     """ "Ok" for one attempt; "1st attempt failed: …; retest Ok" when there were retests."""
     if not decided:

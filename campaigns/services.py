@@ -87,6 +87,20 @@ def _planned(campaign: Campaign, function: TestFunction, lacking: str | None) ->
     )
 
 
+def campaign_apply_declaration(*, campaign: Campaign) -> list[PlanItem]:
+    """Steps still planned and never run that the station's declaration now rules out (it was
+    changed after the campaign was planned) become not applicable, with the reason."""
+    from campaigns.selectors import declaration_drift
+
+    _unlocked(campaign)
+    changed = []
+    for item, reason in declaration_drift(campaign=campaign):
+        item.applicability, item.reason = Applicability.NOT_APPLICABLE, reason
+        item.save(update_fields=["applicability", "reason"])
+        changed.append(item)
+    return changed
+
+
 def _update_target(station: Station, firmware: FirmwareVersion | None) -> FirmwareVersion | None:
     """The newest other firmware of the model with a file, else the one under test (if it has
     a file): what the firmware-update step installs unless QA choose another."""

@@ -11,6 +11,11 @@ urlpatterns = [
     path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
     path("<int:pk>/complete/", views.campaign_complete, name="campaign_complete"),
     path("<int:pk>/reopen/", views.campaign_reopen, name="campaign_reopen"),
+    path(
+        "<int:pk>/apply-declaration/",
+        views.campaign_apply_declaration,
+        name="campaign_apply_declaration",
+    ),
     path("<int:pk>/sign-off/", views.campaign_sign_off, name="campaign_sign_off"),
     path("<int:pk>/report/", views.report, name="report"),
     path("<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),

@@ -126,6 +126,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "campaign": campaign,
             "rows": rows,
             "declared_limits": selectors.declared_limits(campaign=campaign),
+            "declaration_drift": selectors.declaration_drift(campaign=campaign),
             "active": active.select_related("plan_item__function"),
             "parameters": lab_parameter_rows(campaign.parameters),
         },
@@ -286,6 +287,20 @@ def campaign_complete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Campaign completed.")
     except ValidationError as error:
         _fail(request, error)
+    return redirect(campaign)
+
+
+@qa_required
+@require_POST
+def campaign_apply_declaration(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    try:
+        changed = services.campaign_apply_declaration(campaign=campaign)
+    except ValidationError as error:
+        _fail(request, error)
+    else:
+        numbers = ", ".join(str(item.function.number) for item in changed) or "none"
+        messages.success(request, f"Planned not applicable by the declaration: steps {numbers}.")
     return redirect(campaign)
 
 

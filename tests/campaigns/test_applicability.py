@@ -175,3 +175,32 @@ async def test_a_station_without_rfid_reader_is_never_asked_for_a_tag_in_step_6(
     assert run.outcomes["6.b"] == Outcome.NOT_APPLICABLE
     assert run.outcomes["6.c"] == Outcome.NOT_APPLICABLE
     assert any(n.startswith("Not asked: “Present the unknown RFID tag") for n in ctx.notes)
+
+
+def test_a_declaration_changed_after_planning_is_shown_and_applied_on_request(
+    db, qa_user, qa_client
+):
+    station = StationFactory()
+    campaign = services.campaign_create(station=station, owner=qa_user)
+    station.has_fault_injection = False
+    station.save()
+    url = reverse("campaigns:campaign_detail", args=[campaign.pk])
+    page = qa_client.get(url).content.decode()
+    assert "now rules out step 10 (Not applicable: no hardware error can be provoked" in page
+    assert campaign.plan.get(function__number=10).applicability == Applicability.PLANNED
+    response = qa_client.post(reverse("campaigns:campaign_apply_declaration", args=[campaign.pk]))
+    assert response.status_code == 302
+    item = campaign.plan.get(function__number=10)
+    assert item.applicability == Applicability.NOT_APPLICABLE
+    assert item.reason.startswith("Not applicable: no hardware error can be provoked")
+    assert "now rules out" not in qa_client.get(url).content.decode()
+
+
+def test_a_vendor_cannot_apply_the_declaration(db, qa_user, vendor_client, vendor_user):
+    station = StationFactory(charger_model__manufacturer=vendor_user.manufacturer)
+    campaign = services.campaign_create(station=station, owner=qa_user)
+    station.has_fault_injection = False
+    station.save()
+    url = reverse("campaigns:campaign_apply_declaration", args=[campaign.pk])
+    assert vendor_client.post(url).status_code == 403
+    assert campaign.plan.get(function__number=10).applicability == Applicability.PLANNED
