@@ -120,16 +120,20 @@ def declared_limits(*, campaign: Campaign) -> dict[int, list[str]]:
     before the run: criteria that will be not applicable and parts of checks a step leaves out,
     each with its reason."""
     capabilities = campaign.station.capabilities
-    limits: dict[int, list[str]] = {}
-    for item in campaign.plan.select_related("function").prefetch_related("function__criteria"):
-        keys = tuple(c.key for c in item.function.criteria.all())
-        lines = [f"{key}: {why}" for key, why in needs.criteria_lacking(capabilities, keys).items()]
-        lines += [
-            f"{part.split('/')[0]}: {why}."
-            for part, why in needs.parts_lacking(capabilities, keys).items()
-        ]
-        limits[item.function.number] = lines
-    return limits
+    items = campaign.plan.select_related("function").prefetch_related("function__criteria")
+    return {item.function.number: item_limits(item, capabilities) for item in items}
+
+
+def item_limits(item: PlanItem, capabilities=None) -> list[str]:
+    """What the declaration rules out of one step, as ``declared_limits`` says it."""
+    capabilities = capabilities or item.campaign.station.capabilities
+    keys = tuple(c.key for c in item.function.criteria.all())
+    lines = [f"{key}: {why}" for key, why in needs.criteria_lacking(capabilities, keys).items()]
+    lines += [
+        f"{part.split('/')[0]}: {why}."
+        for part, why in needs.parts_lacking(capabilities, keys).items()
+    ]
+    return lines
 
 
 def declaration_drift(*, campaign: Campaign) -> list[tuple[PlanItem, str]]:

@@ -143,6 +143,7 @@ def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "campaign": item.campaign,
         "item": item,
         "criteria": list(item.function.criteria.all()),
+        "declared_limits": selectors.item_limits(item),
         "attempts": [attempt_context(a) for a in attempts],
         "latest": latest,
         "applicability_form": ApplicabilityForm(

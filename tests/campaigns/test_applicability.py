@@ -204,3 +204,11 @@ def test_a_vendor_cannot_apply_the_declaration(db, qa_user, vendor_client, vendo
     url = reverse("campaigns:campaign_apply_declaration", args=[campaign.pk])
     assert vendor_client.post(url).status_code == 403
     assert campaign.plan.get(function__number=10).applicability == Applicability.PLANNED
+
+
+def test_the_step_page_says_what_will_not_apply_before_the_run(db, qa_user, qa_client):
+    station = StationFactory(has_cable_sensing=False)
+    campaign = services.campaign_create(station=station, owner=qa_user)
+    page = qa_client.get(reverse("campaigns:step_detail", args=[campaign.pk, 7])).content.decode()
+    assert "7.c: Not applicable: the station has no cable sensing" in page
+    assert "7.b: Not applicable" not in page
