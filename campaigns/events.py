@@ -13,7 +13,7 @@ from stations.bus import channel_layer
 class AttemptEvent(TypedDict, total=False):
     type: Literal["attempt.changed"]
     attempt_id: int
-    what: Literal["status", "note", "check", "prompt", "verdict"]
+    what: Literal["status", "note", "check", "prompt", "verdict", "wait"]
 
 
 def attempt_group(attempt_id: int) -> str:

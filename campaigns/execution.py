@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from campaigns.bus_port import BusPort
@@ -50,6 +50,7 @@ ENDING_STATUS = {
     Ending.ABORTED: AttemptStatus.ABORTED,
     Ending.ERROR: AttemptStatus.ERROR,
     Ending.LAB_TROUBLE: AttemptStatus.ERROR,  # "Failed to run": CertLab's, not the station's
+    Ending.WAIT_ENDED: AttemptStatus.FINISHED,
 }
 
 
@@ -86,6 +87,11 @@ class DbRecorder:
     async def on_note(self, text: str) -> None:
         await _db(AttemptNote.objects.create)(attempt_id=self.attempt_id, text=text)
         await attempt_changed(self.attempt_id, "note")
+
+    async def on_wait(self, wait: dict | None) -> None:
+        """The long wait the step is in (engine/waits), or None: the step page shows it."""
+        await _db(Attempt.objects.filter(pk=self.attempt_id).update)(waiting=wait)
+        await attempt_changed(self.attempt_id, "wait")
 
 
 class DbPrompts:
@@ -276,7 +282,7 @@ async def execute_attempt(attempt_id: int) -> str | None:
     )
     running = asyncio.create_task(run_step(step, ctx, time_limit=time_limit(params),
                                           strict=attempt.strict))  # fmt: skip
-    watcher = asyncio.create_task(_watch(attempt_id, running))
+    watcher = asyncio.create_task(_watch(attempt_id, running, ctx))
     try:
         run = await running
     finally:
@@ -286,23 +292,37 @@ async def execute_attempt(attempt_id: int) -> str | None:
     return ENDING_STATUS[run.ending].value
 
 
-async def _watch(attempt_id: int, running: asyncio.Task) -> None:
-    """Beat for liveness and cancel the step when QA ask to abort."""
+async def _watch(attempt_id: int, running: asyncio.Task, ctx: StepContext) -> None:
+    """Beat for liveness, cancel the step when QA ask to abort, end a wait QA gave up on."""
     beat = 0.0
+    ended: int | None = None
     while not running.done():
         await asyncio.sleep(POLL_EVERY)
         beat += POLL_EVERY
-        # An abort, or a sweep that found this worker silent (a stalled loop) and ended it.
-        stop = await _db(
+        # An abort, or a sweep that found this worker silent (a stalled loop) and ended it;
+        # and the id of a long wait QA gave up on.
+        stop, end_wait = await _db(
             lambda: (
                 Attempt.objects.filter(pk=attempt_id)
-                .filter(Q(abort_requested=True) | ~Q(status=AttemptStatus.RUNNING))
-                .exists()
+                .annotate(
+                    stop=ExpressionWrapper(
+                        Q(abort_requested=True) | ~Q(status=AttemptStatus.RUNNING),
+                        output_field=BooleanField(),
+                    )
+                )
+                .values_list("stop", "end_wait_requested")
+                .first()
+                or (True, None)
             )
         )()
         if stop:
             running.cancel()
             return
+        if end_wait and end_wait != ended:
+            ended = end_wait
+            reason = ctx.end_wait(end_wait)
+            if reason:
+                await ctx.note(f"{reason}.")
         if beat >= settings.CERTLAB_ATTEMPT_HEARTBEAT:
             beat = 0.0
             await _db(Attempt.objects.filter(pk=attempt_id).update)(heartbeat=timezone.now())
@@ -338,6 +358,7 @@ def _finish(attempt_id: int, ctx: StepContext, run: StepRun) -> None:
     attempt.proposed_verdict = run.proposed.value
     attempt.proposed_text = run.result_text
     attempt.attachments = _jsonable(ctx.attachments)
+    attempt.waiting = None
     attempt.save()
     if installed := attempt.attachments.get("firmware_installed"):
         attempt_record_firmware_installed(attempt=attempt, version=installed["after"])

@@ -235,6 +235,10 @@ class Attempt(models.Model):
     ended = models.DateTimeField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     abort_requested = models.BooleanField(default=False)
+    # The long wait the step is in ({"id", "what", "started", "until", "silent_since"}), shown on
+    # the step page, and the id of a wait QA asked to end (given up as not observed).
+    waiting = models.JSONField(null=True, blank=True)
+    end_wait_requested = models.PositiveIntegerField(null=True, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
     strict = models.BooleanField(
         default=False, help_text="Judged in strict (OCTT) mode: findings decided the verdict."
@@ -371,6 +375,8 @@ class Prompt(models.Model):
     kind = models.CharField(max_length=40, blank=True)
     details = models.JSONField(default=dict, blank=True)
     simulator_action = models.JSONField(null=True, blank=True)
+    # Timed actions in order ([{"text", "seconds"}]), each shown with its own countdown.
+    steps = models.JSONField(default=list, blank=True)
     opened = models.DateTimeField(auto_now_add=True)
     deadline = models.DateTimeField()
     status = models.CharField(max_length=10, choices=PromptStatus.choices, default="open")

@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from campaigns.engine.params import PARAMETERS, LabParameters
 from campaigns.models import Attempt, CheckLevel, Outcome, PromptStatus
+from stations.models import Frame
 
 
 def lab_parameter_rows(parameters: dict) -> dict:
@@ -66,6 +67,38 @@ def attempt_context(attempt: Attempt) -> dict:
         },
         "traceback": attempt.attachments.get("traceback"),
         "now": timezone.now(),
+        "waiting": long_wait(attempt),
+    }
+
+
+def long_wait(attempt: Attempt) -> dict | None:
+    """The long wait a running step is in, as the page shows it: what for, for how long of how
+    long, and how long the station has been silent (its last frame, from the log or as the
+    step saw it)."""
+    wait = attempt.waiting if attempt.is_active else None
+    if not wait:
+        return None
+    try:
+        started, until, heard = (
+            datetime.fromisoformat(wait[k]) for k in ("started", "until", "silent_since")
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    last = (
+        Frame.objects.of_station(attempt.station_id)
+        .filter(direction="in")
+        .values_list("timestamp", flat=True)
+        .first()
+    )
+    heard = max(heard, last) if last else heard
+    now = timezone.now()
+    return {
+        "id": wait.get("id"),
+        "what": wait.get("what", ""),
+        "waited": max(0, round((now - started).total_seconds())),
+        "limit": round((until - started).total_seconds()),
+        "silent": max(0, round((now - heard).total_seconds())),
+        "ending": attempt.end_wait_requested == wait.get("id"),
     }
 
 

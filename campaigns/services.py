@@ -174,6 +174,17 @@ def attempt_abort(*, attempt: Attempt) -> None:
         attempts_end_aborted()
 
 
+def attempt_end_wait(*, attempt: Attempt, wait_id: int) -> None:
+    """QA give up on the long wait the step page shows (the station stays silent): the worker
+    ends it and what it waited for is not observed (engine/waits)."""
+    updated = Attempt.objects.filter(pk=attempt.pk, status="running", waiting__id=wait_id).update(
+        end_wait_requested=wait_id
+    )
+    if not updated:
+        raise ValidationError("That wait is over already.")
+    attempt_changed_sync(attempt.pk, "wait")
+
+
 def prompt_answer(*, prompt: Prompt, user: User, choice: str, value: str = "") -> None:
     if choice not in prompt.choices:
         raise ValidationError(f"{choice!r} is not one of the answers offered.")

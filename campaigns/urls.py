@@ -24,6 +24,7 @@ urlpatterns = [
     path("<int:pk>/steps/<int:number>/plan/", views.step_plan, name="step_plan"),
     path("attempts/<int:attempt_pk>/panel/", views.attempt_panel, name="attempt_panel"),
     path("attempts/<int:attempt_pk>/abort/", views.attempt_abort, name="attempt_abort"),
+    path("attempts/<int:attempt_pk>/end-wait/", views.attempt_end_wait, name="attempt_end_wait"),
     path("attempts/<int:attempt_pk>/verdict/", views.attempt_verdict, name="attempt_verdict"),
     path("prompts/<int:prompt_pk>/answer/", views.prompt_answer, name="prompt_answer"),
     path("prompts/<int:prompt_pk>/simulate/", views.prompt_simulate, name="prompt_simulate"),

@@ -233,6 +233,21 @@ def attempt_abort(request: HttpRequest, attempt_pk: int) -> HttpResponse:
 
 @qa_required
 @require_POST
+def attempt_end_wait(request: HttpRequest, attempt_pk: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_pk)
+    wait_id = request.POST.get("wait", "")
+    try:
+        if not wait_id.isdigit():
+            raise ValidationError("No wait was given.")
+        services.attempt_end_wait(attempt=attempt, wait_id=int(wait_id))
+        messages.info(request, "Ending the wait: what it waited for will be not observed.")
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(attempt)
+
+
+@qa_required
+@require_POST
 def attempt_verdict(request: HttpRequest, attempt_pk: int) -> HttpResponse:
     attempt = _attempt(request, attempt_pk)
     form = VerdictForm(request.POST)

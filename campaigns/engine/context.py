@@ -6,6 +6,8 @@
 
 Every wait has a limit, every check leaves a result with its evidence, and a station that
 disappears raises ``StationGone`` out of the step, which the runner turns into a clear verdict.
+A long wait can be ended by QA (``WaitEnded``) or by the engine when the station has plainly
+stopped answering (``StationGone``); see engine/waits.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from campaigns.engine.port import (
     StationPort,
 )
 from campaigns.engine.texts import summarise
+from campaigns.engine.waits import WaitWatch
 from stations.capabilities import Capabilities
 
 SIMULATOR_VENDOR_ID = "CertLab.Simulator"  # the simulator's DataTransfer remote control
@@ -254,20 +257,34 @@ class StepContext:
         self._pending: set[asyncio.Task] = set()
         self._open = False
         self._blocks = Blocks()
+        self.waits = WaitWatch(
+            station_id=station.charge_point_id,
+            silence_limit=params.silence_limit,
+            call_timeout=params.call_timeout,
+            probe=self._probe,
+            wake=lambda: self._spawn(self._wake()),
+            publish=getattr(recorder, "on_wait", None),
+        )
+        self._watch: asyncio.Task | None = None
 
     # --- lifetime ---------------------------------------------------------------------------
     async def __aenter__(self) -> StepContext:
         await self.port.open()  # subscribed before anything is triggered: nothing is missed
         self._reader = asyncio.create_task(self._read())
+        self._watch = asyncio.create_task(self.waits.run())
         self._open = True
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._open = False
-        if self._reader:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
+        for task in (self._reader, self._watch):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.waits.shown is not None and self.waits._publish is not None:
+            with contextlib.suppress(Exception):
+                await self.waits._publish(None)
         for task in self._pending:
             task.cancel()
         await asyncio.gather(*self._pending, return_exceptions=True)
@@ -276,6 +293,8 @@ class StepContext:
     async def _read(self) -> None:
         async for event in self.port.frames():
             frame = Frame.from_event(event, seq=len(self.history))
+            if frame.direction == "in":
+                self.waits.heard()
             async with self._changed:
                 self.history.append(frame)
                 self._changed.notify_all()
@@ -339,17 +358,49 @@ class StepContext:
     ) -> list[Frame]:
         return [f for f in self.history[since:] if _fits(f, action, where, direction, message_type)]
 
-    async def _wait_for(self, test, since: int, *, timeout: float, count: int = 1) -> list[Frame]:
+    async def _wait_for(
+        self, test, since: int, *, timeout: float, count: int = 1, what: str = "",
+        criteria: Sequence[str] = (),
+    ) -> list[Frame]:  # fmt: skip
+        """Frames after ``since`` passing ``test``; a wait with ``what`` (what the station is
+        expected to do) is a long wait when long enough: shown, and ended by QA or silence,
+        which leaves ``criteria`` (and those not checked yet) not observed."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        with self.waits.waiting(what, timeout, criteria) as wait:
+            async with self._changed:
+                while True:
+                    self.waits.check(wait)
+                    found = [f for f in self.history[since:] if test(f)]
+                    remaining = deadline - loop.time()
+                    if len(found) >= count or remaining <= 0:
+                        return found
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def _wake(self) -> None:
         async with self._changed:
-            while True:
-                found = [f for f in self.history[since:] if test(f)]
-                remaining = deadline - loop.time()
-                if len(found) >= count or remaining <= 0:
-                    return found
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), remaining)
+            self._changed.notify_all()
+
+    async def _probe(self) -> bool | None:
+        """The silence question (engine/waits): True answered, False unanswered, None offline."""
+        if not await self.port.is_connected():
+            return None
+        try:
+            await self.port.call("GetConfiguration", {"key": ["HeartbeatInterval"]},
+                                 timeout=self.params.call_timeout,
+                                 unique_id=f"cl-probe-{uuid.uuid4().hex[:10]}")  # fmt: skip
+        except CallTimedOut:
+            return False
+        except StationGone:
+            return None
+        except (CallRejected, BadResponse):
+            return True
+        return True
+
+    def end_wait(self, wait_id: int) -> str | None:
+        """QA gave up on the long wait shown as ``wait_id`` (engine/waits.WaitWatch.end)."""
+        return self.waits.end(wait_id)
 
     async def expect(
         self,
@@ -360,12 +411,15 @@ class StepContext:
         since: int | None = None,
         direction: str = "in",
         message_type: str = "CALL",
+        criteria: Sequence[str] = (),
     ) -> Frame | None:
-        """The first matching frame after ``since`` (default: now), or None after ``within`` s."""
+        """The first matching frame after ``since`` (default: now), or None after ``within`` s.
+        ``criteria``: what this wait decides, left not observed if QA end it (engine/waits)."""
         start = self.mark() if since is None else since
         found = await self._wait_for(
-            lambda f: _fits(f, action, where, direction, message_type), start, timeout=within
-        )
+            lambda f: _fits(f, action, where, direction, message_type), start, timeout=within,
+            what=f"a {action}" + _where_text(where), criteria=criteria,
+        )  # fmt: skip
         return found[0] if found else None
 
     async def answer_to(self, frame: Frame | None, *, within: float | None = None) -> Frame | None:
@@ -407,21 +461,24 @@ class StepContext:
 
     async def expect_count(
         self, action: str, where: Where = None, *, count: int, within: float,
-        since: int | None = None,
+        since: int | None = None, criteria: Sequence[str] = (),
     ) -> list[Frame]:  # fmt: skip
         """Wait until ``count`` matching frames have arrived (or ``within`` s); return them."""
         start = self.mark() if since is None else since
         return await self._wait_for(
-            lambda f: _fits(f, action, where, "in", "CALL"), start, timeout=within, count=count
-        )
+            lambda f: _fits(f, action, where, "in", "CALL"), start, timeout=within, count=count,
+            what=f"{count} {action}" + _where_text(where), criteria=criteria,
+        )  # fmt: skip
 
     async def collect(
         self, action: str | None, where: Where = None, *, during: float, since: int | None = None,
-        direction: str = "in", message_type: str | None = "CALL",
+        direction: str = "in", message_type: str | None = "CALL", criteria: Sequence[str] = (),
     ) -> list[Frame]:  # fmt: skip
         """Every matching frame over a whole window (for "no StartTransaction within 30 s")."""
         start = self.mark() if since is None else since
-        await asyncio.sleep(during)
+        watched = f"{during:.0f} s of watching " + (f"for {action}" if action else "the frames")
+        await self._wait_for(lambda f: False, start, timeout=during, what=watched,
+                             criteria=criteria)  # fmt: skip
         return self.frames(action, where, since=start, direction=direction,
                            message_type=message_type)  # fmt: skip
 
@@ -434,10 +491,13 @@ class StepContext:
     async def _wait_state(self, connected: bool, within: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        while loop.time() < deadline:
-            if await self.port.is_connected() == connected:
-                return True
-            await asyncio.sleep(0.2)
+        what = "the station to connect" if connected else "the station to drop its connection"
+        with self.waits.waiting(what, within) as wait:
+            while loop.time() < deadline:
+                self.waits.check(wait)
+                if await self.port.is_connected() == connected:
+                    return True
+                await asyncio.sleep(0.2)
         return await self.port.is_connected() == connected
 
     async def ensure_connected(self, *, within: float | None = None) -> None:
@@ -634,6 +694,10 @@ class StepContext:
 
     def attach(self, name: str, data: Any) -> None:
         self.attachments[name] = data
+
+
+def _where_text(where: Where) -> str:
+    return f" ({summarise(where)})" if isinstance(where, dict) and where else ""
 
 
 def _fits(frame: Frame, action, where: Where, direction: str, message_type) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import ModuleType
@@ -13,6 +14,7 @@ from campaigns.engine import needs
 from campaigns.engine.context import Outcome, StepContext
 from campaigns.engine.port import LabTrouble, StationGone
 from campaigns.engine.verdict import Proposed, criterion_outcomes, propose, result_text
+from campaigns.engine.waits import WaitEnded
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ class Ending(StrEnum):
     ABORTED = "aborted"
     ERROR = "error"
     LAB_TROUBLE = "lab_trouble"
+    WAIT_ENDED = "wait_ended"  # QA gave up on a silent station: a finished attempt, incomplete
 
 
 ENDING_TEXT = {
@@ -32,6 +35,7 @@ ENDING_TEXT = {
     Ending.ABORTED: "Aborted by the operator",
     Ending.ERROR: "CertLab failed while running the step",
     Ending.LAB_TROUBLE: "CertLab could not do its own part in time (not the station's doing)",
+    Ending.WAIT_ENDED: "Ended early",
 }
 
 
@@ -52,6 +56,7 @@ async def run_step(
     or a crash each end the attempt with every unproven criterion marked not observed.
     ``strict`` (a campaign in OCTT mode): the findings decide the verdict too."""
     ending, reason = Ending.FINISHED, ""
+    undecided: tuple[str, ...] = ()  # criteria a cut-short wait was to decide
     try:
         async with ctx:
             _mark_not_applicable(step, ctx)
@@ -60,8 +65,12 @@ async def run_step(
             await _run_watched(step, ctx, time_limit)
     except StationGone as error:
         ending, reason = Ending.STATION_OFFLINE, str(error)
+        undecided = getattr(error, "criteria", ())
     except LabTrouble as error:
         ending, reason = Ending.LAB_TROUBLE, str(error)
+    except WaitEnded as error:
+        ending, reason = Ending.WAIT_ENDED, str(error)
+        undecided = getattr(error, "criteria", ())
     except TimeoutError:
         ending, reason = Ending.TIMED_OUT, f"{time_limit:.0f} s passed"
     except asyncio.CancelledError:
@@ -71,13 +80,15 @@ async def run_step(
         ending, reason = Ending.ERROR, f"{type(error).__name__}: {error}"
         ctx.attach("traceback", traceback.format_exc())
     if ending != Ending.FINISHED:
-        _close_open_criteria(step, ctx, ending, reason)
+        _close_open_criteria(step, ctx, ending, reason, undecided)
     outcomes = criterion_outcomes(step.CRITERIA, ctx.results)
     proposed = propose(outcomes, results=ctx.results, strict=strict)
     if ending != Ending.FINISHED and proposed == Proposed.OK:
         proposed = Proposed.INCOMPLETE
     text = result_text(proposed, ctx.summary_text, ctx.results, strict=strict)
-    if ending != Ending.FINISHED:
+    if ending == Ending.WAIT_ENDED:
+        text = f"{reason}. {text}"
+    elif ending != Ending.FINISHED:
         text = f"{ENDING_TEXT[ending]}" + (f" ({reason})" if reason else "") + f". {text}"
     return StepRun(ending, reason, outcomes, proposed, text, strict)
 
@@ -128,9 +139,16 @@ def _mark_not_applicable(step: ModuleType, ctx: StepContext) -> None:
         ctx.check(criterion, None, reason, not_applicable=True, key=f"{criterion}#declared")
 
 
-def _close_open_criteria(step: ModuleType, ctx: StepContext, ending: Ending, reason: str) -> None:
-    seen = {r.criterion for r in ctx.results}
-    why = ENDING_TEXT[ending] + (f": {reason}" if reason else "")
+def _close_open_criteria(
+    step: ModuleType, ctx: StepContext, ending: Ending, reason: str, undecided: Sequence[str] = ()
+) -> None:
+    declared = {r.criterion for r in ctx.results if r.outcome == Outcome.NOT_APPLICABLE}
+    seen = {r.criterion for r in ctx.results} - (set(undecided) - declared)
+    why = (
+        reason
+        if ending == Ending.WAIT_ENDED
+        else ENDING_TEXT[ending] + (f": {reason}" if reason else "")
+    )
     for criterion in step.CRITERIA:
         if criterion not in seen:
             ctx.check(criterion, None, f"Not observed. {why}.", key=f"{criterion}#ended")

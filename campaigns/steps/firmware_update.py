@@ -71,6 +71,7 @@ async def run(ctx: StepContext) -> None:
             lambda p: p["status"] in ("Installed", *FAILURES),
             since=start,
             within=timeout,
+            criteria=("12.b", "12.c"),
         )
         statuses = ctx.frames("FirmwareStatusNotification", since=start)
         _check_statuses(ctx, statuses, final, reply.frames)

@@ -16,6 +16,24 @@
   }
   setInterval(tickCountdowns, 1000);
 
+  // A long wait: seconds waited and seconds of silence count up from what the server drew; a
+  // frame from the station on the live stream starts the silence again.
+  var lastHeard = 0;
+  function tickWaits() {
+    var now = Date.now();
+    document.querySelectorAll(".long-wait[data-wait]").forEach(function (wait) {
+      if (!wait.dataset.drawn) { wait.dataset.drawn = now; }
+      var drawn = Number(wait.dataset.drawn);
+      var waited = Number(wait.dataset.waited) + Math.floor((now - drawn) / 1000);
+      var silent = lastHeard > drawn ? Math.floor((now - lastHeard) / 1000)
+        : Number(wait.dataset.silent) + Math.floor((now - drawn) / 1000);
+      wait.querySelector(".waited").textContent = Math.min(waited, Number(wait.dataset.limit));
+      wait.querySelector(".silent-seconds").textContent = silent;
+      wait.classList.toggle("silent-long", silent >= 30);
+    });
+  }
+  setInterval(tickWaits, 1000);
+
   document.querySelectorAll(".attempt-wrap[data-live-url]").forEach(function (wrap) {
     var socket;
     function connect() {
@@ -24,7 +42,7 @@
         var data = JSON.parse(event.data);
         if (data.html) {
           var typing = wrap.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
-          if (!typing) { wrap.innerHTML = data.html; tickCountdowns(); }
+          if (!typing) { wrap.innerHTML = data.html; tickCountdowns(); tickWaits(); }
         }
         if (!wrap.querySelector("progress.running")) {
           // It was running when the page was drawn and has ended now: reload once so the
@@ -50,6 +68,7 @@
       (data.frames || []).forEach(function (frame) {
         if (shown.has(frame.key)) { return; }
         shown.add(frame.key);
+        if (frame.direction === "in" && !data.replay) { lastHeard = Date.now(); tickWaits(); }
         list.appendChild(window.CertLabFrameLine(template, frame));
       });
       while (list.children.length > 500) { list.removeChild(list.firstElementChild); }

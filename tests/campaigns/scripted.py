@@ -82,6 +82,9 @@ class ScriptedStation:
         except CallRejected:  # a CALLERROR is logged like any answer
             self._push("in", "CALLERROR", action, unique_id, {})
             raise
+        if answer is None:  # a callable may leave this one call unanswered
+            await asyncio.sleep(timeout)
+            raise CallTimedOut(action)
         self._push("in", "CALLRESULT", action, unique_id, answer)
         for then_action, then_payload, delay in then:
             self.emit(then_action, then_payload, delay)

@@ -70,6 +70,7 @@ def test_vendor_gets_403_for_every_campaign_action(vendor_client, own_campaign):
         reverse("campaigns:step_run", args=[own_campaign.pk, 1]),
         reverse("campaigns:step_plan", args=[own_campaign.pk, 1]),
         reverse("campaigns:attempt_abort", args=[attempt.pk]),
+        reverse("campaigns:attempt_end_wait", args=[attempt.pk]),
         reverse("campaigns:attempt_verdict", args=[attempt.pk]),
         reverse("campaigns:prompt_answer", args=[prompt.pk]),
         reverse("campaigns:prompt_simulate", args=[prompt.pk]),
