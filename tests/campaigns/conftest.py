@@ -61,3 +61,15 @@ async def lab(lab_servers, transactional_db, settings):
     lab = Lab(lab_servers)
     yield lab
     await lab.stop()
+
+
+@pytest.fixture
+def worker(lab_servers, tmp_path):
+    """A real Celery worker on the lab's servers (browser tests run steps through it)."""
+    from tests.campaigns.test_campaign_e2e import celery_worker, child_environment
+
+    env = {**child_environment(), "CERTLAB_PUBLIC_HTTP_PORT": str(lab_servers.http_port),
+           "CERTLAB_PUBLIC_FTP_PORT": str(lab_servers.ftp_port)}  # fmt: skip
+    with celery_worker(log_path=tmp_path / "worker.log", env=env) as process:
+        process.wait_for_log("ready.", timeout=60)
+        yield process

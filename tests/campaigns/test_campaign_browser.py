@@ -20,17 +20,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-quic"]  # fmt: skip
 
 
-@pytest.fixture
-def worker(lab_servers, tmp_path):
-    from tests.campaigns.test_campaign_e2e import celery_worker, child_environment
-
-    env = {**child_environment(), "CERTLAB_PUBLIC_HTTP_PORT": str(lab_servers.http_port),
-           "CERTLAB_PUBLIC_FTP_PORT": str(lab_servers.ftp_port)}  # fmt: skip
-    with celery_worker(log_path=tmp_path / "worker.log", env=env) as process:
-        process.wait_for_log("ready.", timeout=60)
-        yield process
-
-
 async def _login(page, base: str, username: str) -> None:
     await page.goto(f"{base}/accounts/login/")
     await page.fill("#id_username", username)
