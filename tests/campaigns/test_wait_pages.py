@@ -1,6 +1,7 @@
 """The step page of a step in a long wait: what it waits for, how long the station has been
 silent, and QA's button to end the wait, which reaches the worker only for the wait shown."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -29,6 +30,10 @@ def waiting_attempt(qa_user):
     )  # fmt: skip
 
 
+def _silent(html: str) -> int:
+    return int(re.search(r'data-silent="(\d+)"', html).group(1))
+
+
 def _page(client, attempt) -> str:
     url = reverse("campaigns:step_detail", args=[attempt.plan_item.campaign_id, 12])
     return client.get(url).content.decode()
@@ -38,7 +43,7 @@ def test_the_step_page_shows_the_wait_and_the_stations_silence(qa_client, waitin
     html = _page(qa_client, waiting_attempt)
     assert "Waiting for a FirmwareStatusNotification</b>" in html
     assert 'data-limit="600"' in html
-    assert 'data-silent="80"' in html or 'data-silent="81"' in html
+    assert 80 <= _silent(html) < 120  # a busy machine may take a few seconds to render
     assert "End the wait (not observed)" in html
 
 
@@ -47,7 +52,7 @@ def test_a_frame_from_the_station_since_starts_the_silence_again(qa_client, wait
                          message_type="CALL", action="Heartbeat", unique_id="h1", raw="[]",
                          timestamp=timezone.now() - timedelta(seconds=5))  # fmt: skip
     html = _page(qa_client, waiting_attempt)
-    assert 'data-silent="5"' in html or 'data-silent="6"' in html
+    assert 5 <= _silent(html) < 60
 
 
 def test_a_vendor_sees_the_wait_but_no_button(vendor_client, vendor_user, waiting_attempt):
