@@ -18,10 +18,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from certlab.routing import browser_urlpatterns, station_urlpatterns  # noqa: E402
-from stations import disconnects, shutdown  # noqa: E402
+from stations import daphne_hooks, shutdown  # noqa: E402
 
-# Daphne tells the consumer why a socket ended (ping timeout, its own close), not just a code.
-disconnects.install()
+# Daphne tells the consumer why a socket ended, and hands it text frames that are not UTF-8.
+daphne_hooks.install()
 # A stopping daphne closes its stations' sockets and deregisters them before it exits.
 shutdown.install()
 

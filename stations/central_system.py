@@ -43,6 +43,10 @@ _TYPE = {
 }
 
 
+# The largest connector id the live state holds (PositiveSmallIntegerField).
+MAX_CONNECTOR_ID = 32767
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -61,18 +65,20 @@ class Socket:
     __slots__ = ("_send", "_waiter", "queue")
 
     def __init__(self, send: Callable[[str], Awaitable[None]]) -> None:
-        self.queue: collections.deque[tuple[str, datetime]] | None = None
+        self.queue: collections.deque[tuple[str, datetime, str]] | None = None
         self._waiter: asyncio.Future | None = None
         self._send = send
 
-    def feed(self, text: str, received: datetime) -> None:
+    def feed(self, text: str, received: datetime, unreadable: str = "") -> None:
+        """Queue a frame; ``unreadable``: why it cannot be read as text (binary, not UTF-8),
+        ``text`` then holds its bytes decoded with replacement characters."""
         if self.queue is None:
             self.queue = collections.deque()
-        self.queue.append((text, received))
+        self.queue.append((text, received, unreadable))
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def recv(self) -> tuple[str, datetime]:
+    async def recv(self) -> tuple[str, datetime, str]:
         while not self.queue:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
@@ -129,6 +135,7 @@ class CentralSystem(ChargePoint):
         self._finished: OrderedDict[str, str] | None = None
         self._call_lock = asyncio.Lock()  # one outstanding call per station, FIFO
         self.current_payload: dict = {}
+        self.frames_in = 0  # frames logged as the station's: a frame is never logged twice
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -138,11 +145,23 @@ class CentralSystem(ChargePoint):
 
     async def start(self) -> None:
         while True:
-            text, received = await self._connection.recv()
+            text, received, unreadable = await self._connection.recv()
+            logged = self.frames_in
             try:
-                await self.route_message(text, received)
-            except Exception:
+                if unreadable:
+                    await self.route_unreadable(text, received, unreadable)
+                else:
+                    await self.route_message(text, received)
+            except Exception as exc:
                 logger.exception("%s: could not handle %.200s", self.id, text)
+                if self.frames_in == logged:  # the frame is still logged, with why
+                    self.log_frame(
+                        text,
+                        Direction.IN,
+                        message_type=MessageType.INVALID,
+                        error=f"CertLab could not handle this frame: {type(exc).__name__}",
+                        timestamp=received,
+                    )
 
     def log_frame(
         self,
@@ -156,13 +175,15 @@ class CentralSystem(ChargePoint):
         error: str = "",
         timestamp: datetime | None = None,
     ) -> LoggedFrame:
+        if direction == Direction.IN:
+            self.frames_in += 1
         frame = LoggedFrame(
             station_id=self.owner_id,
             connection_id=self.connection_id,
             timestamp=timestamp or _now(),
             direction=str(direction),
             message_type=str(message_type),
-            action=action,
+            action=action[:64],
             unique_id=unique_id[:64],
             raw=raw,
             payload=payload,
@@ -207,6 +228,25 @@ class CentralSystem(ChargePoint):
         else:
             self._handle_response(msg, raw, received)
 
+    async def route_unreadable(self, text: str, received: datetime, why: str) -> None:
+        """A frame that is not OCPP-J text (a binary frame, a text frame not UTF-8): logged
+        with why, answered FormationViolation when a CALL's unique id can be read from it."""
+        try:
+            msg = ocpp_j.parse(text)
+            unique_id = msg.unique_id if msg.message_type == ocpp_j.CALL else ""
+        except ocpp_j.FrameError as exc:
+            unique_id = exc.unique_id  # set where the sender deserves an answer
+        self.log_frame(
+            text,
+            Direction.IN,
+            message_type=MessageType.INVALID,
+            unique_id=unique_id,
+            error=f"{ocpp_j.FORMATION_VIOLATION}: {why}",
+            timestamp=received,
+        )
+        if unique_id:
+            await self.send_error(unique_id, ocpp_j.FORMATION_VIOLATION, why)
+
     # --- station-initiated calls ---------------------------------------------------------------
 
     def refusal(self, action: str, payload: Any) -> tuple[str, str] | None:
@@ -216,7 +256,16 @@ class CentralSystem(ChargePoint):
             if action in ocpp_j.KNOWN_ACTIONS:
                 return (ocpp_j.NOT_SUPPORTED, f"{action} is not sent by a charge point")
             return (ocpp_j.NOT_IMPLEMENTED, f"Unknown action {action!r}")
-        return ocpp_j.schema_error(action, payload)
+        problem = ocpp_j.schema_error(action, payload)
+        if problem is None and "connectorId" in payload:
+            connector = payload["connectorId"]
+            if not 0 <= connector <= MAX_CONNECTOR_ID:
+                return (
+                    ocpp_j.PROPERTY_CONSTRAINT_VIOLATION,
+                    f"{action} connectorId {connector}: connectors are numbered from 0 "
+                    f"(the station) up; CertLab records up to {MAX_CONNECTOR_ID}",
+                )
+        return problem
 
     async def _handle_station_call(self, msg: ocpp_j.Message, raw: str, received: datetime):
         action, uid = msg.action, msg.unique_id
@@ -227,13 +276,16 @@ class CentralSystem(ChargePoint):
             message_type=MessageType.CALL,
             action=action,
             unique_id=uid,
-            payload=msg.payload,
+            payload=msg.logged_payload,
             error=f"{problem[0]}: {problem[1]}" if problem else "",
             timestamp=received,
         )
         if problem:
             await self.send_error(uid, *problem, action=action)
             return
+        # Logged as sent; the handlers get text the database takes (NUL only comes escaped).
+        if "\\u0000" in raw:
+            msg.payload = ocpp_j.without_nul(msg.payload)
         self.current_payload = msg.payload
         # The class's function: the route map is per class.
         handler = self.route_map[action]["_on_action"]

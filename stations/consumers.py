@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stations import bus, disconnects, frame_log, registry, services, shutdown
+from stations import bus, daphne_hooks, disconnects, frame_log, registry, services, shutdown
 from stations.central_system import CentralSystem, PendingCentralSystem, Socket
 from stations.dispatch import DirectDispatchMixin
 from stations.frame_log import LoggedFrame
@@ -133,22 +133,44 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     # --- frames --------------------------------------------------------------------------------
 
+    async def websocket_receive(self, message: dict) -> None:
+        text = message.get("text")
+        if text is not None:
+            await self.receive(text_data=text)
+        elif message.get(daphne_hooks.INVALID_UTF8):
+            await self.receive_unreadable(message["bytes"], "Text frame not valid UTF-8")
+        else:
+            await self.receive_unreadable(
+                message.get("bytes") or b"", "Binary websocket frame: OCPP-J uses text frames"
+            )
+
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if self.central_system is None:
             return
         received = datetime.now(UTC)
-        if text_data is None:
-            text_data = (bytes_data or b"").decode("utf-8", "replace")
-            self._log_invalid(text_data, received, "Binary websocket frame: OCPP-J uses text")
-            return
         cap = settings.CERTLAB_OCPP_MAX_FRAME_BYTES
         if len(text_data) * 4 > cap and len(text_data.encode()) > cap:
-            size = len(text_data.encode())
-            why = f"frame of {size} bytes over the {cap}-byte cap"
-            self._log_invalid(text_data[:cap], received, f"Closed: {why}")
-            await self.end(EndReason.CERTLAB, f"closed by CertLab: {why}", code=1009)
+            await self._refuse_oversize(text_data, len(text_data.encode()), received)
             return
         self.socket.feed(text_data, received)
+
+    async def receive_unreadable(self, data: bytes, why: str) -> None:
+        """A frame that is not text: logged (its bytes decoded with replacement characters)
+        in its turn among the others, answered where a CALL's unique id can be read."""
+        if self.central_system is None:
+            return
+        received = datetime.now(UTC)
+        text = data.decode("utf-8", "replace")
+        if len(data) > settings.CERTLAB_OCPP_MAX_FRAME_BYTES:
+            await self._refuse_oversize(text, len(data), received)
+            return
+        self.socket.feed(text, received, why)
+
+    async def _refuse_oversize(self, text: str, size: int, received: datetime) -> None:
+        cap = settings.CERTLAB_OCPP_MAX_FRAME_BYTES
+        why = f"frame of {size} bytes over the {cap}-byte cap"
+        self._log_invalid(text[:cap], received, f"Closed: {why}")
+        await self.end(EndReason.CERTLAB, f"closed by CertLab: {why}", code=1009)
 
     def _log_invalid(self, raw: str, received: datetime, error: str) -> None:
         self.central_system.log_frame(
@@ -247,7 +269,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def websocket_disconnect(self, message: dict) -> None:
-        self.heard_end = message  # with daphne's reason (stations.disconnects.install)
+        self.heard_end = message  # with daphne's reason (stations.daphne_hooks.install)
         try:
             await super().websocket_disconnect(message)
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -131,6 +132,7 @@ class Message:
     error_code: str = ""
     error_description: str = ""
     error_details: dict = field(default_factory=dict)
+    storable: bool = True  # False: a number jsonb cannot hold; the log keeps the raw text only
 
     @property
     def type_name(self) -> str:
@@ -138,6 +140,8 @@ class Message:
 
     @property
     def logged_payload(self) -> Any:
+        if not self.storable:
+            return None
         if self.message_type == CALLERROR:
             return {
                 "errorCode": self.error_code,
@@ -148,25 +152,26 @@ class Message:
 
 
 def parse(raw: str) -> Message:
-    """Parse one OCPP-J frame or raise FrameError saying why it is not one."""
+    """Parse one OCPP-J frame or raise FrameError saying why it is not one. Nothing else
+    leaves it, whatever the text holds (nesting deeper than the parser goes, integers longer
+    than Python converts, lone surrogates)."""
+    _numbers.exotic = False
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        match = _UNIQUE_ID_RE.match(raw)
+        data = _decode(raw)
+    except (ValueError, RecursionError) as exc:
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
         raise FrameError(
-            FORMATION_VIOLATION,
-            f"Malformed JSON: {exc}",
-            unique_id=json.loads(f'"{match.group(1)}"') if match else "",
+            FORMATION_VIOLATION, f"Malformed JSON: {what}", unique_id=_recovered_unique_id(raw)
         ) from None
     if not isinstance(data, list) or not data:
         raise FrameError(FORMATION_VIOLATION, "An OCPP-J message is a non-empty JSON array")
     unique_id = data[1] if len(data) > 1 and isinstance(data[1], str) else ""
     message_type = data[0]
-    if message_type not in TYPE_NAMES or isinstance(message_type, bool):
+    if type(message_type) is not int or message_type not in TYPE_NAMES:
         raise FrameError(
             PROPERTY_CONSTRAINT_VIOLATION,
-            f"MessageTypeId {message_type!r} is not 2, 3 or 4",
-            unique_id=unique_id,  # not a response of ours: tell the sender
+            f"MessageTypeId {_short(message_type)} is not 2, 3 or 4",
+            unique_id=_answerable(unique_id),  # not a response of ours: tell the sender
         )
     expected = {CALL: 4, CALLRESULT: 3, CALLERROR: 5}[message_type]
     if not unique_id:
@@ -177,22 +182,31 @@ def parse(raw: str) -> Message:
             "The UniqueId is longer than 36 characters",
             unique_id=unique_id if message_type == CALL else "",
         )
+    if "\\u" in raw and not _is_unicode(data):
+        raise FrameError(
+            FORMATION_VIOLATION,
+            "A string holds a lone surrogate (\\ud800-\\udfff): not Unicode text",
+            unique_id=_answerable(unique_id) if message_type == CALL else "",
+        )
     if len(data) != expected:
         code = PROTOCOL_ERROR if len(data) < expected else FORMATION_VIOLATION
+        action = data[2] if message_type == CALL and len(data) > 2 else ""
         raise FrameError(
             code,
             f"A {TYPE_NAMES[message_type]} has {expected} elements, this one {len(data)}",
             unique_id=unique_id if message_type == CALL else "",
-            action=data[2] if message_type == CALL and len(data) > 2 else "",
+            action=action if isinstance(action, str) else "",
         )
     if message_type == CALL:
         if not isinstance(data[2], str):
             raise FrameError(
                 FORMATION_VIOLATION, "The Action must be a string", unique_id=unique_id
             )
-        return Message(CALL, unique_id, action=data[2], payload=data[3])
+        return Message(
+            CALL, unique_id, action=data[2], payload=data[3], storable=not _numbers.exotic
+        )
     if message_type == CALLRESULT:
-        return Message(CALLRESULT, unique_id, payload=data[2])
+        return Message(CALLRESULT, unique_id, payload=data[2], storable=not _numbers.exotic)
     code, description, details = data[2], data[3], data[4]
     if not isinstance(code, str) or not isinstance(description, str):
         raise FrameError(FORMATION_VIOLATION, "errorCode and errorDescription must be strings")
@@ -203,6 +217,81 @@ def parse(raw: str) -> Message:
         error_description=description,
         error_details=details if isinstance(details, dict) else {},
     )
+
+
+_numbers = threading.local()
+
+
+def _parse_float(text: str) -> float:
+    # Python reads 1e999999 as inf and 1e-999999 as 0.0; PostgreSQL's jsonb refuses both
+    # (numeric overflow: exponents beyond about 16,000, more digits than 16,383 after the
+    # point). Such a frame is logged with its raw text and no parsed payload (Message.storable).
+    if len(text) > 300:
+        _numbers.exotic = True
+    else:
+        _, e, exponent = text.lower().partition("e")
+        if e and len(exponent.lstrip("+-")) > 4:
+            _numbers.exotic = True
+    return float(text)
+
+
+_decode = json.JSONDecoder(parse_float=_parse_float).decode
+
+
+def _recovered_unique_id(raw: str) -> str:
+    """The unique id of a CALL whose JSON does not parse, when its start reads like one."""
+    match = _UNIQUE_ID_RE.match(raw)
+    if match is None:
+        return ""
+    try:
+        unique_id = json.loads(f'"{match.group(1)}"')
+    except ValueError:  # an invalid escape inside the id: there is no id to answer
+        return ""
+    return _answerable(unique_id)
+
+
+def _answerable(unique_id: str) -> str:
+    """The id, when an answer can carry it back: a string of 1 to 36 characters (a lone
+    surrogate goes back escaped, as the station wrote it)."""
+    return unique_id if 0 < len(unique_id) <= 36 else ""
+
+
+def _is_unicode(value: Any) -> bool:
+    """No lone surrogate in any string of ``value`` (keys too): UTF-8 cannot carry one."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+    return True
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters (valid JSON, refused by PostgreSQL's text) replaced."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A value for a description: its JSON, cut (repr of a deep list would recurse)."""
+    try:
+        text = json.dumps(value, default=str)
+    except (ValueError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 @cache
@@ -216,20 +305,52 @@ def _validator(schema_name: str) -> Draft4Validator:
 
 
 def schema_error(action: str, payload: Any, *, response: bool = False) -> tuple[str, str] | None:
-    """(1.6 error code, description) when the payload breaks the action's schema, else None."""
+    """(1.6 error code, description) when the payload breaks the action's schema or OCPP's
+    32-bit integers, else None."""
     name = f"{action}Response" if response else action
+    try:
+        return _schema_error(name, payload)
+    except RecursionError:  # a payload nested too deeply to check (or to describe)
+        return FORMATION_VIOLATION, f"{name}: the payload is nested too deeply to check"
+
+
+def _schema_error(name: str, payload: Any) -> tuple[str, str] | None:
     validator = _validator(name)
     if name in _DECIMAL_SCHEMAS:
         payload = json.loads(json.dumps(payload, default=str), parse_float=Decimal)
     error = best_match(validator.iter_errors(payload))
     if error is None:
-        return None
-    where = "/".join(str(p) for p in error.absolute_path) or "payload"
+        where = _beyond_int32(payload)
+        if where is None:
+            return None
+        return TYPE_CONSTRAINT_VIOLATION, f"{name} {where}: not a 32-bit integer"
+    where = "/".join(str(p) for p in error.absolute_path)[:80] or "payload"
     if error.validator == "type" and not error.absolute_path:
         return FORMATION_VIOLATION, f"{name}: the payload must be a JSON object"
-    return _SCHEMA_CODES.get(
-        error.validator, FORMATION_VIOLATION
-    ), f"{name} {where}: {error.message}"
+    message = error.message if len(error.message) <= 200 else f"{error.message[:199]}…"
+    return _SCHEMA_CODES.get(error.validator, FORMATION_VIOLATION), f"{name} {where}: {message}"
+
+
+INT32 = range(-(2**31), 2**31)
+
+
+def _beyond_int32(payload: Any, path: str = "") -> str | None:
+    """Where the payload holds an integer beyond OCPP 1.6's "integer" (32 bit, signed)."""
+    if isinstance(payload, dict):
+        items = payload.items()
+    elif isinstance(payload, list):
+        items = enumerate(payload)
+    else:
+        return None
+    for key, value in items:
+        if type(value) is int:
+            if value not in INT32:
+                return f"{path}{key}"
+        elif isinstance(value, dict | list) and value:
+            where = _beyond_int32(value, f"{path}{key}/")
+            if where is not None:
+                return where
+    return None
 
 
 def dump(value: Any) -> str:

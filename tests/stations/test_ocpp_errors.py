@@ -12,6 +12,7 @@ from tests.stations.conftest import ChargePoint
 from tests.stations.test_ocpp_endpoint import frames_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
+FORMATION = "FormationViolation"
 
 
 @pytest.mark.parametrize(
@@ -40,6 +41,30 @@ pytestmark = pytest.mark.django_db(transaction=True)
         ('[2,"e1","Reset",{"type":"Soft"}]', "NotSupported"),
         ('[2,"e1","Heartbeat",{', "FormationViolation"),
         ('[9,"e1","Heartbeat",{}]', "PropertyConstraintViolation"),
+        # What once escaped the frame path (neither logged nor answered):
+        ('[2,"e1","Heartbeat",' + "[" * 30000 + "]" * 30000 + "]", "FormationViolation"),
+        ('[{"a":1},"e1","Heartbeat",{}]', "PropertyConstraintViolation"),
+        ('[[],"e1","Heartbeat",{}]', "PropertyConstraintViolation"),
+        ('[2,"e1","DataTransfer",{"vendorId":"x","data":' + "9" * 4400 + "}]", FORMATION),
+        ('[2,"e1","DataTransfer",{"vendorId":"\\ud800"}]', "FormationViolation"),
+        ('[2,"e1","DataTransfer",{"vendorId":"x","data":"\\x41"}]', "FormationViolation"),
+        # OCPP 1.6's integers are 32-bit; connectors are numbered from 0.
+        (
+            '[2,"e1","StatusNotification",{"connectorId":2147483648,"errorCode":"NoError",'
+            '"status":"Available"}]',
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2,"e1","StatusNotification",{"connectorId":-1,"errorCode":"NoError",'
+            '"status":"Available"}]',
+            "PropertyConstraintViolation",
+        ),
+        (
+            '[2,"e1","StartTransaction",{"connectorId":40000,"idTag":"T","meterStart":0,'
+            '"timestamp":"2026-12-01T12:00:00Z"}]',
+            "PropertyConstraintViolation",
+        ),
+        ('[2,"e1","' + "A" * 100 + '",{}]', "NotImplemented"),
     ],
 )
 async def test_bad_frame_gets_its_16_error_code_and_is_logged(cp, station, frame, code):
@@ -104,3 +129,38 @@ async def test_nul_characters_do_not_cost_the_frame_log_a_batch(cp, station):
     await cp.send_raw('[2,"n2","Heartbeat",{}]\x00')
     await cp.receive()
     assert len(await frames_of(station)) == 4
+
+
+async def test_a_frame_with_an_unreadable_unique_id_is_logged_with_why_and_not_answered(
+    cp, station
+):
+    await cp.send_raw('[2,"a\\x","Heartbeat",{}]')  # an invalid escape inside the id
+    assert await cp.comm.receive_nothing(0.2)
+    assert (await cp.call("Heartbeat", {}))[0] == 3
+    logged = (await frames_of(station))[0]
+    assert logged.raw == '[2,"a\\x","Heartbeat",{}]' and logged.message_type == "invalid"
+    assert logged.error.startswith("FormationViolation: Malformed JSON: Invalid \\escape")
+
+
+async def test_a_number_jsonb_cannot_hold_keeps_the_raw_text_and_no_payload(cp, station):
+    raw = '[2,"e1","DataTransfer",{"vendorId":"x","data":1e999999}]'
+    await cp.send_raw(raw)
+    assert (await cp.receive())[:3] == [4, "e1", "TypeConstraintViolation"]
+    logged = (await frames_of(station))[0]
+    assert (logged.raw, logged.payload) == (raw, None)
+
+
+async def test_a_binary_frame_is_logged_in_its_turn_and_answered_formation_violation(cp, station):
+    await cp.send_raw('[2,"t1","Heartbeat",{}]')
+    await cp.comm.send_to(bytes_data=b'[2,"b1","Heartbeat",{}]')
+    assert (await cp.receive())[:2] == [3, "t1"]
+    answer = await cp.receive()
+    assert answer[:3] == [4, "b1", "FormationViolation"] and "Binary" in answer[3]
+    logged = await frames_of(station)
+    assert [(f.direction, f.unique_id) for f in logged] == [
+        ("in", "t1"),
+        ("out", "t1"),
+        ("in", "b1"),
+        ("out", "b1"),
+    ]
+    assert logged[2].raw == '[2,"b1","Heartbeat",{}]' and logged[2].message_type == "invalid"
