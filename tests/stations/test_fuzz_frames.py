@@ -1,7 +1,7 @@
 """Random and mutated frames of every action and message type, sent to a real daphne: every
 frame is in the log, every answer is valid OCPP-J 1.6, no traceback, the connection lives.
 
-Bounded in time: about 2,500 frames (``FUZZ_EXAMPLES`` batches of ``FRAMES_PER_EXAMPLE``);
+Bounded in time: about 1,700 frames (``FUZZ_EXAMPLES`` batches of ``FRAMES_PER_EXAMPLE``);
 hypothesis's randoms make a failing run reproducible (its database keeps the example).
 ``bench/fuzz.py`` sends 100,000 of the same frames.
 """
@@ -27,7 +27,7 @@ from tests.stations.fuzzing import FrameFuzzer, Fuzzed, answer_problem
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-FUZZ_EXAMPLES = int(os.environ.get("CERTLAB_FUZZ_EXAMPLES", "120"))
+FUZZ_EXAMPLES = int(os.environ.get("CERTLAB_FUZZ_EXAMPLES", "80"))
 FRAMES_PER_EXAMPLE = 20
 
 
@@ -119,7 +119,9 @@ def test_fuzzed_frames_are_all_logged_answered_in_16_terms_and_survived(endpoint
         @given(rng=st.randoms(use_true_random=False))
         def batch(rng) -> None:
             nonlocal sent
-            fuzzer = FrameFuzzer(rng, cap=cap, prefix=f"b{sent}-")
+            # Nothing but rng may shape the frames (hypothesis replays its draws): ids repeat
+            # from batch to batch, answers are judged within their batch.
+            fuzzer = FrameFuzzer(rng, cap=cap)
             frames = [fuzzer.frame() for _ in range(FRAMES_PER_EXAMPLE)]
             for fuzzed in frames:
                 send(socket, fuzzed)
