@@ -35,6 +35,14 @@ class BusPort:
         async for event in self._subscription:
             yield event
 
+    async def lab_outage(self, since):
+        """When CertLab itself lost the station's connection since ``since`` (stations.outages)."""
+        from stations.outages import lab_outage_since
+
+        return await sync_to_async(lab_outage_since, thread_sensitive=False)(
+            charge_point_id=self.charge_point_id, since=since
+        )
+
     async def is_connected(self) -> bool:
         return await registry.channel_of(self.charge_point_id) is not None
 

@@ -182,8 +182,8 @@ async def _request(charge_point_id: str, message: dict, timeout: float) -> dict:
             reply = await asyncio.wait_for(layer.receive(reply_to), deadline - loop.time())
         except TimeoutError:
             raise LabTimeout(
-                f"{holder} did not report back on the call to {charge_point_id} within "
-                f"{timeout + GRACE:.0f} s"
+                f"the CertLab server holding {charge_point_id}'s connection did not report back "
+                f"on the call within {timeout + GRACE:.0f} s"
             ) from None
     status = reply["status"]
     if status == "offline":

@@ -7,10 +7,11 @@ import logging
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from types import ModuleType
 
-from campaigns.engine import needs
+from campaigns.engine import needs, outages
 from campaigns.engine.context import Outcome, StepContext
 from campaigns.engine.port import LabTrouble, StationGone
 from campaigns.engine.verdict import Proposed, criterion_outcomes, propose, result_text
@@ -57,12 +58,13 @@ async def run_step(
     ``strict`` (a campaign in OCTT mode): the findings decide the verdict too."""
     ending, reason = Ending.FINISHED, ""
     undecided: tuple[str, ...] = ()  # criteria a cut-short wait was to decide
+    started = datetime.now(UTC)
     try:
         async with ctx:
             _mark_not_applicable(step, ctx)
             if not await ctx.port.is_connected():
                 raise StationGone(f"{ctx.station.charge_point_id} is not connected")
-            await _run_watched(step, ctx, time_limit)
+            await _run_watched(step, ctx, time_limit, started)
     except StationGone as error:
         ending, reason = Ending.STATION_OFFLINE, str(error)
         undecided = getattr(error, "criteria", ())
@@ -82,10 +84,15 @@ async def run_step(
     if ending != Ending.FINISHED:
         _close_open_criteria(step, ctx, ending, reason, undecided)
     outcomes = criterion_outcomes(step.CRITERIA, ctx.results)
+    summary = ctx.summary_text
+    if (outage := await outages.lab_outage(ctx, started)) is not None:
+        spared = outages.spare_station(ctx, outcomes, outage)
+        if spared != outcomes:  # what the station was blamed for was CertLab's outage
+            outcomes, summary = spared, outage.reason
     proposed = propose(outcomes, results=ctx.results, strict=strict)
     if ending != Ending.FINISHED and proposed == Proposed.OK:
         proposed = Proposed.INCOMPLETE
-    text = result_text(proposed, ctx.summary_text, ctx.results, strict=strict)
+    text = result_text(proposed, summary, ctx.results, strict=strict)
     if ending == Ending.WAIT_ENDED:
         text = f"{reason}. {text}"
     elif ending != Ending.FINISHED:
@@ -96,11 +103,14 @@ async def run_step(
 MONITOR_EVERY = 0.5  # s between looks at whether the station is still connected
 
 
-async def _run_watched(step: ModuleType, ctx: StepContext, time_limit: float) -> None:
+async def _run_watched(
+    step: ModuleType, ctx: StepContext, time_limit: float, started: datetime
+) -> None:
     """The step beside a monitor: a station away for longer than the lab's reconnect timeout
-    ends the step (StationGone) wherever it waits, a prompt included."""
+    ends the step (StationGone, or LabTrouble when CertLab lost it) wherever it waits, a prompt
+    included."""
     running = asyncio.create_task(step.run(ctx))
-    monitor = asyncio.create_task(_station_monitor(ctx, ctx.params.reconnect_timeout))
+    monitor = asyncio.create_task(_station_monitor(ctx, ctx.params.reconnect_timeout, started))
     try:
         done, _ = await asyncio.wait(
             {running, monitor}, timeout=time_limit, return_when=asyncio.FIRST_COMPLETED
@@ -116,7 +126,7 @@ async def _run_watched(step: ModuleType, ctx: StepContext, time_limit: float) ->
         await asyncio.gather(running, monitor, return_exceptions=True)
 
 
-async def _station_monitor(ctx: StepContext, grace: float) -> None:
+async def _station_monitor(ctx: StepContext, grace: float, started: datetime) -> None:
     loop = asyncio.get_running_loop()
     away_since: float | None = None
     while True:
@@ -126,6 +136,9 @@ async def _station_monitor(ctx: StepContext, grace: float) -> None:
             continue
         away_since = away_since or loop.time()
         if loop.time() - away_since >= grace:
+            if (outage := await outages.lab_outage(ctx, started)) is not None:
+                raise LabTrouble(f"{outage.reason}; the station did not come back within "
+                                 f"{grace:.0f} s")  # fmt: skip
             raise StationGone(
                 f"{ctx.station.charge_point_id} has been disconnected for {grace:.0f} s"
             )

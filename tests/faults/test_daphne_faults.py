@@ -19,7 +19,7 @@ from stations import bus, registry
 from stations.models import Connection
 from tests.factories import StationFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 async def _station_on(port: int):
@@ -114,3 +114,45 @@ async def test_a_station_reconnecting_to_the_other_daphne_is_reached_there(web_p
     finally:
         await socket.close()
         task.cancel()
+
+
+async def test_a_step_whose_daphne_stops_ends_lab_side_in_plain_words_never_failed(
+    cluster, station
+):
+    from campaigns import services
+    from campaigns.engine.params import LabParameters
+    from campaigns.models import Attempt, CriterionResult, Prompt
+    from tests.factories import UserFactory
+
+    await station.start(defects=("trigger_message_ignored",))
+    qa = await sync_to_async(UserFactory)(username="qa-daphne")
+    campaign = await sync_to_async(services.campaign_create)(
+        station=station.station,
+        owner=qa,
+        parameters=LabParameters.fast(
+            answer_prompts_on_simulator=False, boot_window=1, status_window=1,
+            prompt_timeout=300, reconnect_timeout=4,
+        ),
+    )  # fmt: skip
+    item = await sync_to_async(campaign.plan.get)(function__number=1)
+    attempt = await sync_to_async(services.attempt_start)(plan_item=item, user=qa)
+    deadline = time.monotonic() + 60
+    while not await sync_to_async(Prompt.objects.filter(attempt=attempt, status="open").exists)():
+        assert time.monotonic() < deadline, "no prompt"
+        await asyncio.sleep(0.3)
+
+    cluster.kill(cluster.daphnes["a"], signal.SIGTERM)  # the simulator has nowhere to go back
+    deadline = time.monotonic() + 60
+    while (attempt := await sync_to_async(Attempt.objects.get)(pk=attempt.pk)).is_active:
+        assert time.monotonic() < deadline, "the step did not end"
+        await asyncio.sleep(0.3)
+
+    assert attempt.status == "error"  # CertLab's trouble ("Failed to run"), not the station's
+    assert "web server holding the station's connection shut down" in attempt.ending_reason
+    assert "did not come back within 4 s" in attempt.ending_reason
+    for text in (attempt.ending_reason, attempt.proposed_text):
+        assert "specific." not in text and "!" not in text
+    assert attempt.proposed_verdict == "incomplete"
+    results = CriterionResult.objects.filter(attempt=attempt)
+    outcomes = await sync_to_async(lambda: set(results.values_list("outcome", flat=True)))()
+    assert "failed" not in outcomes

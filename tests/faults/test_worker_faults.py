@@ -19,7 +19,7 @@ from campaigns.models import Attempt, AttemptStatus, Prompt
 from campaigns.recovery import STALE_BEATS
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ENDED = {s for s in AttemptStatus.values if s not in ("queued", "running")}
 HEARTBEAT = 1  # s, CERTLAB_ATTEMPT_HEARTBEAT of the setup's processes
