@@ -119,6 +119,14 @@ class StationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         _limit(self.fields["notes"], limits.NOTE)
+        model = self.instance.charger_model if self.instance.charger_model_id else None
+        for name, (_, help_text) in FLAGS.items():
+            field = self.fields[name]
+            field.help_text = help_text
+            if model is not None:  # say what "as the model declares" means for this unit
+                said = "yes" if getattr(model, name) else "no"
+                field.widget.choices = [("unknown", f"As the model declares ({said})"),
+                                        *field.widget.choices[1:]]  # fmt: skip
 
     def clean_password(self) -> str:
         password = self.cleaned_data.get("password", "")
