@@ -26,6 +26,12 @@ SCHEMA_INVALID_FRAMES = "schema_invalid_frames"
 NO_MODEM = "no_modem"
 ACCEPT_ANY_CONFIGURATION_VALUE = "accept_any_configuration_value"
 READONLY_UNLOCK_ON_EV_SIDE_DISCONNECT = "readonly_unlock_on_ev_side_disconnect"
+# What real chargers do that a step must judge as OCPP 1.6 does, no stricter (OCPP-NOTES).
+NO_PREPARING = "no_preparing"
+STOP_TXN_SAMPLED_DATA_EMPTY = "stop_txn_sampled_data_empty"
+NO_CONNECTOR_ZERO_STATUS_AFTER_BOOT = "no_connector_zero_status_after_boot"
+REMOTE_STOP_WITHOUT_REASON = "remote_stop_without_reason"
+EXIT_ON_RESET = "exit_on_reset"
 
 DESCRIPTIONS: dict[str, str] = {
     BOOT_WITHOUT_SERIAL: "BootNotification without chargePointSerialNumber/chargeBoxSerialNumber",
@@ -53,6 +59,17 @@ DESCRIPTIONS: dict[str, str] = {
     "whatever the value (HeartbeatInterval=abc included; an unreadable interval then counts as 0)",
     READONLY_UNLOCK_ON_EV_SIDE_DISCONNECT: "UnlockConnectorOnEVSideDisconnect read-only (listed "
     "readonly, ChangeConfiguration Rejected), as on stations without a connector lock",
+    NO_PREPARING: "MinimumStatusDuration hides Preparing: Available -> Charging, a valid "
+    "OCPP 1.6 transition (A3), with no Preparing ever reported",
+    STOP_TXN_SAMPLED_DATA_EMPTY: "StopTxnSampledData ships empty and no Transaction.Begin "
+    "MeterValues: sampled start/stop values only once the Central System sets StopTxnSampledData",
+    NO_CONNECTOR_ZERO_STATUS_AFTER_BOOT: "after a boot, StatusNotification for the connectors but "
+    "none for connector 0 (OCTT TC_001 asks for it)",
+    REMOTE_STOP_WITHOUT_REASON: "StopTransaction after a RemoteStopTransaction carries no reason "
+    "(which means Local; OCTT TC_012 expects Remote)",
+    EXIT_ON_RESET: "Reset Accepted, then the process exits (the socket drops without a close "
+    "frame, transactions are not stopped) and a supervisor restarts it: a new connection "
+    "at once and a BootNotification",
 }
 
 ALL_DEFECTS: frozenset[str] = frozenset(DESCRIPTIONS)

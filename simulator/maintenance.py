@@ -240,6 +240,9 @@ class MaintenanceMixin(FilesMixin):
         """Reset.req accepted: end transactions (HardReset/SoftReset), then reboot."""
         if d.NO_REBOOT_AFTER_RESET in self.defects:
             return
+        if d.EXIT_ON_RESET in self.defects:
+            await self.exit_and_restart()
+            return
         await self.stop_all("HardReset" if type == "Hard" else "SoftReset")
         await self._drain_queue(self.timing.response)
         await self.reboot()
@@ -256,6 +259,19 @@ class MaintenanceMixin(FilesMixin):
         self._needs_boot = True
         self._reboot_pending = True
         self.drop_connection()
+
+    async def exit_and_restart(self: Simulator) -> None:
+        """The firmware process exits and its supervisor starts it again: what was in memory
+        (a running transaction, a tag waiting for the cable) is gone without a StopTransaction,
+        and the socket ends without a close frame."""
+        for connector in self.connectors.values():
+            connector.transaction = None
+            connector.ev_suspended = connector.evse_suspended = connector.finishing = False
+            connector.update_meter()
+        for key in list(self._meter_tasks):
+            self._cancel(self._meter_tasks, key)
+        self._exiting = True
+        await self.reboot()
 
     async def power_cycle(self: Simulator) -> None:
         """Power loss and return: transactions end with PowerLoss, reported after the boot."""

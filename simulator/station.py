@@ -102,6 +102,10 @@ class Simulator(TransactionMixin, MaintenanceMixin):
             if state_dir
             else Path(tempfile.mkdtemp(prefix=f"sim-{self.charge_point_id}-"))
         )
+        if d.STOP_TXN_SAMPLED_DATA_EMPTY in self.defects and (
+            "StopTxnSampledData" not in self.state.get("configuration", {})
+        ):  # shipped empty: what the Central System sets later persists
+            configuration = {"StopTxnSampledData": "", **(configuration or {})}
         self.configuration = Configuration(self.state, connectors, configuration)
         self.configuration.on_change(self._config_changed)
         self.connectors = self._load_connectors(connectors)
@@ -118,6 +122,7 @@ class Simulator(TransactionMixin, MaintenanceMixin):
         self._cp: SimChargePoint | None = None
         self._needs_boot = True
         self._reboot_pending = False
+        self._exiting = False  # exit_on_reset: the socket is aborted, not closed
         self._offline_until = 0.0
         self._stopping = False
         self._run_task: asyncio.Task[None] | None = None
@@ -231,7 +236,9 @@ class Simulator(TransactionMixin, MaintenanceMixin):
             await self._session(websocket)
             if self._reboot_pending:
                 self._reboot_pending = False
-                await asyncio.sleep(self.timing.reboot_delay)
+                if not self._exiting:  # a supervisor restarts an exited process at once
+                    await asyncio.sleep(self.timing.reboot_delay)
+                self._exiting = False
 
     def _auth_headers(self) -> dict[str, str]:
         if not self.password:
@@ -254,6 +261,8 @@ class Simulator(TransactionMixin, MaintenanceMixin):
             for task in (serve, online, dropped):
                 task.cancel()
             await asyncio.gather(serve, online, dropped, return_exceptions=True)
+            if self._exiting:  # the process died: no close frame, the TCP connection just ends
+                websocket.transport.abort()
             await close_quietly(websocket)
         LOGGER.info("%s: disconnected", self.charge_point_id)
 
@@ -262,6 +271,9 @@ class Simulator(TransactionMixin, MaintenanceMixin):
             await self._boot(cp)
             self._needs_boot = False
             self._last_sent.clear()
+            if d.NO_CONNECTOR_ZERO_STATUS_AFTER_BOOT in self.defects:
+                zero = self.connectors[0]
+                self._last_sent[0] = (zero.status, zero.error_code)
         self.online.set()
         await self.refresh()
         if self.state.get("firmware_installed_pending"):
@@ -406,6 +418,8 @@ class Simulator(TransactionMixin, MaintenanceMixin):
             current = (connector.status, connector.error_code)
             if not force and self._last_sent.get(connector.connector_id) == current:
                 continue
+            if connector.status == "Preparing" and d.NO_PREPARING in self.defects:
+                continue  # MinimumStatusDuration: the short state is never reported
             if silent:
                 self._last_sent[connector.connector_id] = current
             elif self.online.is_set():

@@ -214,8 +214,9 @@ class TransactionMixin:
             payload["reservationId"] = tx.reservation_id
         self.enqueue("StartTransaction", payload, local_id)
         tx.samples.append(self._meter_value(connector, "StopTxnSampledData", "Transaction.Begin"))
-        begin = self._meter_value(connector, "MeterValuesSampledData", "Transaction.Begin")
-        self._enqueue_meter_values(connector, begin)
+        if d.STOP_TXN_SAMPLED_DATA_EMPTY not in self.defects:
+            begin = self._meter_value(connector, "MeterValuesSampledData", "Transaction.Begin")
+            self._enqueue_meter_values(connector, begin)
         self._meter_tasks[connector.connector_id] = self.spawn(self._sample_loop(connector, tx))
         await self.refresh()
 
@@ -234,6 +235,8 @@ class TransactionMixin:
             "timestamp": utc_now_iso(),
             "reason": reason,
         }
+        if reason == "Remote" and d.REMOTE_STOP_WITHOUT_REASON in self.defects:
+            del payload["reason"]
         transaction_data = [value for value in [*tx.samples, end] if value["sampledValue"]]
         if transaction_data:
             payload["transactionData"] = transaction_data
