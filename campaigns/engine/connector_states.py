@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
             "Reserved", "Unavailable", "Faulted")  # fmt: skip
 STATION_STATUSES = frozenset({"Available", "Unavailable", "Faulted"})  # connector 0
-CHARGING_STATES = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE"})  # a running transaction
+CHARGING_STATES = ("Charging", "SuspendedEV", "SuspendedEVSE")  # a transaction runs
 HIDEABLE = ("Preparing", "Finishing", "SuspendedEV", "SuspendedEVSE")
 
 # Section 4.9: for each status, the statuses it may change to (the table's filled cells).
@@ -153,6 +153,13 @@ def _why(step: Step, connector_id: int) -> str:
 UNEXPECTED_REFERENCE = "OCPP 1.6 §4.9, OCTT §1.3"  # OCTT: the tester judges unexpected statuses
 
 
+def status_before(ctx: StepContext, connector_id: int, since: int) -> str | None:
+    """The connector's last reported status before history mark ``since`` (None: not seen)."""
+    earlier = [f for f in ctx.frames("StatusNotification", {"connectorId": connector_id})
+               if f.seq < since and isinstance(f.payload, dict)]  # fmt: skip
+    return str(earlier[-1].payload.get("status")) if earlier else None
+
+
 def check_statuses(
     ctx: StepContext,
     criterion: str,
@@ -163,10 +170,12 @@ def check_statuses(
     start: str | None = None,
     reaches: Iterable[str] = (),
     what: str = "",
+    finding: str = "",
 ) -> Judgement:
     """Judge one connector's StatusNotifications by the state machine and record it: the
     criterion fails on a transition OCPP 1.6 does not allow (or when none of ``reaches`` was
-    reported); an unexpected transition is a finding flagged for QA."""
+    reported); an unexpected transition is a finding flagged for QA. ``finding`` (a reference):
+    the criterion's text does not ask for the statuses, so the judgement is a finding too."""
     own = [f for f in frames if isinstance(f.payload, dict)
            and f.payload.get("connectorId") == connector_id]  # fmt: skip
     judgement = judge_sequence([f.payload.get("status") for f in own], connector_id=connector_id,
@@ -176,7 +185,11 @@ def check_statuses(
     detail = (what + ": " if what else "StatusNotifications, ") + judgement.describe()
     if missing:
         detail += f"; never {' or '.join(wanted)}"
-    ctx.check(criterion, judgement.allowed and not missing, detail, evidence=own, key=key)
+    ok = judgement.allowed and not missing
+    if finding:
+        ctx.finding(criterion, ok, detail, reference=finding, evidence=own, key=key)
+    else:
+        ctx.check(criterion, ok, detail, evidence=own, key=key)
     if judgement.unexpected:
         ctx.finding(
             criterion,

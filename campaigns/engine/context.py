@@ -688,6 +688,12 @@ class StepContext:
         if self.recorder:
             await self.recorder.on_note(text)
 
+    def criteria_passed(self) -> bool:
+        """Every check of the lab's criteria so far passed (findings beyond them aside: the
+        result text counts those itself)."""
+        lab = [r for r in self.results if r.level == Level.CRITERION]
+        return all(r.outcome in (Outcome.PASSED, Outcome.NOT_APPLICABLE) for r in lab)
+
     def summary(self, text: str) -> None:
         """The proposed result text, in the seed reports' style ("Ok, Configuration (67)")."""
         self.summary_text = text

@@ -60,7 +60,7 @@ async def run(ctx: StepContext) -> None:
             if isinstance(f.payload, dict)
         ],
     )
-    if all(r.outcome == "passed" for r in ctx.results):
+    if ctx.criteria_passed():
         ctx.summary(
             f"Ok, Available → Preparing → Available; ConnectionTimeOut {timeout} s observed"
         )

@@ -9,7 +9,7 @@ step must carry a valid status and an errorCode. The station is left Operative.
 
 import asyncio
 
-from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
 from campaigns.engine.texts import summarise
 
@@ -41,7 +41,7 @@ async def run(ctx: StepContext) -> None:
             reply = await ctx.call("ChangeAvailability", {"connectorId": 0, "type": "Operative"})
             await ctx.note(f"Station set back to Operative: {reply.describe()}.")
     await _check_notifications(ctx, connectors, start)
-    if all(result.outcome == Outcome.PASSED for result in ctx.results):
+    if ctx.criteria_passed():
         ctx.summary(f"Ok, Unavailable and Available reported for connectors 0-{connectors[-1]}")
 
 

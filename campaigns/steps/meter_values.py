@@ -102,7 +102,7 @@ def _evaluate(ctx, since, tx, start: Frame, stop: Frame | None, interval: int) -
     periodic = [(f, v) for f, v in rows if f.action == "MeterValues" and _periodic([v])]
     _check_interval(ctx, periodic, interval)
     _check_measurands(ctx, periodic)
-    if all(r.outcome == "passed" for r in ctx.results):
+    if ctx.criteria_passed():
         ctx.summary(
             f"Ok, meter values every {interval} s with V, A, W and Wh; "
             "Transaction.Begin and Transaction.End received"

@@ -1,13 +1,15 @@
 """9 · Reset CS (both hard and soft reset).
 
 Each Reset type in turn (OCTT TC_013 hard, TC_014 soft): the station must accept it, drop its
-connection, come back with a BootNotification and report every connector, 0 included, with a
-StatusNotification. "Accepted" without a reboot is a failure of its own (OCPP-NOTES). Resets with
-a transaction running (TC_015/TC_016) are left to QA.
+connection, come back with a BootNotification and report every connector with a
+StatusNotification. A StatusNotification for connector 0 as well is OCTT's rule (TC_001), a
+finding beyond the lab's criterion. "Accepted" without a reboot is a failure of its own
+(OCPP-NOTES). Resets with a transaction running (TC_015/TC_016) are left to QA.
 """
 
 import asyncio
 
+from campaigns.engine.connector_states import Transition, judge
 from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
 
@@ -25,7 +27,7 @@ async def run(ctx: StepContext) -> None:
     if len(passed) == len(RESETS):
         ctx.summary(
             f"Ok, Hard and Soft reset: reboot, BootNotification and StatusNotification for "
-            f"connectors 0-{ctx.station.connector_count}"
+            f"connectors 1-{ctx.station.connector_count}"
         )
 
 
@@ -81,7 +83,8 @@ async def _reset(ctx: StepContext, criterion: str, kind: str) -> bool:
 
 
 async def _statuses_after(ctx: StepContext, criterion: str, kind: str, boot: Frame) -> bool:
-    """A StatusNotification for every connector, 0 included, after the boot (OCTT TC_001)."""
+    """ "Comes online (BootNotification, StatusNotification …)": a StatusNotification from every
+    connector after the boot. One for connector 0 too is OCTT's rule (TC_001): a finding."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.params.status_window
     seen: dict[int, Frame] = {}
@@ -94,19 +97,41 @@ async def _statuses_after(ctx: StepContext, criterion: str, kind: str, boot: Fra
         )
         if frame is not None:
             seen[connector] = frame
-    missing = [c for c in range(ctx.station.connector_count + 1) if c not in seen]
+    connectors = range(1, ctx.station.connector_count + 1)
+    missing = [c for c in connectors if c not in seen]
+    wrong = [
+        c for c, f in seen.items()
+        if judge(None, str(f.payload.get("status")), connector_id=c) == Transition.FORBIDDEN
+    ]  # fmt: skip
     reported = ", ".join(
-        f"{c} {f.payload.get('status')}/{f.payload.get('errorCode')}" for c, f in seen.items()
-    )
+        f"{c} {f.payload.get('status')}/{f.payload.get('errorCode')}"
+        for c, f in seen.items() if c
+    )  # fmt: skip
     if missing:
         detail = (
             f"After the Reset {kind} boot, no StatusNotification for connector(s) "
             f"{', '.join(map(str, missing))} within {ctx.params.status_window} s"
-            + (f" (reported: {reported})" if seen else "")
+            + (f" (reported: {reported})" if reported else "")
         )
     else:
         detail = f"After the Reset {kind} boot, StatusNotification for every connector: {reported}"
-    ctx.check(
-        criterion, not missing, detail, evidence=[boot, *seen.values()], key=f"{criterion}#status"
-    )
-    return not missing
+    bad = [c for c in wrong if c]
+    if bad:
+        detail += "; not an OCPP 1.6 status: " + ", ".join(
+            f"connector {c} {seen[c].payload.get('status')!r}" for c in bad
+        )
+    ok = not missing and not bad
+    ctx.check(criterion, ok, detail, evidence=[boot, *(seen[c] for c in connectors if c in seen)],
+              key=f"{criterion}#status")  # fmt: skip
+    zero = seen.get(0)
+    if zero is None:
+        text = (f"After the Reset {kind} boot, no StatusNotification for connector 0 (the Charge "
+                f"Point itself) within {ctx.params.status_window} s")  # fmt: skip
+    else:
+        status = zero.payload.get("status")
+        text = f"After the Reset {kind} boot, connector 0 reported {status}" + (
+            " (connector 0 is only Available, Unavailable or Faulted)" if 0 in wrong else ""
+        )
+    ctx.finding(criterion, zero is not None and 0 not in wrong, text, reference="OCTT TC_001",
+                evidence=[boot, zero], key=f"{criterion}#connector-0")  # fmt: skip
+    return ok

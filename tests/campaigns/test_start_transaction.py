@@ -31,6 +31,20 @@ async def test_start_transaction_passes_on_the_compliant_simulator(lab):
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(180)
+async def test_a_station_that_hides_preparing_passes(lab):
+    await prepare_tags()
+    await lab.start(defects=("no_preparing",))
+    run, ctx = await lab.run(6)
+    statuses = [r for r in ctx.results if r.key.endswith("#status")]
+    assert [r.outcome for r in statuses] == [Outcome.PASSED, Outcome.PASSED], [
+        r.detail for r in statuses
+    ]
+    assert "Preparing" not in statuses[0].detail
+    assert run.proposed == Proposed.OK, run.result_text
+
+
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 async def test_no_start_after_remote_start_fails_criterion_6a(lab):
     await prepare_tags()
@@ -148,7 +162,7 @@ async def test_remote_start_without_answer_fails(station, ctx_for):
     assert "answered no answer in time" in run.result_text
 
 
-async def test_missing_preparing_fails_the_status_check(station, ctx_for):
+def _remote_start_with(station, statuses):
     def remote_start(payload):
         station.station_call(
             "StartTransaction",
@@ -160,15 +174,55 @@ async def test_missing_preparing_fails_the_status_check(station, ctx_for):
             },
             0.01,
         )
-        station.status(1, "Charging", 0.02)
+        for n, status in enumerate(statuses):
+            station.status(1, status, 0.02 + n * 0.01)
         return {"status": "Accepted"}
 
     station.on("RemoteStartTransaction", remote_start)
+
+
+async def test_available_to_charging_without_preparing_passes_the_status_check(station, ctx_for):
+    _remote_start_with(station, ["Charging"])  # MinimumStatusDuration hid Preparing
+    ctx = ctx_for()
+    await run_step(STEP, ctx, time_limit=20)
+    status = next(r for r in ctx.results if r.key == "6.a#status")
+    assert status.outcome == Outcome.PASSED, status.detail
+    assert status.detail == (
+        "StatusNotifications of the remote start: Connector 1: Charging; every transition "
+        "allowed by OCPP 1.6 (section 4.9)"
+    )
+
+
+async def test_a_transition_ocpp_does_not_allow_fails_the_status_check(station, ctx_for):
+    _remote_start_with(station, ["Finishing", "Reserved", "Charging"])
     ctx = ctx_for()
     await run_step(STEP, ctx, time_limit=20)
     status = next(r for r in ctx.results if r.key == "6.a#status")
     assert status.outcome == Outcome.FAILED
-    assert status.detail == "StatusNotifications on connector 1: Charging; missing Preparing"
+    assert "not possible in OCPP 1.6 (section 4.9): Finishing → Reserved" in status.detail
+
+
+async def test_an_unexpected_transition_is_flagged_for_qa_and_passes_the_criterion(
+    station, ctx_for
+):
+    _remote_start_with(station, ["Finishing", "Charging"])  # through a hidden Preparing
+    ctx = ctx_for()
+    await run_step(STEP, ctx, time_limit=20)
+    status = next(r for r in ctx.results if r.key == "6.a#status")
+    flag = next(r for r in ctx.results if r.key == "6.a#status-unexpected")
+    assert status.outcome == Outcome.PASSED, status.detail
+    assert (flag.outcome, flag.level, flag.reference) == (
+        Outcome.FLAGGED, "finding", "OCPP 1.6 §4.9, OCTT §1.3",
+    )  # fmt: skip
+
+
+async def test_no_charging_state_fails_the_status_check(station, ctx_for):
+    _remote_start_with(station, ["Preparing"])
+    ctx = ctx_for()
+    await run_step(STEP, ctx, time_limit=20)
+    status = next(r for r in ctx.results if r.key == "6.a#status")
+    assert status.outcome == Outcome.FAILED
+    assert status.detail.endswith("never Charging or SuspendedEV or SuspendedEVSE")
 
 
 async def test_start_with_another_id_tag_fails(station, ctx_for):

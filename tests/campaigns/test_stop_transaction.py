@@ -22,10 +22,24 @@ async def test_stop_transaction_passes_on_the_compliant_simulator(lab):
     run, ctx = await lab.run(7)
     assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
     assert run.result_text.startswith("Ok, remote stop, local stop and cable unplugged")
-    reasons = [r.detail.split("reason ")[-1] for r in ctx.results if r.key.endswith("#stop")]
+    reasons = [r.detail.split("reason ")[-1] for r in ctx.results if r.key.endswith("#reason")]
     assert reasons == ["Remote", "Local", "EVDisconnected"]
+    assert "finding" not in run.result_text
     idle = simulator.connectors[1]
     assert (idle.transaction, idle.plugged, idle.status) == (None, False, "Available")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+async def test_a_remote_stop_without_reason_passes_with_an_octt_finding(lab):
+    await prepare_tags()
+    await lab.start(defects=("remote_stop_without_reason",))
+    run, ctx = await lab.run(7)
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
+    reason = next(r for r in ctx.results if r.key == "7.a#reason")
+    assert (reason.outcome, reason.reference) == (Outcome.FAILED, "OCTT TC_012")
+    assert "no reason (which means Local), expected Remote" in reason.detail
+    assert "(1 finding beyond the criteria for QA: OCTT TC_012)" in run.result_text
 
 
 def run_against(charger: ScriptedCharger):
@@ -51,13 +65,32 @@ async def test_remote_stop_rejected_fails_7a_and_the_transaction_is_still_stoppe
     assert run.outcomes["7.b"] == Outcome.PASSED
 
 
-async def test_wrong_stop_reason_fails_with_both_reasons():
+async def test_a_wrong_stop_reason_is_an_octt_finding_not_a_lab_failure():
     ctx, running = run_against(ScriptedCharger(stop_reason="Other"))
     run = await running
-    assert set(run.outcomes.values()) == {Outcome.FAILED}
-    stop = next(r for r in ctx.results if r.key == "7.a#stop")
-    assert stop.detail == (
-        "StopTransaction 41 after RemoteStopTransaction: reason Other, expected Remote"
+    assert set(run.outcomes.values()) == {Outcome.PASSED}
+    assert run.proposed == Proposed.OK
+    reason = next(r for r in ctx.results if r.key == "7.a#reason")
+    assert (reason.outcome, reason.reference, reason.detail) == (
+        Outcome.FAILED, "OCTT TC_012",
+        "StopTransaction 41 after RemoteStopTransaction: reason Other, expected Remote",
+    )  # fmt: skip
+    assert "3 findings beyond the criteria for QA: OCTT TC_012, OCTT TC_068, OCTT TC_005_1" in (
+        run.result_text
+    )
+
+
+async def test_in_strict_mode_a_wrong_stop_reason_fails():
+    charger = ScriptedCharger(stop_reason="Other")
+    params = LabParameters.fast(
+        answer_prompts_on_simulator=False, status_window=0.5, transaction_window=0.5
+    )
+    ctx = StepContext(port=charger, station=STATION, params=params, prompts=charger.operator)
+    run = await run_step(STEP, ctx, time_limit=20, strict=True)
+    assert run.proposed == Proposed.FAILED
+    assert run.result_text == (
+        "Failed: StopTransaction 41 after RemoteStopTransaction: reason Other, expected Remote "
+        "[OCTT TC_012]"
     )
 
 
