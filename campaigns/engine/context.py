@@ -664,11 +664,13 @@ class StepContext:
         evidence: Iterable[Frame | None] = (),
         key: str = "",
         flagged: bool = False,
+        not_applicable: bool = False,
     ) -> CheckResult:
         """A check beyond the criterion's text (``reference``: the OCTT test case or the OCPP
         section it comes from): shown to QA apart, deciding the verdict only in strict mode."""
-        return self.check(criterion, ok, detail, evidence=evidence, key=key,
-                          level=Level.FINDING, reference=reference, flagged=flagged)  # fmt: skip
+        return self.check(criterion, ok, detail, evidence=evidence, key=key, level=Level.FINDING,
+                          reference=reference, flagged=flagged,
+                          not_applicable=not_applicable)  # fmt: skip
 
     def unexpected(self, criterion: str, frames: Iterable[Frame], why: str, *, key: str = ""
                    ) -> CheckResult:  # fmt: skip

@@ -4,8 +4,9 @@ After a boot, CertLab asks for the station's status with TriggerMessage StatusNo
 connectorId): it must be Accepted and followed by a StatusNotification for every connector,
 connector 0 included. The boot is asked for with TriggerMessage BootNotification first; a station
 that does not boot on request is still online since its last boot, so the step goes on and says
-so. The answers to the other trigger types (OCTT TC_054) are recorded with whether the requested
-message followed, and attached as a table.
+so. That answer and those to the other trigger types (OCTT TC_054) are recorded with whether the
+requested message followed, as findings beyond 16.a (a trigger Accepted with nothing following
+is a failed finding, never a failed 16.a), and attached as a table.
 """
 
 import asyncio
@@ -18,6 +19,8 @@ CRITERIA = ("16.a",)
 
 OTHERS = ("Heartbeat", "MeterValues", "DiagnosticsStatusNotification",
           "FirmwareStatusNotification")  # fmt: skip
+# Where each recorded trigger's rule comes from (they are findings, not 16.a).
+REFERENCES = {"BootNotification": "OCPP 1.6 §5.17"}
 
 
 async def run(ctx: StepContext) -> None:
@@ -63,22 +66,23 @@ async def _status_after_boot(ctx: StepContext) -> dict:
 
 
 async def _trigger(ctx: StepContext, message: str) -> dict:
-    """Ask for one message; record the answer and whether the message followed."""
+    """Ask for one message; record the answer and whether the message followed, as a finding:
+    16.a is only about the status notification."""
     start = ctx.mark()
     reply = await ctx.call("TriggerMessage", {"requestedMessage": message})
     answer = f"TriggerMessage {message} answered {reply.describe()}"
-    if reply.status != "Accepted":
-        detail = f"{answer} (recorded; 16.a asks only for StatusNotification)"
-        ctx.check("16.a", None, detail, evidence=reply.frames, key=f"16.a#{message}",
-                  not_applicable=True)  # fmt: skip
+    reference = REFERENCES.get(message, "OCTT TC_054")
+    if reply.status != "Accepted":  # Rejected (TC_055) or NotImplemented: recorded
+        ctx.finding("16.a", None, f"{answer} (recorded)", reference=reference,
+                    evidence=reply.frames, key=f"16.a#{message}", not_applicable=True)  # fmt: skip
         return _row(message, reply.describe(), None)
     frame = await ctx.expect(message, within=ctx.params.status_window, since=start)
     detail = f"{answer}; " + (
         f"{message} followed" if frame else
         f"no {message} followed within {ctx.params.status_window} s"
     )  # fmt: skip
-    ctx.check("16.a", frame is not None, detail, evidence=[*reply.frames, frame],
-              key=f"16.a#{message}")  # fmt: skip
+    ctx.finding("16.a", frame is not None, detail, reference=reference,
+                evidence=[*reply.frames, frame], key=f"16.a#{message}")  # fmt: skip
     return _row(message, reply.describe(), frame is not None)
 
 

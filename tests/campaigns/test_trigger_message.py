@@ -115,14 +115,28 @@ async def test_other_types_not_implemented_are_recorded_not_failed(scripted, mak
     assert any("as it has been online since its last boot" in note for note in ctx.notes)
 
 
-async def test_accepted_but_nothing_sent_fails_the_extra_check(scripted, make_ctx):
-    _station(scripted, silent=("FirmwareStatusNotification",))
+async def test_a_trigger_accepted_with_nothing_following_is_a_finding_not_a_failed_16a(
+    scripted, make_ctx
+):
+    _station(scripted, silent=("MeterValues",))
     ctx = make_ctx(status_window=0.3)
     run = await run_step(step_module(16), ctx, time_limit=20)
-    assert run.outcomes == {"16.a": Outcome.FAILED}
+    assert run.outcomes == {"16.a": Outcome.PASSED}
+    assert run.proposed == Proposed.OK
+    finding = next(r for r in ctx.results if r.key == "16.a#MeterValues")
+    assert (finding.level, finding.outcome, finding.reference) == (
+        "finding", Outcome.FAILED, "OCTT TC_054",
+    )  # fmt: skip
+    assert run.result_text.endswith("(1 finding beyond the criteria for QA: OCTT TC_054)")
+
+
+async def test_in_strict_mode_a_trigger_with_nothing_following_fails(scripted, make_ctx):
+    _station(scripted, silent=("FirmwareStatusNotification",))
+    run = await run_step(step_module(16), make_ctx(status_window=0.3), time_limit=20, strict=True)
+    assert run.proposed == Proposed.FAILED
     assert run.result_text == (
         "Failed: TriggerMessage FirmwareStatusNotification answered Accepted; "
-        "no FirmwareStatusNotification followed within 0.3 s"
+        "no FirmwareStatusNotification followed within 0.3 s [OCTT TC_054]"
     )
 
 
