@@ -1,12 +1,17 @@
 """8 · Receive Meter reading.
 
 Sets MeterValueSampleInterval to the lab's interval (and asks for voltage, current, power and
-energy in MeterValuesSampledData when they are not configured), starts a transaction, watches
-the periodic samples (OCTT TC_070: the timestamp gap equals the interval) and stops it. Checks
-meter values at the start and the stop (Transaction.Begin / Transaction.End, in MeterValues or in
-StopTransaction.transactionData), the interval within the lab's tolerance, and Voltage,
-Current.Import, Power.Active.Import and Energy.Active.Import.Register with units in every
-sample. The series is attached for a plot; the configuration is restored afterwards.
+energy in MeterValuesSampledData when they are not configured), and the energy register in
+StopTxnSampledData, which stations often ship empty (then no sampled values with context
+Transaction.Begin/End are sent at all); starts a transaction, watches the periodic samples (OCTT
+TC_070: the timestamp gap equals the interval) and stops it. Checks meter values at the start
+and the stop: sampled Transaction.Begin / Transaction.End values (in MeterValues or in
+StopTransaction.transactionData), or, when the station cannot be set to send them, the registers
+StartTransaction.meterStart and StopTransaction.meterStop; a station set to send them that does
+not is a finding. Then the interval within the lab's tolerance, and Voltage, Current.Import,
+Power.Active.Import and Energy.Active.Import.Register with units in every sample. The series is
+attached for a plot; every setting the step changed is restored afterwards, and the result says
+what it set.
 """
 
 import itertools
@@ -32,6 +37,7 @@ PERIODIC = "Sample.Periodic"  # also what a sampledValue without context means
 async def run(ctx: StepContext) -> None:
     interval = ctx.params.meter_interval
     restore = await _configure(ctx, interval)
+    sampled_end = await _configure_stop_data(ctx, restore)
     session = await remote_start(ctx, ctx.params.connector_id, ctx.params.valid_id_tag)
     tx = session.transaction_id
     if tx is None:
@@ -58,10 +64,15 @@ async def run(ctx: StepContext) -> None:
         )
         await remote_stop(ctx, session)
     await finish(ctx, session)
+    restored = []
     for key, value in restore.items():
-        await change_key(ctx, key, value)
+        reply = await change_key(ctx, key, value)
+        restored.append({"key": key, "restored_to": value, "answer": reply.describe()})
+    ctx.attach("settings_restored", restored)
     if tx is not None:
-        _evaluate(ctx, session.since, tx, session.start, session.stop, interval)
+        _evaluate(ctx, session, interval, sampled_end, "StopTxnSampledData" in restore)
+    if restore and ctx.summary_text:
+        ctx.summary(f"{ctx.summary_text}; set for the step and restored: {', '.join(restore)}")
 
 
 async def _configure(ctx: StepContext, interval: int) -> dict[str, str]:
@@ -92,24 +103,44 @@ async def _configure(ctx: StepContext, interval: int) -> dict[str, str]:
     return restore
 
 
-def _evaluate(ctx, since, tx, start: Frame, stop: Frame | None, interval: int) -> None:
+async def _configure_stop_data(ctx: StepContext, restore: dict[str, str]) -> str:
+    """StopTxnSampledData with the energy register, so that StopTransaction carries sampled
+    Transaction.Begin/End values. Returns why the station cannot send them ('' when it can)."""
+    current, reply = await read_key(ctx, "StopTxnSampledData")
+    if current is None:
+        return f"it does not list StopTxnSampledData (GetConfiguration {reply.describe()})"
+    configured = [m.strip() for m in current.split(",") if m.strip()]
+    if ENERGY in configured:
+        return ""
+    wanted = ",".join([*configured, ENERGY])
+    changed = await change_key(ctx, "StopTxnSampledData", wanted)
+    if changed.status != "Accepted":
+        return f"ChangeConfiguration StopTxnSampledData={wanted} answered {changed.describe()}"
+    restore["StopTxnSampledData"] = current
+    await ctx.note(f"StopTxnSampledData was {current!r}: set to {wanted!r} for the step (8.a).")
+    return ""
+
+
+def _evaluate(ctx, session, interval: int, cannot: str, stop_data_set: bool) -> None:
+    since, tx, start, stop = session.since, session.transaction_id, session.start, session.stop
     meter_frames = ctx.frames("MeterValues", {"transactionId": tx}, since=since)
     rows = [(f, value) for f in meter_frames for value in f.payload.get("meterValue") or []]
     if stop is not None:
         rows += [(stop, value) for value in stop.payload.get("transactionData") or []]
     ctx.attach("meter_series", _series(rows))
-    _check_start_and_stop(ctx, rows, start, stop)
+    _check_start_and_stop(ctx, rows, start, stop, cannot, stop_data_set)
     periodic = [(f, v) for f, v in rows if f.action == "MeterValues" and _periodic([v])]
     _check_interval(ctx, periodic, interval)
     _check_measurands(ctx, periodic)
     if ctx.criteria_passed():
-        ctx.summary(
-            f"Ok, meter values every {interval} s with V, A, W and Wh; "
-            "Transaction.Begin and Transaction.End received"
-        )
+        ends = "the meterStart/meterStop registers" if cannot else "Transaction.Begin and End"
+        ctx.summary(f"Ok, meter values every {interval} s with V, A, W and Wh; {ends} received")
 
 
-def _check_start_and_stop(ctx, rows, start: Frame, stop: Frame | None) -> None:
+def _check_start_and_stop(
+    ctx, rows, start: Frame, stop: Frame | None, cannot: str, stop_data_set: bool
+) -> None:
+    """Sampled Begin/End values; the registers when the station cannot send those."""
     for edge, frame in (("Begin", start), ("End", stop)):
         context = f"Transaction.{edge}"
         found = [
@@ -119,19 +150,29 @@ def _check_start_and_stop(ctx, rows, start: Frame, stop: Frame | None) -> None:
         ]
         where = sorted({f"{f.action} at {f.timestamp:%H:%M:%S}" for f, _ in found})
         what = "start" if edge == "Begin" else "stop"
+        field = "meterStart" if edge == "Begin" else "meterStop"
+        register = frame.payload.get(field) if frame is not None else None
+        evidence = [frame, *[f for f, _ in found]]
         if found:
-            detail = f"Meter values at the {what} ({context}): {', '.join(where)}"
+            ok, detail = True, f"Meter values at the {what} ({context}): {', '.join(where)}"
         elif frame is None:
-            detail = f"No StopTransaction, so no meter values at the {what}"
+            ok, detail = False, f"No StopTransaction, so no meter values at the {what}"
+        elif not isinstance(register, int | float):
+            ok, detail = False, f"No {context} values and no {field} register in {frame.action}"
         else:
-            register = frame.payload.get("meterStart" if edge == "Begin" else "meterStop")
-            detail = (
-                f"No meter values with context {context}; only the "
-                f"{'meterStart' if edge == 'Begin' else 'meterStop'} register ({register} Wh)"
-            )
-        ctx.check(
-            "8.a", bool(found), detail, evidence=[frame, *[f for f, _ in found]], key=f"8.a#{what}"
-        )
+            ok = True
+            why = f"the station cannot send {context} values: {cannot}" if cannot else (
+                f"no {context} values arrived although StopTxnSampledData asks for them"
+            )  # fmt: skip
+            detail = f"The {what} reading is the {field} register ({register} Wh); {why}"
+            if not cannot:
+                ctx.finding("8.a", False, f"StopTxnSampledData includes {ENERGY}, yet no "
+                            f"{context} values at the {what} of the transaction",
+                            reference="OCPP 1.6 §9.1 StopTxnSampledData", evidence=[frame],
+                            key=f"8.a#{what}-sampled")  # fmt: skip
+        if stop_data_set:
+            detail += " (StopTxnSampledData set by the step to include the register, restored)"
+        ctx.check("8.a", ok, detail, evidence=evidence, key=f"8.a#{what}")
 
 
 def _check_interval(ctx, periodic, interval: int) -> None:

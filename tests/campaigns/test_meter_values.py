@@ -40,6 +40,22 @@ async def test_meter_values_pass_on_the_compliant_simulator(lab):
 
 @pytest.mark.e2e
 @pytest.mark.timeout(120)
+async def test_stop_txn_sampled_data_shipped_empty_is_set_by_the_step_and_restored(lab):
+    await prepare_tags()
+    simulator = await lab.start(defects=("stop_txn_sampled_data_empty",))
+    run, ctx = await lab.run(8)
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
+    details = {r.key: r.detail for r in ctx.results}
+    assert details["8.a#start"].startswith("Meter values at the start (Transaction.Begin): "
+                                           "StopTransaction at")  # fmt: skip
+    assert "StopTxnSampledData set by the step" in details["8.a#stop"]
+    assert "set for the step and restored: " in run.result_text
+    assert "StopTxnSampledData" in run.result_text
+    assert simulator.configuration.get("StopTxnSampledData") == ""  # restored
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
 async def test_meter_wrong_interval_fails_8b(lab):
     await prepare_tags()
     await lab.start(defects=("meter_wrong_interval",))
@@ -103,7 +119,7 @@ def run_against(charger):
     return ctx, run_step(STEP, ctx, time_limit=20)
 
 
-async def test_samples_without_units_fail_8c_and_no_begin_or_end_fails_8a():
+async def test_samples_without_units_fail_8c_and_the_registers_prove_start_and_stop():
     sampled = [
         {"value": "230", "measurand": "Voltage"},
         {"value": "16", "measurand": "Current.Import", "unit": "A"},
@@ -112,12 +128,42 @@ async def test_samples_without_units_fail_8c_and_no_begin_or_end_fails_8a():
     ]
     ctx, running = run_against(MeteringCharger(sampled))
     run = await running
-    assert run.outcomes == {"8.a": Outcome.FAILED, "8.b": Outcome.PASSED, "8.c": Outcome.FAILED}
+    assert run.outcomes == {"8.a": Outcome.PASSED, "8.b": Outcome.PASSED, "8.c": Outcome.FAILED}
     details = {r.key: r.detail for r in ctx.results}
     assert details["8.c#1"] == "2 periodic samples: Voltage unit None (expected V)"
     assert details["8.a#start"] == (
-        "No meter values with context Transaction.Begin; only the meterStart register (0 Wh)"
+        "The start reading is the meterStart register (0 Wh); the station cannot send "
+        "Transaction.Begin values: it does not list StopTxnSampledData (GetConfiguration "
+        + details["8.a#start"].split("(GetConfiguration ")[1]
     )
+    assert details["8.a#stop"].startswith("The stop reading is the meterStop register (10 Wh)")
+
+
+async def test_stop_txn_sampled_data_is_set_and_restored_and_a_station_ignoring_it_is_a_finding():
+    sampled = [{"value": "230", "measurand": "Voltage", "unit": "V"}]
+    charger = MeteringCharger(sampled)
+    charger.on("GetConfiguration", lambda p: {"configurationKey": [
+        {"key": "MeterValueSampleInterval", "readonly": False, "value": "1"},
+        {"key": "MeterValuesSampledData", "readonly": False, "value": ALL_FOUR},
+        {"key": "StopTxnSampledData", "readonly": False, "value": ""},
+    ]})  # fmt: skip
+    charger.on("ChangeConfiguration", {"status": "Accepted"})
+    ctx, running = run_against(charger)
+    run = await running
+    changes = [p for a, p in charger.calls if a == "ChangeConfiguration"]
+    assert changes == [
+        {"key": "StopTxnSampledData", "value": "Energy.Active.Import.Register"},
+        {"key": "StopTxnSampledData", "value": ""},
+    ]
+    assert run.outcomes["8.a"] == Outcome.PASSED
+    finding = next(r for r in ctx.results if r.key == "8.a#stop-sampled")
+    assert (finding.level, finding.outcome) == ("finding", Outcome.FAILED)
+    stop = next(r for r in ctx.results if r.key == "8.a#stop")
+    assert stop.detail.endswith("(StopTxnSampledData set by the step to include the register, "
+                                "restored)")  # fmt: skip
+    assert ctx.attachments["settings_restored"] == [
+        {"key": "StopTxnSampledData", "restored_to": "", "answer": "Accepted"}
+    ]
 
 
 async def test_no_periodic_samples_fails_8b_and_8c():
