@@ -1,15 +1,18 @@
 """10 · Any hardware related notifications or error conditions.
 
 The operator creates a hardware error on a connector, then one of the station as a whole (OCTT
-TC_041). Each must show as a StatusNotification with an errorCode other than NoError: Faulted on
-that connector for the first, on connector 0 (the station itself) for the second. Both errors are
-cleared at the end and the station must report Available again. Which error the operator made is
+TC_041). Each must show as a StatusNotification with an errorCode other than NoError: on that
+connector for the first, on connector 0 (the station itself) for the second; that the connector
+also goes Faulted is OCTT's expectation (TC_041), a finding. Both errors are cleared at the end
+and the station must report Available again; each connector's StatusNotifications over the step
+must follow the OCPP 1.6 state machine. Which error the operator made is
 kept from the prompt's input; whether it was the right kind of error is QA's to judge, as are
 error notifications on other connectors, which the details list.
 """
 
 from dataclasses import dataclass
 
+from campaigns.engine.connector_states import check_statuses, status_before
 from campaigns.engine.context import SimulatorAction, StepContext
 from campaigns.engine.frames import Frame
 
@@ -45,6 +48,7 @@ def _faults(connector: int) -> tuple[Fault, ...]:
 
 
 async def run(ctx: StepContext) -> None:
+    since = ctx.mark()
     reported: list[dict] = []
     ctx.attach("hardware_errors", reported)
     for fault in _faults(ctx.params.connector_id):
@@ -53,6 +57,11 @@ async def run(ctx: StepContext) -> None:
             reported.append(error)
     for error in reported:  # clear at the end, as the station may need both gone to recover
         await _clear(ctx, error)
+    for error in reported:  # into the error and out of it, as the 1.6 state machine allows
+        check_statuses(ctx, error["criterion"], ctx.frames("StatusNotification", since=since),
+                       connector_id=error["connector"], key=f"{error['criterion']}#sequence",
+                       start=status_before(ctx, error["connector"], since),
+                       what="StatusNotifications of the step")  # fmt: skip
     if len(reported) == 2 and all(e["ok"] and e["cleared"] for e in reported):
         ctx.summary(
             "Ok, "
@@ -101,14 +110,17 @@ async def _create(ctx: StepContext, fault: Fault) -> dict | None:
         )
         return None
     payload = frame.payload
-    faulted = payload.get("status") == "Faulted"
-    ok = faulted or fault.connector == 0  # a station-wide error need not stop connector 0
-    detail = f"Operator created: {made}. {_describe([frame])}" + (
-        "" if ok else f" reports the error but is {payload.get('status')}, not Faulted"
-    )
+    ok = True  # an errorCode represents the error; Faulted is OCTT's expectation (a finding)
+    detail = f"Operator created: {made}. {_describe([frame])}"
     if fault.connector == 0:
         detail += ": the station's own error, on connector 0"
     ctx.check(fault.criterion, ok, detail + "." + also, evidence=[frame, *others], key=key)
+    if fault.connector != 0:  # a station-wide error need not stop connector 0
+        status = payload.get("status")
+        ctx.finding(fault.criterion, status == "Faulted",
+                    f"Connector {fault.connector} reports the error as {status}"
+                    + ("" if status == "Faulted" else ", not Faulted"),
+                    reference="OCTT TC_041", evidence=[frame], key=f"{key}-faulted")  # fmt: skip
     return {
         "criterion": fault.criterion,
         "connector": fault.connector,

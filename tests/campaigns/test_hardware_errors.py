@@ -85,9 +85,42 @@ async def test_error_code_without_faulted_fails_10a(scripted, make_ctx):
         (DONE, [_status(1, "Available")]),
         (DONE, [_status(0, "Available")]),
     ])  # fmt: skip
-    run = await run_step(step_module(10), _ctx(make_ctx, operator), time_limit=20)
-    assert run.outcomes == {"10.a": Outcome.FAILED, "10.b": Outcome.PASSED}
-    assert "reports the error but is Available, not Faulted" in run.result_text
+    ctx = _ctx(make_ctx, operator)
+    run = await run_step(step_module(10), ctx, time_limit=20)
+    assert run.outcomes == {"10.a": Outcome.PASSED, "10.b": Outcome.PASSED}
+    finding = next(r for r in ctx.results if r.key == "10.a#error-faulted")
+    assert (finding.outcome, finding.reference, finding.detail) == (
+        Outcome.FAILED, "OCTT TC_041", "Connector 1 reports the error as Available, not Faulted",
+    )  # fmt: skip
+    assert run.result_text.endswith("(1 finding beyond the criteria for QA: OCTT TC_041)")
+
+
+async def test_in_strict_mode_an_error_code_without_faulted_fails_10a(scripted, make_ctx):
+    operator = Operator(scripted, [
+        (DONE_GROUND, [_status(1, "Available", "GroundFailure")]),
+        (DONE_STATION, [_status(0, "Available", "OtherError")]),
+        (DONE, [_status(1, "Available")]),
+        (DONE, [_status(0, "Available")]),
+    ])  # fmt: skip
+    run = await run_step(step_module(10), _ctx(make_ctx, operator), time_limit=20, strict=True)
+    assert run.proposed == Proposed.FAILED
+    assert run.result_text == (
+        "Failed: Connector 1 reports the error as Available, not Faulted [OCTT TC_041]"
+    )
+
+
+async def test_a_status_the_station_itself_cannot_have_fails_the_sequence(scripted, make_ctx):
+    operator = Operator(scripted, [
+        (DONE_GROUND, [_status(1, "Faulted", "GroundFailure")]),
+        (DONE_STATION, [_status(0, "Preparing", "OtherError")]),  # connector 0: A, U or F
+        (DONE, [_status(1, "Available")]),
+        (DONE, [_status(0, "Available")]),
+    ])  # fmt: skip
+    ctx = _ctx(make_ctx, operator)
+    run = await run_step(step_module(10), ctx, time_limit=20)
+    assert run.outcomes == {"10.a": Outcome.PASSED, "10.b": Outcome.FAILED}
+    sequence = next(r for r in ctx.results if r.key == "10.b#sequence")
+    assert "'Preparing' is not a status of connector 0 (the Charge Point)" in sequence.detail
 
 
 async def test_station_error_on_the_connectors_instead_of_zero_fails_10b(scripted, make_ctx):
