@@ -59,8 +59,8 @@ DESCRIPTIONS: dict[str, str] = {
     "whatever the value (HeartbeatInterval=abc included; an unreadable interval then counts as 0)",
     READONLY_UNLOCK_ON_EV_SIDE_DISCONNECT: "UnlockConnectorOnEVSideDisconnect read-only (listed "
     "readonly, ChangeConfiguration Rejected), as on stations without a connector lock",
-    NO_PREPARING: "MinimumStatusDuration hides Preparing: Available -> Charging, a valid "
-    "OCPP 1.6 transition (A3), with no Preparing ever reported",
+    NO_PREPARING: "Preparing is never reported (MinimumStatusDuration or a fast state machine "
+    "hides it): Available -> Charging, a valid OCPP 1.6 transition (A3)",
     STOP_TXN_SAMPLED_DATA_EMPTY: "StopTxnSampledData ships empty and no Transaction.Begin "
     "MeterValues: sampled start/stop values only once the Central System sets StopTxnSampledData",
     NO_CONNECTOR_ZERO_STATUS_AFTER_BOOT: "after a boot, StatusNotification for the connectors but "

@@ -1,7 +1,8 @@
 """11 · Charging cable connection status.
 
 11.a: plugging the cable in gives Preparing, unplugging gives Available again, in valid
-StatusNotifications (status from the 1.6 list, errorCode NoError). While the cable is in without
+StatusNotifications (status from the 1.6 list, errorCode NoError), and every status change of
+the step is one the OCPP 1.6 state machine allows. While the cable is in without
 any authorization the step also watches one ConnectionTimeOut and records what the station does
 (many stay in Preparing; the seed reports saw "Error").
 11.b, the connection timeout (OCTT TC_011_2): ConnectionTimeOut is read and set to the lab's value;
@@ -19,6 +20,7 @@ from campaigns.engine.charging import (
     status_frames,
     unplug,
 )
+from campaigns.engine.connector_states import check_statuses, status_before
 from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
 
@@ -47,6 +49,11 @@ async def run(ctx: StepContext) -> None:
     if restore is not None:
         await change_key(ctx, "ConnectionTimeOut", restore)
     frames = ctx.frames("StatusNotification", since=start)
+    connector = ctx.params.connector_id
+    if status_frames(ctx, connector, start):  # every status change as the 1.6 table allows
+        check_statuses(ctx, "11.a", frames, connector_id=connector, key="11.a#sequence",
+                       start=status_before(ctx, connector, start),
+                       what="StatusNotifications of the step")  # fmt: skip
     ctx.attach(
         "cable_statuses",
         [

@@ -4,11 +4,13 @@ ChangeAvailability for the whole station (connectorId 0): Inoperative must turn 
 Unavailable, Operative every connector Available, each change reported by a StatusNotification
 per connector, connector 0 included. Where a connector stays silent, a TriggerMessage
 StatusNotification shows whether its status changed at all. Every StatusNotification of the
-step must carry a valid status and an errorCode. The station is left Operative.
+step must carry a valid status and an errorCode, and each connector's changes must be ones the
+OCPP 1.6 state machine allows. The station is left Operative.
 """
 
 import asyncio
 
+from campaigns.engine.connector_states import check_statuses, status_before
 from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
 from campaigns.engine.texts import summarise
@@ -134,6 +136,9 @@ async def _check_notifications(ctx: StepContext, connectors: list[int], since: i
             else ", each with a valid status and errorCode"
         )  # fmt: skip
         ctx.check("3.d", not problems, detail, evidence=own, key=f"3.d#c{connector}")
+        check_statuses(ctx, "3.d", own, connector_id=connector, key=f"3.d#c{connector}-sequence",
+                       start=status_before(ctx, connector, since),
+                       what="StatusNotifications of the step")  # fmt: skip
     odd = [f for f in frames if _connector_of(f) not in connectors]
     if odd:
         detail = "StatusNotification(s) for no known connector: " + "; ".join(
