@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 POLL_EVERY = 0.5  # s between looks at the database for an abort or a prompt's answer
 TIME_LIMIT_MARGIN = 1.5  # the whole step may take this much longer than its longest wait
+# FTP replies by which CertLab's own server refused or lost an upload (452: its disk; 451: it
+# could not record the file; "could not store": its storage failed after the transfer).
+LAB_SIDE_FTP_REPLIES = ("452", "451", "could not store")
 
 ENDING_STATUS = {
     Ending.FINISHED: AttemptStatus.FINISHED,
@@ -192,6 +195,23 @@ class LabFiles:
             )
         return {"id": upload.pk, "file_name": upload.file_name, "size": upload.size,
                 "sha256": upload.sha256, "received": upload.received.isoformat()}  # fmt: skip
+
+    async def diagnostics_refused(self, file_name: str, since: datetime) -> str | None:
+        """Why CertLab's FTP server refused or lost the station's upload (its disk full, its
+        storage failing), when it did: CertLab's trouble, not the station's."""
+        return await _db(self._diagnostics_refused)(file_name, since)
+
+    def _diagnostics_refused(self, file_name: str, since: datetime) -> str | None:
+        from transfers.selectors import diagnostics_files_for
+
+        failed = (
+            diagnostics_files_for(station=self.station, file_name=file_name, since=since)
+            .filter(complete=False)
+            .last()
+        )
+        if failed is None or not failed.error.startswith(LAB_SIDE_FTP_REPLIES):
+            return None
+        return failed.error
 
     async def firmware_downloads(self, since: datetime) -> list[dict]:
         return await _db(self._firmware_downloads)(since)

@@ -70,11 +70,20 @@ async def run(ctx: StepContext) -> None:
         detail = f"DiagnosticsStatusNotification: {said}: no Uploading before Uploaded."
     else:
         detail = f"DiagnosticsStatusNotification: {said}."
+    if end is not None and (refused := await _refused(ctx, file_name, since=now)):
+        # The station's UploadFailed (or a lost file) was CertLab's FTP server's doing.
+        ctx.lab_side("13.a", f"CertLab's FTP server refused the upload ({refused})",
+                     key="13.a#status")  # fmt: skip
+        return
     ctx.check("13.a", uploaded and in_order, detail, evidence=statuses, key="13.a#status")
     if not uploaded:
         return
 
     received = await _received(ctx, file_name, since=now)
+    if received is None and (refused := await _refused(ctx, file_name, since=now)):
+        ctx.lab_side("13.a", f"CertLab's FTP server could not keep the file ({refused})",
+                     key="13.a#file_received")  # fmt: skip
+        return
     if received is None:
         ctx.check(
             "13.a",
@@ -109,6 +118,11 @@ async def _received(ctx: StepContext, file_name: str, *, since: datetime) -> dic
         if received is not None or loop.time() >= deadline:
             return received
         await asyncio.sleep(0.5)
+
+
+async def _refused(ctx: StepContext, file_name: str, *, since: datetime) -> str | None:
+    refused = getattr(ctx.files, "diagnostics_refused", None)
+    return await refused(file_name, since) if refused else None
 
 
 def _iso(moment: datetime) -> str:

@@ -148,3 +148,40 @@ async def test_no_final_status_fails_after_the_timeout(scripted, make_ctx):
         "Failed: No DiagnosticsStatusNotification Uploaded within 1 s (received: Uploading, "
         "Uploading)."
     )
+
+
+class RefusingFiles(FakeFiles):
+    """CertLab's FTP server refused the upload: its disk was full."""
+
+    async def diagnostics_refused(self, file_name, since):
+        return "452 Not enough disk space on the lab side; transfer aborted."
+
+
+async def test_an_upload_refused_for_certlabs_full_disk_is_not_observed_not_failed(
+    scripted, make_ctx
+):
+    scripted.on("GetDiagnostics", {"fileName": FILE},
+                then=_notify("Uploading", "UploadFailed"))  # fmt: skip
+    run = await run_step(step_module(13), _ctx(make_ctx, RefusingFiles()), time_limit=10)
+    assert run.outcomes == {"13.a": Outcome.NOT_OBSERVED}
+    assert run.proposed == Proposed.INCOMPLETE
+    assert "CertLab's trouble" in run.result_text and "Not enough disk space" in run.result_text
+
+
+@pytest.mark.django_db
+def test_lab_files_name_certlabs_own_refusal_and_not_the_stations():
+    from datetime import UTC, datetime, timedelta
+
+    from campaigns.execution import LabFiles
+    from tests.factories import StationFactory
+    from transfers import services
+
+    station, now = StationFactory(), datetime.now(UTC)
+    files = LabFiles(station=station, update_firmware=None)
+    common = {"station": station, "file_name": FILE, "started": now, "remote_address": None}
+    services.diagnostics_file_record_failed(size=10, error="the transfer did not finish", **common)
+    assert files._diagnostics_refused(FILE, now - timedelta(1)) is None  # the station's doing
+    services.diagnostics_file_record_failed(
+        size=10, error="452 Not enough disk space on the lab side; transfer aborted.", **common
+    )
+    assert files._diagnostics_refused(FILE, now - timedelta(1)).startswith("452 Not enough")
