@@ -19,6 +19,8 @@ from stations.capabilities import FLAGS, Capabilities
 NEEDS: dict[str, tuple[str, ...]] = {
     # 1.a asks for an iccid: only a station with a modem has one.
     "1.a/iccid": ("has_modem",),
+    # "send OCPP command to see heartbeat": TriggerMessage is the RemoteTrigger profile.
+    "2.b": ("profile:RemoteTrigger",),
     # The spec makes UnlockConnectorOnEVSideDisconnect read-write; without a lock read-only is fair.
     "4.a/UnlockConnectorOnEVSideDisconnect": ("has_connector_lock",),
     # Local start: a valid tag presented at the station (6.b), an unknown one (6.c).

@@ -60,6 +60,8 @@ def _check_default(ctx: StepContext, value: str | None, reply: CallReply) -> Non
 
 
 async def _check_trigger(ctx: StepContext) -> None:
+    if ctx.lacks("2.b"):
+        return  # no RemoteTrigger profile declared: not applicable (the engine said why)
     start = ctx.mark()  # a triggered message may arrive before the CALLRESULT
     reply = await ctx.call("TriggerMessage", {"requestedMessage": "Heartbeat"})
     sent = f"TriggerMessage Heartbeat answered {reply.describe()}"

@@ -1,5 +1,7 @@
 """Step 2 · Heartbeat: on the simulator (compliant and each defect) and scripted branches."""
 
+from dataclasses import replace
+
 import pytest
 
 from campaigns.engine.context import Outcome
@@ -7,6 +9,7 @@ from campaigns.engine.port import CallRejected
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import heartbeat, step_module
+from stations.capabilities import Capabilities
 
 
 def _config(values: dict[str, str]):
@@ -76,6 +79,21 @@ async def test_trigger_not_implemented_fails_2b_precisely(scripted, make_ctx):
     run = await run_step(step_module(2), make_ctx(heartbeat_interval=0.5), time_limit=20)
     assert run.outcomes["2.b"] == Outcome.FAILED
     assert "TriggerMessage Heartbeat answered CALLERROR NotImplemented" in run.result_text
+
+
+async def test_without_remote_trigger_declared_2b_is_not_applicable_and_not_tried(
+    scripted, make_ctx
+):
+    _beating(scripted, interval=0.5)
+    scripted.on("TriggerMessage", CallRejected("NotImplemented"))
+    ctx = make_ctx(heartbeat_interval=0.5)
+    ctx.station = replace(
+        ctx.station, capabilities=Capabilities(feature_profiles=("Core", "FirmwareManagement"))
+    )
+    run = await run_step(step_module(2), ctx, time_limit=20)
+    assert run.outcomes["2.b"] == Outcome.NOT_APPLICABLE
+    assert run.proposed == Proposed.OK, run.result_text
+    assert "TriggerMessage" not in [action for action, _ in scripted.calls]
 
 
 async def test_change_rejected_fails_2c_and_leaves_2a_not_observed(scripted, make_ctx):
