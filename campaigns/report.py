@@ -1,22 +1,159 @@
-"""The report as PDF: the same template as the printable page, rendered by WeasyPrint."""
+"""The report as PDF: the printable page's template rendered by WeasyPrint, finished by CertLab.
+
+WeasyPrint lays out the report and each step's appendix (each on its own pages). Its finisher
+then adds what would be too slow or impossible to lay out there: each step's frames as pages of
+their own, right after the step's section (campaigns.pdf_pages), and on every page the running
+header (station, campaign, report revision), the marks (DRAFT, REHEARSAL) and "page N of M",
+numbered over the whole document, in the report's own font. The sign-off page stays last."""
 
 from __future__ import annotations
 
+import pydyf
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+
+from campaigns import pdf_pages
+from campaigns.report_data import StepAppendix, marks, running_head
+
+# WeasyPrint's own margin boxes would number only its pages: CertLab numbers them all.
+PDF_CSS = "@page { @top-left { content: none } @top-right { content: none } " \
+          "@bottom-right { content: none } }"  # fmt: skip
 
 
 def render_pdf(request: HttpRequest, template: str, context: dict) -> bytes:
     from weasyprint import CSS, HTML
 
     html = render_to_string(template, {**context, "pdf": True}, request=request)
-    stylesheets = [CSS(filename=path) for path in _stylesheets()]
-    return HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf(
+    stylesheets = [CSS(filename=path) for path in _stylesheets()] + [CSS(string=PDF_CSS)]
+    document = HTML(string=html, base_url=request.build_absolute_uri("/")).render(
         stylesheets=stylesheets
     )
+    campaign = context["campaign"]
+    finisher = Finisher(
+        appendices=context["appendices"],
+        head=running_head(campaign, context["seal"]),
+        marks=marks(campaign),
+    )
+    return document.write_pdf(finisher=finisher)
 
 
 def _stylesheets() -> list[str]:
     found = finders.find("css/report.css")
     return [found] if found else []
+
+
+class Finisher:
+    def __init__(self, *, appendices: list[StepAppendix], head: str, marks: list[str]) -> None:
+        self.appendices = appendices
+        self.head = head
+        self.marks = marks
+
+    def __call__(self, document, pdf: pydyf.PDF) -> None:
+        kids = list(pdf.pages["Kids"])
+        page_numbers = kids[0::3]  # the Kids array is flat: number, 0, "R", …
+        width, height = _size(pdf.objects[page_numbers[0]])
+        sans = pdf_pages.embed_font(pdf, "DejaVu Sans", "CLSans", "CLSANS")
+        mono = pdf_pages.embed_font(pdf, "DejaVu Sans Mono", "CLMono", "CLMONO")
+        fonts = pydyf.Dictionary({sans.name: sans.dictionary.reference,
+                                  mono.name: mono.dictionary.reference})  # fmt: skip
+        pdf.add_object(fonts)
+        inserted = self._frame_pages(document, pdf, width, height, sans, mono, fonts)
+        order: list = []
+        for index, number in enumerate(page_numbers):
+            order.append(("weasy", number))
+            order.extend(("frames", page) for page in inserted.get(index, []))
+        total = len(order)
+        for position, (kind, page) in enumerate(order, start=1):
+            furniture = pdf_pages.page_furniture(
+                sans, width, height, head=self.head, marks=self.marks, number=position,
+                total=total,
+            )  # fmt: skip
+            if kind == "weasy":
+                self._finish_weasy_page(pdf, pdf.objects[page], fonts, furniture, sans)
+            else:
+                page["Contents"].append(furniture)
+        kids = pydyf.Array()
+        for kind, page in order:
+            number = page if kind == "weasy" else self._add_page(pdf, page, width, height, fonts)
+            kids.extend([number, 0, "R"])
+        pdf.pages["Kids"] = kids
+        pdf.pages["Count"] = total
+
+    def _frame_pages(self, document, pdf, width, height, sans, mono, fonts) -> dict[int, list]:
+        """Each step's frame pages, keyed by the index of the WeasyPrint page they follow: the
+        last page of the step's section (the page before the next section or the sign-off)."""
+        starts = {}
+        for index, page in enumerate(document.pages):
+            for anchor in page.anchors:
+                starts.setdefault(anchor, index)
+        follows: dict[int, list] = {}
+        grid = pdf_pages.Grid(width=width, height=height)
+        sections = [ap.anchor for ap in self.appendices] + ["signoff"]
+        for position, appendix in enumerate(self.appendices):
+            if not appendix.frames:
+                continue
+            after = starts.get(sections[position + 1], len(document.pages)) - 1
+            section = pdf_pages.FrameSection(
+                title=f"Appendix {appendix.number} · {appendix.row.item.function.title} — "
+                f"frames {appendix.frame_range} of the {appendix.final.ordinal} attempt",
+                blocks=[_block(frame) for frame in appendix.frames],
+            )
+            contents = pdf_pages.frame_pages(section, grid, sans, mono)
+            watermark = pdf_pages.watermark(sans, width, height, self.marks)
+            follows.setdefault(after, []).extend(
+                {"Contents": [watermark, content]} for content in contents
+            )
+        return follows
+
+    def _finish_weasy_page(self, pdf, page, fonts, furniture: bytes, sans) -> None:
+        """Wrap WeasyPrint's content in q/Q (its stream leaves a transform set), draw the
+        watermark before and the furniture after it, with CertLab's fonts in the resources."""
+        width, height = _size(page)
+        before = _stream(pdf, pdf_pages.watermark(sans, width, height, self.marks) + b"q\n")
+        after = _stream(pdf, b"Q\n" + furniture)
+        page["Contents"] = pydyf.Array([before.reference, page["Contents"], after.reference])
+        _add_fonts(_target(pdf, _target(pdf, page["Resources"])["Font"]), fonts)
+
+    @staticmethod
+    def _add_page(pdf, page: dict, width: float, height: float, fonts) -> int:
+        content = _stream(pdf, b"".join(page["Contents"]))
+        resources = pydyf.Dictionary({"Font": fonts.reference})
+        pdf.add_object(resources)
+        new = pydyf.Dictionary({
+            "Type": "/Page", "Parent": pdf.pages.reference,
+            "MediaBox": pydyf.Array([0, 0, width, height]),
+            "Contents": content.reference, "Resources": resources.reference,
+        })  # fmt: skip
+        pdf.add_object(new)
+        return new.number
+
+
+def _block(frame) -> pdf_pages.FrameBlock:
+    direction = "station -> CS" if frame.direction == "in" else "CS -> station"
+    return pdf_pages.FrameBlock(
+        head=f"F{frame.number}  {direction} · {frame.message_type} {frame.action} · "
+        f"{frame.time} · id {frame.unique_id}",
+        body=frame.pretty,
+    )
+
+
+def _size(page) -> tuple[float, float]:
+    box = page["MediaBox"]
+    return float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+
+
+def _stream(pdf: pydyf.PDF, data: bytes) -> pydyf.Stream:
+    stream = pydyf.Stream([data], compress=True)
+    pdf.add_object(stream)
+    return stream
+
+
+def _target(pdf: pydyf.PDF, reference: bytes):
+    """The object an indirect reference (b"12 0 R") points to."""
+    return pdf.objects[int(reference.split()[0])]
+
+
+def _add_fonts(weasy_fonts: pydyf.Dictionary, fonts: pydyf.Dictionary) -> None:
+    for name, reference in fonts.items():
+        weasy_fonts.setdefault(name, reference)

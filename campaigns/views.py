@@ -6,7 +6,6 @@ actions are QA-only and call campaigns.services.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -365,12 +364,8 @@ def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _report_context(campaign: Campaign) -> dict:
-    if campaign is None:
-        raise Http404
-    return {
-        "campaign": campaign,
-        "rows": selectors.report_rows(campaign=campaign),
-        "pdf": False,
-        "platform": settings.CERTLAB_PLATFORM_NAME,
-        "lab_name": settings.CERTLAB_LAB_NAME,
-    }
+    from campaigns.report_data import marks, report_context, running_head
+
+    context = report_context(campaign)
+    return {**context, "marks": marks(campaign),
+            "running_head": running_head(campaign, context["seal"])}  # fmt: skip

@@ -1,0 +1,267 @@
+"""PDF pages CertLab writes itself, into the document WeasyPrint builds (its `finisher` hook):
+the frame listings of the appendix, and the running header, "page N of M" and the marks on every
+page. WeasyPrint lays out a line of text in about a millisecond, so 10,000 pretty-printed frames
+(a quarter of a million lines) would take minutes; these pages are set line by line in a fixed
+grid, in the report's own fonts (DejaVu Sans and Sans Mono, embedded once), in milliseconds.
+
+Text is WinAnsi-encoded (the PDF standard encoding of simple fonts): frames are printed as JSON
+with non-ASCII characters escaped (\\uXXXX), which is the same JSON; a character WinAnsi lacks in
+a header line shows as "?"."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import pydyf
+
+WINANSI = "cp1252"
+MM = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class Font:
+    name: str  # the resource name pages use, e.g. /CLSans
+    widths: tuple[float, ...]  # per WinAnsi code 32..255, in 1/1000 em
+    dictionary: pydyf.Dictionary
+
+    def width(self, text: bytes, size: float) -> float:
+        return sum(self.widths[c - 32] if c >= 32 else 0 for c in text) * size / 1000
+
+
+def font_file(family: str) -> str:
+    """The file fontconfig gives for a family: the one WeasyPrint uses for the same name."""
+    found = subprocess.run(
+        ["fc-match", "--format=%{file}", family], capture_output=True, text=True, check=True
+    ).stdout
+    return found.strip()
+
+
+@cache
+def _subset(path: str) -> tuple[bytes, dict]:
+    """The font cut down to the WinAnsi characters, and the metrics a PDF font needs."""
+    import logging
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
+
+    characters = {ord(bytes([c]).decode(WINANSI, errors="ignore") or " ") for c in range(32, 256)}
+    font = TTFont(path)
+    options = subset.Options()
+    options.layout_features = []
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=characters)
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    scale = 1000 / font["head"].unitsPerEm
+    cmap = font.getBestCmap()
+    widths = []
+    for code in range(32, 256):
+        char = bytes([code]).decode(WINANSI, errors="ignore")
+        glyph = cmap.get(ord(char)) if char else None
+        widths.append(round(font["hmtx"][glyph][0] * scale, 1) if glyph else 0)
+    head, hhea, os2 = font["head"], font["hhea"], font["OS/2"]
+    metrics = {
+        "widths": widths,
+        "bbox": [round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)],
+        "ascent": round(hhea.ascent * scale),
+        "descent": round(hhea.descent * scale),
+        "cap_height": round(getattr(os2, "sCapHeight", 0) * scale) or 700,
+        "fixed": font["post"].isFixedPitch != 0,
+        "ps_name": font["name"].getDebugName(6) or "CertLabFont",
+    }
+    return out.getvalue(), metrics
+
+
+def embed_font(pdf: pydyf.PDF, family: str, resource: str, tag: str) -> Font:
+    data, metrics = _subset(font_file(family))
+    stream = pydyf.Stream([data], pydyf.Dictionary({"Length1": len(data)}), compress=True)
+    pdf.add_object(stream)
+    base = f"/{tag}+{metrics['ps_name']}"
+    descriptor = pydyf.Dictionary({
+        "Type": "/FontDescriptor", "FontName": base,
+        "Flags": 32 | (1 if metrics["fixed"] else 0),  # nonsymbolic (WinAnsi), fixed pitch
+        "FontBBox": pydyf.Array(metrics["bbox"]), "ItalicAngle": 0,
+        "Ascent": metrics["ascent"], "Descent": metrics["descent"],
+        "CapHeight": metrics["cap_height"], "StemV": 80, "FontFile2": stream.reference,
+    })  # fmt: skip
+    pdf.add_object(descriptor)
+    dictionary = pydyf.Dictionary({
+        "Type": "/Font", "Subtype": "/TrueType", "BaseFont": base, "FirstChar": 32,
+        "LastChar": 255, "Widths": pydyf.Array(metrics["widths"]),
+        "Encoding": "/WinAnsiEncoding", "FontDescriptor": descriptor.reference,
+    })  # fmt: skip
+    pdf.add_object(dictionary)
+    return Font(resource, tuple(metrics["widths"]), dictionary)
+
+
+def encode(text: str) -> bytes:
+    return text.encode(WINANSI, errors="replace")
+
+
+def _literal(data: bytes) -> bytes:
+    return b"(" + data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def text_ops(font: Font, size: float, x: float, y: float, data: bytes, rgb=(0, 0, 0)) -> bytes:
+    colour = b"%.3f %.3f %.3f rg" % rgb
+    return b"BT %s /%s %.2f Tf %.2f %.2f Td %s Tj ET\n" % (
+        colour,
+        font.name.encode(),
+        size,
+        x,
+        y,
+        _literal(data),
+    )
+
+
+# --- The frame listing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Two columns of monospaced lines inside the page's margins."""
+
+    width: float
+    height: float
+    top: float = 20 * MM
+    bottom: float = 15 * MM
+    side: float = 12 * MM
+    gap: float = 6 * MM
+    columns: int = 2
+    size: float = 6.8  # pt, DejaVu Sans Mono
+    leading: float = 8.0
+
+    @property
+    def column_width(self) -> float:
+        return (self.width - 2 * self.side - (self.columns - 1) * self.gap) / self.columns
+
+    @property
+    def lines(self) -> int:
+        return int((self.height - self.top - self.bottom) // self.leading)
+
+    def chars(self, mono: Font) -> int:
+        return max(20, int(self.column_width / (mono.widths[0] * self.size / 1000)))
+
+
+@dataclass(frozen=True)
+class FrameBlock:
+    """What a frame prints: its numbered head line and its pretty JSON."""
+
+    head: str
+    body: str
+
+
+@dataclass(frozen=True)
+class FrameSection:
+    title: str
+    blocks: list[FrameBlock]
+
+
+def _wrapped(text: str, width: int) -> Iterator[bytes]:
+    for raw_line in text.split("\n"):
+        line = raw_line.encode("ascii", errors="backslashreplace")
+        if len(line) <= width:
+            yield line
+            continue
+        yield line[:width]
+        for start in range(width, len(line), width - 2):
+            yield b"\xbb " + line[start : start + width - 2]  # » marks a wrapped line
+
+
+def frame_pages(section: FrameSection, grid: Grid, sans: Font, mono: Font) -> list[bytes]:
+    """The content streams of a step's frame pages: the section's title across the top of each
+    page, then the frames in columns; a frame that breaks to the next column or page repeats its
+    head line ("(continued)")."""
+    width = grid.chars(mono)
+    pages: list[bytes] = []
+    column, row, parts = 0, 0.0, []
+    title_colour = (0.12, 0.16, 0.3)
+
+    def start_page() -> None:
+        title = section.title if not pages else f"{section.title} (continued)"
+        y = grid.height - grid.top
+        parts[:] = [text_ops(sans, grid.size + 1.6, grid.side, y, encode(title), title_colour)]
+
+    def place(kind: str, data: bytes) -> None:
+        nonlocal row
+        x = grid.side + column * (grid.column_width + grid.gap)
+        y = grid.height - grid.top - (row + 2) * grid.leading  # below the title
+        font = mono if kind == "code" else sans
+        parts.append(text_ops(font, grid.size + (0 if kind == "code" else 0.4), x, y, data,
+                              (0, 0, 0) if kind == "code" else title_colour))  # fmt: skip
+        row += 1
+
+    def new_column() -> None:
+        nonlocal column, row
+        column, row = column + 1, 0
+        if column == grid.columns:
+            pages.append(b"".join(parts))
+            column = 0
+            start_page()
+
+    rows = grid.lines - 2
+    start_page()
+    for block in section.blocks:
+        if row + 2 > rows:  # never a head alone at the foot of a column
+            new_column()
+        place("head", encode(block.head))
+        for data in _wrapped(block.body, width):
+            if row >= rows:
+                new_column()
+                place("head", encode(f"{block.head} (continued)"))
+            place("code", data)
+        row += 0.5  # a little air between frames
+    pages.append(b"".join(parts))
+    return pages
+
+
+# --- Every page: running header, page N of M, marks ---------------------------------------------
+
+
+def page_furniture(
+    sans: Font, width: float, height: float, *, head: str, marks: Iterable[str], number: int,
+    total: int,
+) -> bytes:  # fmt: skip
+    size = 8
+    ops = [text_ops(sans, size, 12 * MM, height - 10 * MM, encode(head), (0.27, 0.27, 0.33))]
+    mark_text = encode("   ".join(marks))
+    if mark_text:
+        x = width - 12 * MM - sans.width(mark_text, size + 1)
+        ops.append(text_ops(sans, size + 1, x, height - 10 * MM, mark_text, (0.71, 0.14, 0.09)))
+    footer = encode(f"page {number} of {total}")
+    x = width - 12 * MM - sans.width(footer, size)
+    ops.append(text_ops(sans, size, x, 7 * MM, footer, (0.27, 0.27, 0.33)))
+    return b"".join(ops)
+
+
+def watermark(sans: Font, width: float, height: float, marks: Iterable[str]) -> bytes:
+    """The marks across the page, light, drawn before the page's own content."""
+    text = encode("   ".join(marks))
+    if not text:
+        return b""
+    size = 34
+    span = sans.width(text, size)
+    # Rotate 25 degrees about the page's centre.
+    cos, sin = 0.9063, 0.4226
+    x = width / 2 - cos * span / 2
+    y = height / 2 - sin * span / 2
+    return b"q BT 0.95 0.80 0.78 rg /%s %d Tf %.4f %.4f %.4f %.4f %.2f %.2f Tm %s Tj ET Q\n" % (
+        sans.name.encode(),
+        size,
+        cos,
+        sin,
+        -sin,
+        cos,
+        x,
+        y,
+        _literal(text),
+    )
