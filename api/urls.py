@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from api import pages
-from api.views import campaigns, catalogue, waiting
+from api.views import campaigns, catalogue
 
 app_name = "api"
 
@@ -22,10 +22,6 @@ router.register("attempts", campaigns.AttemptViewSet, basename="attempt")
 router.register("prompts", campaigns.PromptViewSet, basename="prompt")
 
 v1 = [
-    path("attempts/<int:pk>/next/", waiting.attempt_next, name="attempt-next"),
-    path(
-        "stations/<int:pk>/prompts/next/", waiting.station_next_prompt, name="station-next-prompt"
-    ),
     *router.urls,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -15,9 +15,13 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
-from certlab.routing import browser_urlpatterns, station_urlpatterns  # noqa: E402
+from certlab.routing import (  # noqa: E402
+    browser_urlpatterns,
+    http_urlpatterns,
+    station_urlpatterns,
+)
 from stations import daphne_hooks, shutdown  # noqa: E402
 
 # Daphne tells the consumer why a socket ended, and hands it text frames that are not UTF-8.
@@ -31,7 +35,8 @@ browser_app._path_routing = True
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # The API's long-polls are coroutines of their own; everything else is Django's.
+        "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
         "websocket": URLRouter([*station_urlpatterns, path("ws/", browser_app)]),
     }
 )

@@ -60,8 +60,10 @@ class ManagedProcess:
         log_path: Path,
         env: dict[str, str | None] | None = None,
         cwd: Path = ROOT,
+        stdin: int = subprocess.DEVNULL,
     ) -> None:
         self.args = list(args)
+        self.stdin = stdin  # a file descriptor: a station's local controls, say
         self.log_path = log_path
         # None removes a variable the test process has (say DATABASE_URL for the embedded mode).
         merged = {**os.environ, **(env or {})}
@@ -85,7 +87,7 @@ class ManagedProcess:
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=self.stdin,
             start_new_session=True,
         )
 

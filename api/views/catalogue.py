@@ -111,6 +111,16 @@ class StationViewSet(CatalogueViewSet):
     slug = "stations"
     serializer_class = StationSerializer
 
+    def get_queryset(self):
+        stations = super().get_queryset()
+        if self.action == "list" and (wanted := self.request.query_params.get("charge_point_id")):
+            stations = stations.filter(charge_point_id=wanted)
+        return stations
+
+    @extend_schema(parameters=[OpenApiParameter("charge_point_id", str)])
+    def list(self, request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
     @extend_schema(parameters=FRAME_FILTERS, responses=FramePageSerializer)
     @action(detail=True, methods=["get"], serializer_class=FrameSerializer)
     def frames(self, request, pk=None) -> Response:

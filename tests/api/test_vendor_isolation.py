@@ -9,7 +9,8 @@ from tests.api.conftest import World
 
 pytestmark = pytest.mark.django_db
 
-# Every object endpoint a vendor may read, by the object of a World it addresses.
+# Every object endpoint a vendor may read, by the object of a World it addresses (the
+# long-polls, served beside Django, are in test_waiting.py).
 READS = [
     ("/api/v1/manufacturers/{w.manufacturer.pk}/", None),
     ("/api/v1/models/{w.model.pk}/", None),
@@ -19,13 +20,11 @@ READS = [
     ("/api/v1/stations/{w.station.pk}/frames/", "results"),
     ("/api/v1/stations/{w.station.pk}/diagnostics/", "results"),
     ("/api/v1/stations/{w.station.pk}/firmware-downloads/", "results"),
-    ("/api/v1/stations/{w.station.pk}/prompts/next/?timeout=0", None),
     ("/api/v1/diagnostics/{w.diagnostics.pk}/", None),
     ("/api/v1/diagnostics/{w.diagnostics.pk}/file/", None),
     ("/api/v1/campaigns/{w.campaign.pk}/", None),
     ("/api/v1/campaigns/{w.campaign.pk}/steps/1/", None),
     ("/api/v1/attempts/{w.attempt.pk}/", None),
-    ("/api/v1/attempts/{w.attempt.pk}/next/?timeout=0", None),
     ("/api/v1/prompts/{w.prompt.pk}/", None),
 ]
 LISTS = [
