@@ -11,7 +11,8 @@ from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
 pytestmark = pytest.mark.django_db
 
 
-def test_qa_build_a_catalogue_from_manufacturer_to_station(qa_api):
+def test_qa_build_a_catalogue_from_manufacturer_to_station(qa_api, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # the file keeps its name (no earlier run's copy there)
     maker = qa_api.post("/api/v1/manufacturers/", {"name": "ACME", "number": "42"}, format="json")
     assert maker.status_code == 201, maker.json()
     model = qa_api.post(
