@@ -112,6 +112,7 @@ class DbPrompts:
             input_label=spec.input_label,
             kind=spec.action.name if spec.action else "",
             details=spec.action.kwargs if spec.action else {},
+            steps=[{"text": step.text, "seconds": step.seconds} for step in spec.steps],
             simulator_action=(
                 {"name": spec.simulator.name, "kwargs": spec.simulator.kwargs}
                 if spec.simulator else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.html import escape
@@ -68,7 +68,24 @@ def attempt_context(attempt: Attempt) -> dict:
         "traceback": attempt.attachments.get("traceback"),
         "now": timezone.now(),
         "waiting": long_wait(attempt),
+        "prompt_steps": prompt_steps(open_prompt) if open_prompt else [],
     }
+
+
+def prompt_steps(prompt) -> list[dict]:
+    """A prompt's timed actions one after the other from its opening: each with its own start,
+    end and state (done, now, next) and its seconds left to start or to end."""
+    now, start, steps = timezone.now(), prompt.opened, []
+    for number, step in enumerate(prompt.steps or [], start=1):
+        seconds = float(step.get("seconds") or 0)
+        end = start + timedelta(seconds=seconds)
+        state = "done" if now >= end else "now" if now >= start else "next"
+        left = (end - now) if state == "now" else (start - now)
+        steps.append({"number": number, "text": step.get("text", ""), "seconds": round(seconds),
+                      "start": start, "end": end, "state": state,
+                      "left": max(0, round(left.total_seconds()))})  # fmt: skip
+        start = end
+    return steps
 
 
 def long_wait(attempt: Attempt) -> dict | None:

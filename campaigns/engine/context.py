@@ -159,6 +159,15 @@ class SimulatorAction:
 
 
 @dataclass(frozen=True)
+class TimedAction:
+    """One action of a prompt with several, in order, each with its own time: "Cut the
+    network" (30 s), "Leave it offline" (60 s), "Stop the transaction" (60 s)…"""
+
+    text: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class PromptSpec:
     text: str
     choices: tuple[str, ...]
@@ -168,6 +177,7 @@ class PromptSpec:
     # The manual part itself ("present_tag", connector_id=1, id_tag=…), on every station: a
     # script doing a real charger's local actions reads it from the prompt (the API).
     action: SimulatorAction | None = None
+    steps: tuple[TimedAction, ...] = ()  # timed actions, each shown with its own countdown
 
 
 @dataclass(frozen=True)
@@ -532,9 +542,13 @@ class StepContext:
         timeout: float | None = None,
         simulator: SimulatorAction | None = None,
         needed_by: Iterable[str] = (),
+        steps: Sequence[TimedAction] = (),
     ) -> Answer:
         """Ask the operator to do something by hand. On the built-in simulator in fast mode the
         simulator does it and the prompt answers itself.
+
+        ``steps``: several timed actions in order; the page shows each with its own countdown,
+        and the operator has their time on top of the prompt's own.
 
         ``needed_by`` names what depends on the action: criteria ("7.b") or single checks by key
         ("6.c#no-start"). When it did not happen ("Cannot do", expired), those are "not observed"
@@ -545,7 +559,9 @@ class StepContext:
             await self.note(f"Not asked: {skipped.why_not}.")
             return skipped
         asked = self.mark()
-        answer = await self._ask(text, choices, input_label, timeout, simulator)
+        if steps:
+            timeout = (timeout or self.params.prompt_timeout) + sum(s.seconds for s in steps)
+        answer = await self._ask(text, choices, input_label, timeout, simulator, tuple(steps))
         answer = replace(answer, text=text, asked=asked, answered=self.mark(),
                          timeout=timeout or self.params.prompt_timeout)  # fmt: skip
         if not answer.done:
@@ -561,8 +577,9 @@ class StepContext:
         self._blocks.add(needed_by, skipped.why_not)
         return skipped
 
-    async def _ask(self, text, choices, input_label, timeout, simulator) -> Answer:
+    async def _ask(self, text, choices, input_label, timeout, simulator, steps=()) -> Answer:
         spec = PromptSpec(
+            steps=steps,
             text=text,
             choices=tuple(choices),
             input_label=input_label,

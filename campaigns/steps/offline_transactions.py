@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from campaigns.engine.charging import Session, change_key, finish, read_key, remote_start
-from campaigns.engine.context import SimulatorAction, StepContext
+from campaigns.engine.context import SimulatorAction, StepContext, TimedAction
 from campaigns.engine.frames import Frame
 
 NUMBER = 14
@@ -26,6 +26,7 @@ TRANSACTION_ACTIONS = ("StartTransaction", "StopTransaction", "MeterValues")
 POLL = 0.2  # s between looks at the connection
 # A periodic sample stamped this close before the reconnect may be a fresh one, not a queued one.
 MARGIN = timedelta(seconds=0.5)
+ACTION_SECONDS = 30  # s the operator is given for each local action of the outage
 
 
 @dataclass(frozen=True)
@@ -72,26 +73,34 @@ async def _offline_and_back(ctx: StepContext, session: Session) -> None:
     since = ctx.mark()
     prompts = (
         (
-            f"Cut the station's network now (unplug its Ethernet cable or switch off its modem) "
-            f"while connector {session.connector_id} charges. After about {seconds} s, stop the "
-            f"transaction at the station while it is still offline (present the tag "
-            f"{session.id_tag} again, or unplug the cable), then restore the network.",
+            f"Cut the station's network while connector {session.connector_id} charges and stop "
+            "the transaction while it is offline, one action after the other:",
             SimulatorAction.of("go_offline", seconds=float(seconds)),
+            (
+                TimedAction("Take it off the network: unplug its Ethernet cable or switch off "
+                            "its modem.", ACTION_SECONDS),
+                TimedAction("Leave it offline while it charges.", seconds),
+                TimedAction("Stop the transaction at the station while it is still offline: "
+                            f"present the tag {session.id_tag} again, or unplug the cable.",
+                            ACTION_SECONDS),
+                TimedAction("Restore the network, then answer Done.", ACTION_SECONDS),
+            ),
         ),
         (
             f"Transaction {tx} is still running. Stop it while the station is off the network: "
             "switch the station off and on again, or cut the network, stop the transaction at "
             "the station and restore the network.",
             SimulatorAction.of("power_cycle"),
+            (),
         ),
-    )
+    )  # fmt: skip
     outages: list[Outage] = []
     # Without the first outage nothing is queued; without the second only the stop is missing.
     needs = (("14.a",), ("14.a#stop",))
-    for (text, action), needed_by in zip(prompts, needs, strict=True):
+    for (text, action, steps), needed_by in zip(prompts, needs, strict=True):
         mark, asked_at = ctx.mark(), datetime.now(UTC)
         connection = _connection(ctx, mark)
-        answer = await ctx.prompt(text, simulator=action, needed_by=needed_by)
+        answer = await ctx.prompt(text, simulator=action, needed_by=needed_by, steps=steps)
         if not answer.done:
             break
         outage = await _outage(ctx, mark, connection, seconds, asked_at)

@@ -16,6 +16,21 @@
   }
   setInterval(tickCountdowns, 1000);
 
+  // A prompt's timed actions: each counts down to its start, then to its end.
+  function tickSteps() {
+    var now = Date.now();
+    document.querySelectorAll(".prompt-steps li[data-end]").forEach(function (step) {
+      var start = Date.parse(step.dataset.start), end = Date.parse(step.dataset.end);
+      var state = now >= end ? "done" : now >= start ? "now" : "next";
+      var countdown = step.querySelector(".step-countdown");
+      var seconds = Math.max(0, Math.round(((state === "now" ? end : start) - now) / 1000));
+      step.className = "step-" + state;
+      countdown.textContent = state === "done" ? "time is up"
+        : (state === "now" ? "now: " + seconds + " s left" : "in " + seconds + " s");
+    });
+  }
+  setInterval(tickSteps, 1000);
+
   // A long wait: seconds waited and seconds of silence count up from what the server drew; a
   // frame from the station on the live stream starts the silence again.
   var lastHeard = 0;
@@ -42,7 +57,7 @@
         var data = JSON.parse(event.data);
         if (data.html) {
           var typing = wrap.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
-          if (!typing) { wrap.innerHTML = data.html; tickCountdowns(); tickWaits(); }
+          if (!typing) { wrap.innerHTML = data.html; tickCountdowns(); tickSteps(); tickWaits(); }
         }
         if (!wrap.querySelector("progress.running")) {
           // It was running when the page was drawn and has ended now: reload once so the

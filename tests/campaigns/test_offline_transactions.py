@@ -168,3 +168,24 @@ async def test_a_station_that_does_not_come_back_ends_the_step_offline():
     assert run.result_text.startswith(
         "The station went offline during the step (SCRIPTED-1 has been disconnected for 2 s)"
     )
+
+
+async def test_the_outage_prompt_gives_each_action_its_own_time():
+    charger = OfflineCharger(lambda tx: [meter(tx, 0.9), stop(tx, 0.7)])
+    asked = []
+    answer = charger.ask
+
+    async def ask(prompt):
+        asked.append(prompt)
+        return await answer(prompt)
+
+    charger.operator.ask = ask
+    ctx, running = run_against(charger)
+    await running
+    outage = asked[0]
+    assert [step.seconds for step in outage.steps] == [30, ctx.params.offline_seconds, 30, 30]
+    assert outage.steps[0].text.startswith("Take it off the network")
+    assert "present the tag CERTLAB-OK again" in outage.steps[2].text
+    assert outage.steps[3].text == "Restore the network, then answer Done."
+    # the operator has the actions' time on top of the prompt's own
+    assert outage.timeout == ctx.params.prompt_timeout + 90 + ctx.params.offline_seconds

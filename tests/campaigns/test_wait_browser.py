@@ -65,3 +65,57 @@ async def test_qa_ends_a_long_wait_on_a_silent_station_from_the_browser(lab, wor
     )
     assert outcomes["2.a"] == "not_observed" and outcomes["2.c"] == "not_observed"
     assert outcomes["2.b"] == "passed"
+
+
+async def test_a_prompt_with_timed_actions_counts_each_down_in_the_browser(lab, worker, tmp_path):
+    await lab.start()
+    await sync_to_async(UserFactory)(username="qa-steps")
+    qa = await sync_to_async(UserFactory)(username="qa-steps-owner")
+    campaign = await sync_to_async(services.campaign_create)(
+        station=lab.station, owner=qa,
+        parameters=LabParameters.fast(answer_prompts_on_simulator=False, offline_seconds=40),
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{lab.servers.http_port}"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                  args=CHROMIUM_ARGS)  # fmt: skip
+        page = await browser.new_page()
+        page.set_default_timeout(30000)
+        await _login(page, base, "qa-steps")
+        await page.goto(f"{base}/campaigns/{campaign.pk}/steps/14/")
+        await page.click("text=Run step")
+        steps = page.locator(".prompt-steps li")
+        for _ in range(3):  # the cable first, if the step asks for it, then the outage
+            await page.locator(".prompt").wait_for(timeout=60000)
+            if await steps.count():
+                break
+            await page.click("button.sim")
+            await page.wait_for_load_state()
+            await page.locator(".prompt-steps li, .prompt").first.wait_for(timeout=60000)
+        try:
+            await steps.first.wait_for()
+        except Exception:
+            await page.screenshot(path=str(tmp_path / "no-steps.png"), full_page=True)
+            raise
+        assert await steps.count() == 4
+        texts = [await steps.nth(i).inner_text() for i in range(4)]
+        assert texts[0].startswith("Take it off the network") and "(30 s)" in texts[0]
+        assert texts[1].startswith("Leave it offline while it charges. (40 s)")
+        assert texts[3].startswith("Restore the network, then answer Done.")
+        assert await steps.nth(0).get_attribute("class") == "step-now"
+        assert [await steps.nth(i).get_attribute("class") for i in (1, 2, 3)] == ["step-next"] * 3
+        first = await steps.nth(0).locator(".step-countdown").inner_text()
+        second_start = await steps.nth(1).locator(".step-countdown").inner_text()
+        assert first.startswith("now: ") and first.endswith(" s left"), first
+        assert second_start.startswith("in "), second_start
+        await asyncio.sleep(2.5)
+        later = await steps.nth(0).locator(".step-countdown").inner_text()
+        assert int(later.split()[1]) <= int(first.split()[1]) - 2  # counting down, live
+        # the third action starts when the second ends: 40 s after the second's start
+        third = await steps.nth(2).locator(".step-countdown").inner_text()
+        later_second = await steps.nth(1).locator(".step-countdown").inner_text()
+        assert int(third.split()[1]) - int(later_second.split()[1]) in (39, 40, 41)
+        await page.screenshot(path=str(tmp_path / "steps.png"), full_page=True)
+        await page.click("text=Abort")
+        await page.locator("text=Record verdict").wait_for(timeout=90000)
+        await browser.close()

@@ -35,7 +35,8 @@ def _silent(html: str) -> int:
 
 
 def _page(client, attempt) -> str:
-    url = reverse("campaigns:step_detail", args=[attempt.plan_item.campaign_id, 12])
+    number = attempt.plan_item.function.number
+    url = reverse("campaigns:step_detail", args=[attempt.plan_item.campaign_id, number])
     return client.get(url).content.decode()
 
 
@@ -81,3 +82,34 @@ def test_ending_a_wait_that_is_over_is_refused_with_a_message(qa_client, waiting
     assert waiting_attempt.end_wait_requested is None
     html = response.content.decode()
     assert "That wait is over already." in html or "No wait was given." in html
+
+
+def test_a_prompt_with_timed_actions_shows_each_with_its_own_countdown(qa_client, qa_user):
+    from campaigns.models import Prompt
+
+    campaign = services.campaign_create(station=StationFactory(), owner=qa_user)
+    attempt = Attempt.objects.create(
+        plan_item=campaign.plan.get(function__number=14), station=campaign.station, number=1,
+        status=AttemptStatus.RUNNING, started=timezone.now(),
+    )  # fmt: skip
+    prompt = Prompt.objects.create(
+        attempt=attempt, text="Cut the station's network, one action after the other:",
+        choices=["Done", "Cannot do"], deadline=timezone.now() + timedelta(seconds=500),
+        steps=[{"text": "Take it off the network.", "seconds": 30},
+               {"text": "Leave it offline while it charges.", "seconds": 60},
+               {"text": "Stop the transaction.", "seconds": 30},
+               {"text": "Restore the network, then answer Done.", "seconds": 30}],
+    )  # fmt: skip
+    Prompt.objects.filter(pk=prompt.pk).update(opened=timezone.now() - timedelta(seconds=40))
+    html = _page(qa_client, attempt)
+    steps = re.findall(r'<li class="step-(\w+)" data-start="[^"]+" data-end="[^"]+">'
+                       r'<span class="step-text">([^<]+)</span>', html)  # fmt: skip
+    assert steps == [("done", "Take it off the network."),
+                     ("now", "Leave it offline while it charges."),
+                     ("next", "Stop the transaction."),
+                     ("next", "Restore the network, then answer Done.")]  # fmt: skip
+    left = re.search(r'now: <span class="step-seconds">(\d+)</span> s left', html)
+    assert 40 <= int(left.group(1)) <= 50  # 60 s from second 30, seen at second 40 or so
+    starts = re.findall(r'in <span class="step-seconds">(\d+)</span> s', html)
+    first, second = (int(s) for s in starts)
+    assert first <= 50 < second  # the third starts when the second ends, the fourth 30 s later
