@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 
+from campaigns.engine.idle import OpenTransaction, StationState
 from campaigns.engine.port import BadResponse, CallRejected, CallTimedOut, LabTrouble, StationGone
 from stations import bus, registry
-from stations.models import Frame, Station
+from stations.models import ConnectorStatus, Frame, Station, Transaction
 
 ANSWER_POLL = 0.5  # s between looks at the frame log for CertLab's answer
 
@@ -103,3 +104,19 @@ class BusPort:
             "action": frame.action, "unique_id": frame.unique_id, "raw": frame.raw,
             "payload": frame.payload, "error": frame.error,
         }  # fmt: skip
+
+    async def station_state(self) -> StationState | None:
+        """What the Central System last heard of the station: each connector's status and the
+        transactions it has not seen stopped."""
+        return await sync_to_async(self._state, thread_sensitive=False)()
+
+    def _state(self) -> StationState | None:
+        station = Station.objects.filter(charge_point_id=self.charge_point_id).first()
+        if station is None:
+            return None
+        statuses = ConnectorStatus.objects.filter(station=station)
+        running = Transaction.objects.filter(station=station, stopped_at__isnull=True)[:10]
+        return StationState(
+            connectors={s.connector_id: s.status for s in statuses},
+            transactions=[OpenTransaction(t.pk, t.connector_id, t.id_tag) for t in running],
+        )

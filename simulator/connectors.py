@@ -57,6 +57,7 @@ class Connector:
     ev_suspended: bool = False
     evse_suspended: bool = False
     finishing: bool = False
+    finishing_hold: bool = False  # Finishing held for a while after a stop, cable or not
     # An idTag accepted (locally or by RemoteStart) that waits for the cable (ConnectionTimeOut).
     authorized_tag: str | None = None
     reservation: Reservation | None = None

@@ -14,6 +14,9 @@ GET_CONFIGURATION_MISSING_KEYS = "get_configuration_missing_keys"
 CHANGE_CONFIGURATION_NOT_SUPPORTED = "change_configuration_not_supported"
 NO_STATUS_ON_AVAILABILITY_CHANGE = "no_status_on_availability_change"
 NO_START_AFTER_REMOTE_START = "no_start_after_remote_start"
+STOPS_TRANSACTIONS_BY_ITSELF = "stops_transactions_by_itself"
+FINISHING_REJECTS_REMOTE_START = "finishing_rejects_remote_start"
+LIVE_METER_VALUES_FIRST = "live_meter_values_first"
 METER_WRONG_INTERVAL = "meter_wrong_interval"
 METER_WITHOUT_VOLTAGE_CURRENT_POWER = "meter_without_voltage_current_power"
 NO_REBOOT_AFTER_RESET = "no_reboot_after_reset"
@@ -44,6 +47,13 @@ DESCRIPTIONS: dict[str, str] = {
     CHANGE_CONFIGURATION_NOT_SUPPORTED: "every ChangeConfiguration is answered NotSupported",
     NO_STATUS_ON_AVAILABILITY_CHANGE: "ChangeAvailability is applied without StatusNotification",
     NO_START_AFTER_REMOTE_START: "RemoteStartTransaction Accepted, then no StartTransaction",
+    STOPS_TRANSACTIONS_BY_ITSELF: "ends every transaction by itself (reason Local) a fixed time "
+    "after it started (Timing.auto_stop_after, 60 s)",
+    FINISHING_REJECTS_REMOTE_START: "after a stop the connector stays Finishing for a while "
+    "(Timing.finishing_hold, 2 s) even with the cable out, and RemoteStartTransaction is Rejected "
+    "while it is Finishing",
+    LIVE_METER_VALUES_FIRST: "on reconnect, a live MeterValues of each connector is sent ahead "
+    "of the offline queue",
     METER_WRONG_INTERVAL: "sampled MeterValues every 2 x MeterValueSampleInterval",
     METER_WITHOUT_VOLTAGE_CURRENT_POWER: "meter values carry only the energy register",
     NO_REBOOT_AFTER_RESET: "Reset Accepted, then no reboot (no new BootNotification)",

@@ -49,6 +49,8 @@ class Timing:
     reboot_delay: float = 3.0  # time a reboot keeps the station off the network
     install_duration: float = 3.0
     retry_cap: float | None = None  # caps retry intervals a Central System asks for
+    auto_stop_after: float = 60.0  # defect stops_transactions_by_itself: a transaction's length
+    finishing_hold: float = 2.0  # defect finishing_rejects_remote_start: Finishing after a stop
 
     @classmethod
     def fast(cls) -> Timing:
@@ -276,6 +278,8 @@ class Simulator(TransactionMixin, MaintenanceMixin):
                 self._last_sent[0] = (zero.status, zero.error_code)
         self.online.set()
         await self.refresh()
+        if d.LIVE_METER_VALUES_FIRST in self.defects and len(self.queue):
+            await self.send_live_samples()
         if self.state.get("firmware_installed_pending"):
             self.state.set("firmware_installed_pending", False)
             await self.send_firmware_status("Installed")

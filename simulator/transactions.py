@@ -51,7 +51,7 @@ class TransactionMixin:
             else:
                 connector.ev_suspended = True
                 connector.update_meter()
-        connector.finishing = False
+        connector.finishing = connector.finishing_hold
         await self.refresh()
 
     async def present_tag(self: Simulator, connector_id: int, id_tag: str) -> None:
@@ -114,6 +114,8 @@ class TransactionMixin:
             )
         for connector in candidates:
             free = connector.can_start and not connector.authorized_tag
+            if d.FINISHING_REJECTS_REMOTE_START in self.defects and connector.finishing:
+                free = False
             if free and (id_tag is None or self._reservation_allows(connector, id_tag)):
                 return connector.connector_id
         return None
@@ -218,6 +220,21 @@ class TransactionMixin:
             begin = self._meter_value(connector, "MeterValuesSampledData", "Transaction.Begin")
             self._enqueue_meter_values(connector, begin)
         self._meter_tasks[connector.connector_id] = self.spawn(self._sample_loop(connector, tx))
+        if d.STOPS_TRANSACTIONS_BY_ITSELF in self.defects:
+            self.spawn(self._stop_after(connector, tx, self.timing.auto_stop_after))
+        await self.refresh()
+
+    async def _stop_after(self: Simulator, connector: Connector, tx: Transaction, delay: float):
+        """The defect stops_transactions_by_itself: the station's own time limit."""
+        await asyncio.sleep(delay)
+        if connector.transaction is tx:
+            await self._stop(connector, "Local")
+
+    async def _release_finishing(self: Simulator, connector: Connector) -> None:
+        """The defect finishing_rejects_remote_start: Finishing for a while after a stop."""
+        await asyncio.sleep(self.timing.finishing_hold)
+        connector.finishing_hold = False
+        connector.finishing = connector.plugged and connector.transaction is None
         await self.refresh()
 
     async def _stop(
@@ -246,6 +263,9 @@ class TransactionMixin:
         connector.ev_suspended = connector.evse_suspended = False
         connector.update_meter()
         connector.finishing = connector.plugged
+        if d.FINISHING_REJECTS_REMOTE_START in self.defects:
+            connector.finishing_hold = connector.finishing = True
+            self.spawn(self._release_finishing(connector))
         if connector.scheduled_operative is not None:
             connector.operative = connector.scheduled_operative
             connector.scheduled_operative = None
@@ -278,6 +298,22 @@ class TransactionMixin:
     def _meter_value(self: Simulator, connector: Connector, key: str, context: str) -> dict:
         per_phase = self.configuration.get_bool("CertLab.MeterValuesPerPhase")
         return connector.meter.meter_value(self.measurands(key), context, per_phase)
+
+    async def send_live_samples(self: Simulator) -> None:
+        """The defect live_meter_values_first: a fresh sample of each connector, sent at once
+        (not queued), before the offline queue is replayed."""
+        for connector in self.connectors.values():
+            if not connector.connector_id:
+                continue
+            value = self._meter_value(connector, "MeterValuesSampledData", "Sample.Periodic")
+            tx = connector.transaction
+            await self.send(
+                call.MeterValues(
+                    connector_id=connector.connector_id,
+                    meter_value=[value],
+                    transaction_id=tx.transaction_id if tx and tx.transaction_id > 0 else None,
+                )
+            )
 
     def _enqueue_meter_values(self: Simulator, connector: Connector, value: dict) -> None:
         tx = connector.transaction

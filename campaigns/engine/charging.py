@@ -7,6 +7,7 @@ to either start or show Preparing, and only then asks for the cable.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 from campaigns.engine.context import CallReply, SimulatorAction, StepContext
@@ -228,17 +229,38 @@ async def finish(ctx: StepContext, session: Session | None) -> None:
         await wait_available(ctx, session.connector_id)
 
 
+# The first value each step read of a key, so that change_key knows what to put back.
+_first_read: weakref.WeakKeyDictionary[StepContext, dict[str, str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_before: weakref.WeakKeyDictionary[StepContext, dict[str, str | None]] = weakref.WeakKeyDictionary()
+
+
 async def read_key(ctx: StepContext, key: str) -> tuple[str | None, CallReply]:
     """A configuration key's value (None when the station does not list it) and the reply."""
     reply = await ctx.call("GetConfiguration", {"key": [key]})
     keys = (reply.payload or {}).get("configurationKey") if reply.ok else None
+    value = None
     for item in keys or []:
         if isinstance(item, dict) and item.get("key") == key:
-            return item.get("value"), reply
-    return None, reply
+            value = item.get("value")
+            break
+    _first_read.setdefault(ctx, {}).setdefault(key, value)
+    return value, reply
 
 
 async def change_key(ctx: StepContext, key: str, value: str) -> CallReply:
+    """ChangeConfiguration, remembering the value before the step's first change: the engine
+    puts it back when the step ends, if the step has not (campaigns/engine/idle.py)."""
+    before = _before.setdefault(ctx, {})
+    if key not in before:
+        known = _first_read.get(ctx, {})
+        before[key] = known[key] if key in known else (await read_key(ctx, key))[0]
     reply = await ctx.call("ChangeConfiguration", {"key": key, "value": value})
     await ctx.note(f"ChangeConfiguration {key}={value} answered {reply.describe()}.")
     return reply
+
+
+def settings_before(ctx: StepContext) -> dict[str, str | None]:
+    """The keys the step changed through ``change_key``, with their values before."""
+    return dict(_before.get(ctx, {}))

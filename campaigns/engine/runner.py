@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import ModuleType
+from typing import Any
 
-from campaigns.engine import needs, outages
+from campaigns.engine import idle, needs, outages
 from campaigns.engine.context import Outcome, StepContext
 from campaigns.engine.port import LabTrouble, StationGone
 from campaigns.engine.verdict import Proposed, criterion_outcomes, propose, result_text
@@ -64,7 +66,7 @@ async def run_step(
             _mark_not_applicable(step, ctx)
             if not await ctx.port.is_connected():
                 raise StationGone(f"{ctx.station.charge_point_id} is not connected")
-            await _run_watched(step, ctx, time_limit, started)
+            await _run_idle_to_idle(step, ctx, time_limit, started)
     except StationGone as error:
         ending, reason = Ending.STATION_OFFLINE, str(error)
         undecided = getattr(error, "criteria", ())
@@ -103,13 +105,50 @@ async def run_step(
 MONITOR_EVERY = 0.5  # s between looks at whether the station is still connected
 
 
-async def _run_watched(
+def _idle_limit(ctx: StepContext) -> float:
+    p = ctx.params
+    return p.prompt_timeout + 2 * (p.status_window + p.transaction_window + p.call_timeout) + 10
+
+
+async def _run_idle_to_idle(
     step: ModuleType, ctx: StepContext, time_limit: float, started: datetime
 ) -> None:
-    """The step beside a monitor: a station away for longer than the lab's reconnect timeout
-    ends the step (StationGone, or LabTrouble when CertLab lost it) wherever it waits, a prompt
-    included."""
-    running = asyncio.create_task(step.run(ctx))
+    """The station idle first (else every criterion "precondition not met"), then the step,
+    then what it started stopped and its settings put back, whatever its verdict
+    (campaigns/engine/idle.py). Each part has its own time limit."""
+    problem = await _run_watched(lambda: idle.ensure_idle(ctx), ctx, _idle_limit(ctx), started)
+    if problem:
+        for criterion in step.CRITERIA:
+            if not any(r.criterion == criterion for r in ctx.results):
+                ctx.check(criterion, None, f"Precondition not met: {problem}.",
+                          key=f"{criterion}#precondition")  # fmt: skip
+        return
+    try:
+        await _run_watched(lambda: step.run(ctx), ctx, time_limit, started)
+    except (StationGone, asyncio.CancelledError):
+        raise  # nothing to clean up with, or QA asked to stop now
+    except BaseException:
+        await _clean_up(ctx, started)
+        raise
+    await _clean_up(ctx, started)
+
+
+async def _clean_up(ctx: StepContext, started: datetime) -> None:
+    try:
+        await _run_watched(lambda: idle.leave_idle(ctx), ctx, _idle_limit(ctx) * 2, started)
+    except Exception as error:  # the verdict stands; say what is left
+        logger.warning("clean-up of %s failed: %r", ctx.station.charge_point_id, error)
+        with contextlib.suppress(Exception):
+            await ctx.note(f"Clean-up after the step did not finish: {error or type(error)}.")
+
+
+async def _run_watched(
+    run: Callable[[], Awaitable[Any]], ctx: StepContext, time_limit: float, started: datetime
+):
+    """A part of the attempt beside a monitor: a station away for longer than the lab's
+    reconnect timeout ends it (StationGone, or LabTrouble when CertLab lost it) wherever it
+    waits, a prompt included."""
+    running = asyncio.create_task(run())
     monitor = asyncio.create_task(_station_monitor(ctx, ctx.params.reconnect_timeout, started))
     try:
         done, _ = await asyncio.wait(

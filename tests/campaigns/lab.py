@@ -132,9 +132,15 @@ class Lab:
         await asyncio.sleep(0.3)
 
     async def run(
-        self, number: int, *, capabilities: Capabilities | None = None, **param_overrides
+        self,
+        number: int,
+        *,
+        capabilities: Capabilities | None = None,
+        prompts=None,
+        **param_overrides,
     ) -> tuple[StepRun, StepContext]:
-        """Run step ``number``; ``capabilities``: the station's declaration (default: all)."""
+        """Run step ``number``; ``capabilities``: the station's declaration (default: all);
+        ``prompts``: the operator (default: none, the simulator does the manual part)."""
         params = LabParameters.fast(**param_overrides)
         station = self.station
         files = await sync_to_async(_files)(station)
@@ -154,6 +160,7 @@ class Lab:
             ),
             params=params,
             files=files,
+            prompts=prompts,
         )
         run = await run_step(step_module(number), ctx, time_limit=time_limit(params))
         return run, ctx

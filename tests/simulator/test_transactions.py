@@ -184,3 +184,64 @@ async def test_reservation_reserves_the_connector(cs, make_sim):
     await sim.present_tag(1, "RES")
     start = (await cs.wait_for("StartTransaction"))[0].payload
     assert start["reservationId"] == 7
+
+
+async def test_defect_stops_transactions_by_itself_ends_them_with_reason_local(cs, make_sim):
+    sim = await make_sim(defects={d.STOPS_TRANSACTIONS_BY_ITSELF})
+    sim.timing.auto_stop_after = 0.5
+    await sim.plug_in(1)
+    await sim.present_tag(1, "TAG1")
+    await cs.wait_for("StartTransaction")
+    stop = (await cs.wait_for("StopTransaction", timeout=5))[0]
+    assert stop.payload["reason"] == "Local"
+    assert sim.connectors[1].transaction is None
+
+
+async def test_without_the_defect_a_transaction_runs_on(cs, make_sim):
+    sim = await make_sim()
+    sim.timing.auto_stop_after = 0.5
+    await sim.plug_in(1)
+    await sim.present_tag(1, "TAG1")
+    await cs.wait_for("StartTransaction")
+    await cs.assert_none("StopTransaction", within=1.0)
+
+
+async def test_defect_finishing_rejects_remote_start_until_available(cs, make_sim):
+    sim = await make_sim(defects={d.FINISHING_REJECTS_REMOTE_START})
+    sim.timing.finishing_hold = 1.0
+    await sim.plug_in(1)
+    await sim.present_tag(1, "TAG1")
+    await cs.wait_for("StartTransaction")
+    since = cs.mark()
+    await sim.present_tag(1, "TAG1")  # stop
+    await sim.unplug(1)
+    await cs.wait_for("StatusNotification", status_of(1, "Finishing"), since=since)
+    early = await cs.call(call.RemoteStartTransaction(connector_id=1, id_tag="TAG1"))
+    assert early.status == "Rejected"
+    assert sim.connectors[1].status == "Finishing"  # the cable is out, and still Finishing
+    await cs.wait_for("StatusNotification", status_of(1, "Available"), since=since, timeout=3)
+    later = await cs.call(call.RemoteStartTransaction(connector_id=1, id_tag="TAG1"))
+    assert later.status == "Accepted"
+
+
+async def test_defect_live_meter_values_first_goes_ahead_of_the_queue(cs, make_sim):
+    sim = await make_sim(
+        configuration={"MeterValueSampleInterval": "1"}, defects={d.LIVE_METER_VALUES_FIRST}
+    )
+    await sim.plug_in(1)
+    await sim.present_tag(1, "TAG1")
+    await cs.wait_for("StartTransaction")
+    await asyncio.sleep(0.2)
+    await sim.go_offline(2)
+    back = cs.mark()
+    await asyncio.sleep(1.2)
+    await sim.present_tag(1, "TAG1")  # stopped offline: queued
+    await sim.wait_online(timeout=6)
+    await cs.wait_for("StopTransaction", since=back)
+    sent = [f for f in cs.calls(since=back) if f.action in ("MeterValues", "StopTransaction")]
+    live = [f for f in sent if "transactionId" not in f.payload]  # no transaction runs now
+    queued = [f for f in sent if f.action == "MeterValues" and "transactionId" in f.payload]
+    assert live and queued
+    assert sent.index(live[0]) == 0 and sent[-1].action == "StopTransaction"
+    stamp = lambda f: f.payload["meterValue"][0]["timestamp"]  # noqa: E731
+    assert min(map(stamp, live)) > max(map(stamp, queued))
