@@ -28,6 +28,7 @@ async def run(ctx: StepContext) -> None:
         answer = await ctx.prompt(
             "Reboot the station (switch it off and on) so that it sends a BootNotification.",
             simulator=SimulatorAction.of("power_cycle"),
+            needed_by=("1.a",),  # no reboot: a missing boot proves nothing
         )
         if answer.done:
             boot = await ctx.expect(

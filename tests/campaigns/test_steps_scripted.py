@@ -1,7 +1,11 @@
 """Single steps against a scripted station: the branches a simulator cannot easily show."""
 
+import asyncio
+
+import pytest
+
 from campaigns.catalogue import load_catalogue
-from campaigns.engine.context import Outcome
+from campaigns.engine.context import Answer, Outcome
 from campaigns.engine.port import CallRejected
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
@@ -49,12 +53,48 @@ async def test_boot_with_another_firmware_than_the_record_fails(scripted, make_c
     assert "firmwareVersion is 'V0'" in run.result_text
 
 
+class _Operator:
+    def __init__(self, answer, meanwhile=None):
+        self.answer, self.meanwhile = answer, meanwhile
+
+    async def ask(self, prompt):
+        if self.meanwhile:
+            self.meanwhile()
+            await asyncio.sleep(0.2)
+        return self.answer
+
+
 async def test_no_boot_at_all_fails_with_a_reason(scripted, make_ctx):
     scripted.on("TriggerMessage", {"status": "Accepted"})
-    ctx = make_ctx(boot_window=0.1, status_window=0.1)
+    ctx = make_ctx(boot_window=0.1, status_window=0.1, reconnect_timeout=0.3)
+    ctx.prompts = _Operator(Answer("Done"))  # rebooted, and still no boot
     run = await run_step(step_module(1), ctx, time_limit=10)
     assert run.proposed == Proposed.FAILED
     assert "No BootNotification was received" in run.result_text
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [(Answer("Cannot do"), "answered “Cannot do”"), (Answer(None, timed_out=True), "expired")],
+)
+async def test_a_reboot_that_was_not_done_leaves_1a_not_observed(scripted, make_ctx, answer, why):
+    scripted.on("TriggerMessage", {"status": "Accepted"})
+    ctx = make_ctx(boot_window=0.1, status_window=0.1)
+    ctx.prompts = _Operator(answer)
+    run = await run_step(step_module(1), ctx, time_limit=10)
+    assert run.outcomes == {"1.a": Outcome.NOT_OBSERVED}
+    assert why in run.result_text
+
+
+async def test_a_boot_sent_while_the_reboot_was_refused_is_reported_not_scored(scripted, make_ctx):
+    scripted.on("TriggerMessage", {"status": "Accepted"})
+    ctx = make_ctx(boot_window=0.1, status_window=0.1)
+    ctx.prompts = _Operator(
+        Answer("Cannot do"), lambda: scripted.emit("BootNotification", GOOD_BOOT)
+    )
+    run = await run_step(step_module(1), ctx, time_limit=10)
+    assert run.outcomes == {"1.a": Outcome.NOT_OBSERVED}
+    assert "the station sent BootNotification at" in run.result_text
 
 
 async def test_clear_cache_rejected_fails(scripted, make_ctx):
