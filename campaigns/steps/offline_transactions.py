@@ -187,7 +187,7 @@ def _evaluate(ctx, since: int, session: Session, outages: list[Outage]) -> None:
     replay = [
         f
         for f in ctx.frames(None, since=since)
-        if f.action in TRANSACTION_ACTIONS and f.connection_id in backs
+        if f.action in TRANSACTION_ACTIONS and f.connection_id in backs and _of_transaction(f)
     ]
     ctx.attach(
         "offline_replay",
@@ -314,6 +314,13 @@ def _check_order(ctx, replay: list[Frame], tx: int, backs: dict[int, Outage]) ->
         "; ".join(problems) if problems else f"in time order, all for transaction {tx}"
     )
     ctx.check("14.a", not problems, detail, evidence=[*unmapped, *backwards], key="14.a#order")
+
+
+def _of_transaction(frame: Frame) -> bool:
+    """A transaction message: a MeterValues without transactionId is the connector's own sample
+    (OCPP 1.6, 6.32), never queued for a transaction."""
+    payload = frame.payload if isinstance(frame.payload, dict) else {}
+    return frame.action != "MeterValues" or payload.get("transactionId") is not None
 
 
 def _live(frame: Frame, outage: Outage) -> bool:

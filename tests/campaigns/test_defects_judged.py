@@ -56,7 +56,8 @@ async def test_step_7_never_passes_a_local_stop_the_station_made_by_itself(lab):
     assert run.outcomes["7.c"] == Outcome.NOT_OBSERVED
     assert run.proposed != Proposed.OK
     refused = next(r for r in ctx.results if r.key == "7.b#not-done")
-    assert "the station sent StopTransaction" in refused.detail
+    assert "While it was open the station sent " in refused.detail
+    assert "StopTransaction at " in refused.detail and "reason Local" in refused.detail
     assert simulator.connectors[1].transaction is None
 
 

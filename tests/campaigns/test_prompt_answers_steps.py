@@ -4,6 +4,7 @@ on with its other parts and leaves the station idle; and a station that does the
 at the wrong moment is never taken for the action."""
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -342,3 +343,21 @@ async def test_step_14_a_live_sample_before_the_queue_does_not_end_the_wait():
     run = await running
     assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
     assert not any("still running" in text for text in operator.asked)
+
+
+class ConnectorSamples(OfflineCharger):
+    """Back from the outage, sends its connectors' own samples (no transactionId) first."""
+
+    def _back(self, tx):
+        super()._back(tx)
+        if self.connected:
+            now = datetime.now(UTC).isoformat()
+            sample = {"timestamp": now, "sampledValue": [{"value": "1"}]}
+            self.station_call("MeterValues", {"connectorId": 2, "meterValue": [sample]})
+
+
+async def test_step_14_a_connectors_own_sample_is_no_transaction_message():
+    charger = ConnectorSamples(lambda tx: [meter(tx, 0.9), stop(tx, 0.7)])
+    ctx, running = _run(14, charger, charger.operator, **OFFLINE_FAST)
+    run = await running
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
