@@ -30,6 +30,7 @@ import logging
 import queue
 import re
 import threading
+import time
 import uuid
 import weakref
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,10 @@ BATCH = 2000
 # batches keep the loop's latency down and saving nearly free (50 ms: saved/unsaved 0.84, 200
 # ms: 0.88, docs/PERFORMANCE.md); nothing waits on the rows but flush().
 LINGER = 0.2
+# While the database is away (restarting, a network cut) the writer keeps the frames it could not
+# save and tries again, backing off up to OUTAGE_BACKOFF s, for OUTAGE_PATIENCE s in all.
+OUTAGE_PATIENCE = 300.0
+OUTAGE_BACKOFF = 2.0
 
 
 class LoggedFrame(NamedTuple):
@@ -365,11 +370,23 @@ class FrameWriter(threading.Thread):
     def _write(frames: list[LoggedFrame], *, pending: bool = False) -> None:
         for start in range(0, len(frames), BATCH):
             batch = frames[start : start + BATCH]
-            try:
-                _save_or_retry(batch, pending=pending)
-            except Exception:
-                # The log must not take the endpoint down; say loudly what was lost.
-                logger.exception("Could not save %d frames", len(batch))
+            give_up = time.monotonic() + OUTAGE_PATIENCE
+            wait = 0.1
+            while True:
+                try:
+                    _save_or_retry(batch, pending=pending)
+                    break
+                except Exception as error:
+                    if time.monotonic() + wait > give_up:
+                        # The log must not take the endpoint down; say loudly what was lost.
+                        logger.exception("Could not save %d frames", len(batch))
+                        break
+                    logger.warning("database unavailable (%s); keeping %d frames, again in "
+                                   "%.1f s", error, len(batch), wait)  # fmt: skip
+                    with contextlib.suppress(Exception):
+                        connection.close()
+                    time.sleep(wait)
+                    wait = min(wait * 2, OUTAGE_BACKOFF)
 
 
 def _resolve(future: asyncio.Future) -> None:

@@ -1,0 +1,90 @@
+"""PostgreSQL unavailable for 5 s while stations send (a TCP proxy we control between daphne
+and the database, never the machine's PostgreSQL stopped): the station's frames are kept and
+written once the database is back, and every frame that was answered is in the log."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from ocpp.v16 import ChargePoint, call
+
+from stations.models import Frame
+from tests import processes
+from tests.factories import StationFactory
+from tests.faults.proxy import TcpProxy
+from tests.processes import daphne, free_port, wait_for_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+OUTAGE = 5.0
+
+
+@pytest.fixture
+def database_proxy():
+    db = settings.DATABASES["default"]
+    proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+def _through(url: str, port: int) -> str:
+    head, _, tail = url.rpartition("@")
+    return f"{head}@127.0.0.1:{port}/{tail.split('/', 1)[1]}"
+
+
+async def test_frames_sent_while_the_database_is_away_are_all_logged_after(
+    database_proxy, fault_env, tmp_path
+):
+    port = free_port()
+    env = {
+        **fault_env,
+        "DATABASE_URL": _through(processes.test_database_url(), database_proxy.port),
+    }
+    with daphne(port, log_path=tmp_path / "daphne.log", env=env) as server:
+        wait_for_port(port, timeout=60)
+        station = await sync_to_async(StationFactory)()
+        socket = await websockets.connect(
+            f"ws://127.0.0.1:{port}/ocpp/{station.charge_point_id}", subprotocols=["ocpp1.6"]
+        )
+        charge_point = ChargePoint(station.charge_point_id, socket)
+        task = asyncio.create_task(charge_point.start())
+        answered, sent = 0, 0
+        try:
+            await charge_point.call(
+                call.BootNotification(charge_point_model="M", charge_point_vendor="V")
+            )
+            answered = sent = 1
+            outage = threading.Thread(target=database_proxy.cut, args=(OUTAGE,))
+            outage.start()
+            ends = time.monotonic() + OUTAGE + 2
+            while time.monotonic() < ends:
+                sent += 1
+                # Answered (a CALLERROR counts: the station got an answer) within 15 s.
+                await asyncio.wait_for(charge_point.call(call.Heartbeat()), 15)
+                answered += 1
+                await asyncio.sleep(0.3)
+            outage.join()
+        finally:
+            await socket.close()
+            task.cancel()
+
+        deadline = time.monotonic() + 60
+        while True:
+            count = await Frame.objects.filter(station=station, direction="in").acount()
+            if count >= sent or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        log = server.log()
+    assert count == sent, f"{sent} frames sent, {count} logged:\n{log[-3000:]}"
+    answers = await Frame.objects.filter(station=station, direction="out").acount()
+    assert answers >= answered
+    assert "Could not save" not in log
+    assert "database unavailable" in log  # the outage happened while frames were written
