@@ -213,6 +213,8 @@ def static_is_current(settings) -> bool:
     if not manifest.exists():
         return False
     sources = [p for d in settings.STATICFILES_DIRS for p in Path(d).rglob("*") if p.is_file()]
+    # New or upgraded packages bring static files of their own (the API page's Swagger UI).
+    sources.append(Path(settings.BASE_DIR) / "requirements.txt")
     return all(p.stat().st_mtime <= manifest.stat().st_mtime for p in sources)
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from certlab.env import Env
 
@@ -63,7 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "certlab.apps.CertLabStaticFilesConfig",  # django.contrib.staticfiles, leaner
     "channels",
     "rest_framework",
     "drf_spectacular",
@@ -137,6 +138,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Source maps are for developers' tools only: not worth compressing (most of collectstatic's time).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
+# Pages name static files by their hashed names only: keeping (and compressing) the unhashed
+# copies too doubled collectstatic's work.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 
 # --- The JSON API (/api/v1/): sessions with CSRF for the browser, personal tokens for scripts ----
 REST_FRAMEWORK = {
