@@ -79,3 +79,36 @@ def test_the_main_pages_raise_no_policy_violation(daphne_server, browser_page):
     page.wait_for_function(
         "document.getElementById('live-state').textContent.startsWith('live')", timeout=30000
     )
+
+
+def test_complete_asks_first_and_print_prints_under_the_policy(daphne_server, browser_page):
+    qa = UserFactory(username="qa-csp")
+    campaign = services.campaign_create(station=StationFactory(), owner=qa)
+    campaign.status = "running"
+    campaign.save(update_fields=["status"])
+    base = daphne_server.base_url
+    page = browser_page
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", "qa-csp")
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.goto(f"{base}/campaigns/{campaign.pk}/")
+    asked: list[str] = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.click("button:text('Complete')")
+    assert asked and asked[0].startswith("Complete the campaign?")
+    assert page.locator("ul.messages").count() == 0  # nothing was sent
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("button:text('Complete')")
+    assert page.locator("ul.messages li").count() >= 1  # the server answered the post
+    # The report's Print link works through the page's script, not an inline handler.
+    page.goto(f"{base}/campaigns/{campaign.pk}/report/")
+    page.evaluate("window.print = () => { window.__printed = true; }")
+    page.click("a[data-print]")
+    assert page.evaluate("window.__printed === true")
