@@ -1,24 +1,26 @@
 """12 · Remote Firmware update.
 
 CertLab must hold the manufacturer's update file (12.a). UpdateFirmware with CertLab's link to it
-(retrieveDate now) must give FirmwareStatusNotification Downloading, Downloaded, Installing and
-Installed in that order, duplicates tolerated, and the download must be on CertLab's record
-(12.b, OCTT TC_044_1). The station must then reboot by itself (connection dropped, new
-BootNotification) and report the new firmwareVersion (12.c). The failure cases TC_044_2/3 (a file
-that does not exist, a file that cannot be installed) are left to QA.
+(retrieveDate now) must give FirmwareStatusNotification Downloading followed by Installed,
+duplicates tolerated, and the download must be on CertLab's record (12.b); Downloaded and
+Installing in between, in that order, are OCTT TC_044_1's rule, a finding. The station must
+then reboot by itself (connection dropped, new BootNotification) and report the new
+firmwareVersion (12.c). The failure cases TC_044_2/3 (a file that does not exist, a file that
+cannot be installed) are left to QA.
 """
 
 import asyncio
 import re
 from datetime import UTC, datetime
 
-from campaigns.engine.context import Outcome, Reboot, StepContext
+from campaigns.engine.context import Reboot, StepContext
 from campaigns.engine.frames import Frame
 
 NUMBER = 12
 CRITERIA = ("12.a", "12.b", "12.c")
 
-EXPECTED = ("Downloading", "Downloaded", "Installing", "Installed")
+EXPECTED = ("Downloading", "Downloaded", "Installing", "Installed")  # OCTT TC_044_1
+LAB_EXPECTED = ("Downloading", "Installed")  # 12.b's text
 FAILURES = ("DownloadFailed", "InstallationFailed")
 
 
@@ -90,10 +92,10 @@ async def run(ctx: StepContext) -> None:
     finally:
         reboot_watch.cancel()
     _check_reboot(ctx, reboot, version, reply.frames)
-    if all(r.outcome == Outcome.PASSED for r in ctx.results):
+    if ctx.criteria_passed():
+        said = ", ".join(dict.fromkeys(str(f.payload.get("status")) for f in statuses))
         ctx.summary(
-            f"Ok, firmware {ctx.station.firmware_version} updated to {version}: "
-            f"{', '.join(EXPECTED)}, rebooted"
+            f"Ok, firmware {ctx.station.firmware_version} updated to {version}: {said}, rebooted"
         )
 
 
@@ -108,16 +110,25 @@ def _check_statuses(
             for f in statuses
         ],
     )
-    problem = _sequence_problem(sequence)
+    # 12.b's text: Downloading, followed by Installed. The steps between (Downloaded,
+    # Installing) and their order are OCTT TC_044_1's: a finding.
+    problem = _sequence_problem(sequence, LAB_EXPECTED)
     said = ", ".join(sequence) or "nothing"
     if final is None and not problem:
         problem = f"no Installed within {ctx.params.firmware_timeout} s"
     detail = f"FirmwareStatusNotification: {said}" + (f": {problem}." if problem else ".")
     ctx.check("12.b", not problem, detail, evidence=[*request, *statuses], key="12.b#statuses")
+    octt = _sequence_problem(sequence, EXPECTED)
+    if not problem:
+        ctx.finding("12.b", not octt, f"FirmwareStatusNotification: {said}"
+                    + (f": {octt}" if octt else f" ({', '.join(EXPECTED)})"),
+                    reference="OCTT TC_044_1", evidence=statuses,
+                    key="12.b#statuses-octt")  # fmt: skip
 
 
-def _sequence_problem(sequence: list[str]) -> str:
-    """What is wrong with the statuses against EXPECTED (repeats are tolerated), or ""."""
+def _sequence_problem(sequence: list[str], expected: tuple[str, ...]) -> str:
+    """What is wrong with the statuses against ``expected`` in that order (repeats and, for the
+    lab's short list, statuses between them are tolerated), or ""."""
     failed = [s for s in sequence if s in FAILURES]
     if failed:
         return f"the station reported {failed[0]}"
@@ -125,11 +136,13 @@ def _sequence_problem(sequence: list[str]) -> str:
     for status in sequence:
         if status not in EXPECTED:
             return f"unexpected status {status}"
-        index = EXPECTED.index(status)
+        if status not in expected:
+            continue
+        index = expected.index(status)
         if index < position:
-            return f"{status} after {EXPECTED[position]}"
+            return f"{status} after {expected[position]}"
         position = index
-    missing = [s for s in EXPECTED if s not in sequence]
+    missing = [s for s in expected if s not in sequence]
     return f"{', '.join(missing)} missing" if missing else ""
 
 
