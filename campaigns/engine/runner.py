@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from campaigns.engine import idle, needs, outages
-from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.context import Level, Outcome, StepContext
 from campaigns.engine.port import LabTrouble, StationGone
 from campaigns.engine.verdict import Proposed, criterion_outcomes, propose, result_text
 from campaigns.engine.waits import WaitEnded
@@ -194,8 +194,9 @@ def _mark_not_applicable(step: ModuleType, ctx: StepContext) -> None:
 def _close_open_criteria(
     step: ModuleType, ctx: StepContext, ending: Ending, reason: str, undecided: Sequence[str] = ()
 ) -> None:
-    declared = {r.criterion for r in ctx.results if r.outcome == Outcome.NOT_APPLICABLE}
-    seen = {r.criterion for r in ctx.results} - (set(undecided) - declared)
+    lab = [r for r in ctx.results if r.level == Level.CRITERION]  # a finding decides nothing
+    declared = {r.criterion for r in lab if r.outcome == Outcome.NOT_APPLICABLE}
+    seen = {r.criterion for r in lab} - (set(undecided) - declared)
     why = (
         reason
         if ending == Ending.WAIT_ENDED

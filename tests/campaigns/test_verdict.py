@@ -72,3 +72,27 @@ def test_in_strict_mode_a_failed_finding_fails_and_a_flagged_one_leaves_it_to_qa
     flagged = [_check(Outcome.PASSED), _finding(Outcome.FLAGGED)]
     assert propose(outcomes, results=flagged, strict=True) == Proposed.INCOMPLETE
     assert propose(outcomes, results=flagged) == Proposed.OK
+
+
+async def test_a_criterion_with_only_findings_is_closed_as_not_observed_when_the_station_goes():
+    from types import SimpleNamespace
+
+    from campaigns.engine.runner import Ending, run_step
+    from tests.campaigns.scripted import ScriptedStation
+
+    async def run(ctx):
+        ctx.finding("1.a", False, "no connector 0", reference="OCTT TC_001")
+        ctx.port.connected = False
+        await ctx.ensure_connected(within=0.3)
+
+    step = SimpleNamespace(__name__="only_findings", CRITERIA=("1.a",), run=run)
+    from campaigns.engine.context import StationInfo, StepContext
+    from campaigns.engine.params import LabParameters
+
+    station = StationInfo("S", 1, "V", "M", "", "", "")
+    ctx = StepContext(port=ScriptedStation(), station=station,
+                      params=LabParameters.fast(reconnect_timeout=1))  # fmt: skip
+    result = await run_step(step, ctx, time_limit=10)
+    assert result.ending == Ending.STATION_OFFLINE
+    closing = [r for r in ctx.results if r.key == "1.a#ended"]
+    assert [(r.level, r.outcome) for r in closing] == [(Level.CRITERION, Outcome.NOT_OBSERVED)]
