@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
 
+import redis.exceptions as redis_errors
 from channels.exceptions import ChannelFull
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 
@@ -53,6 +55,9 @@ end
 )
 
 NOT_HOLDER = -1
+REDIS_BACKOFF = 2.0  # s at most between a reader's tries while Redis is away
+
+logger = logging.getLogger(__name__)
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
@@ -185,6 +190,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         """Pop the Redis set ``key`` while anyone waits on one of its channels."""
         connection = self.connection(self.consistent_hash(key))
         redis_key = self.prefix + key
+        backoff = 0.1
         try:
             while self._waiting.get(key):
                 try:
@@ -193,11 +199,20 @@ class RedisChannelLayer(BaseRedisChannelLayer):
                         continue
                     message = self.deserialize(popped[1])
                     channels = message.pop("__asgi_channel__")
+                except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as error:
+                    # Redis away (restarting, a network cut): the receives wait for it rather
+                    # than fail, or every consumer of the process would die with them.
+                    logger.warning("channel layer: Redis unavailable (%s); again in %.1f s",
+                                   error, backoff)  # fmt: skip
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, REDIS_BACKOFF)
+                    continue
                 except Exception as error:
                     # Like channels_redis: the receive that would have read fails, the others
                     # try again.
                     self._fail_one(key, error)
                     continue
+                backoff = 0.1
                 # No await from the pop to the hand-over.
                 if isinstance(channels, str):  # a send; a group_send lists this set's members
                     self._deliver(channels, message)
