@@ -33,7 +33,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "10": ("has_fault_injection",),
     # Cable status: plugging and unplugging, and the connection timeout without a cable.
     "11": ("has_cable_sensing",),
-    # UpdateFirmware and GetDiagnostics are the FirmwareManagement profile (OCPP 1.6 section 6).
+    # UpdateFirmware and GetDiagnostics: the FirmwareManagement profile (OCPP 1.6 section 3).
     "12": ("profile:FirmwareManagement",),
     "13": ("profile:FirmwareManagement",),
     "16": ("profile:RemoteTrigger",),
