@@ -2,6 +2,10 @@
 evidence, through the PDF view (queries, appendix, WeasyPrint, CertLab's frame pages).
 
     python -m bench.report_pdf [--frames 10000] [--runs 3]
+    python -m bench.report_pdf --frames 120 --runs 0 --save docs   # the README's pictures
+
+--save DIR writes the PDF of a campaign and PNGs (pdftoppm, Debian's poppler-utils) of its first
+page, of step 8's appendix page and of a page of frames.
 
 Target (issue 10): at most 5 s and at most 300 MB peak memory. Each run renders in a fresh
 process, so its peak resident memory (ru_maxrss, Django and WeasyPrint included) is the
@@ -17,6 +21,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench import common
 
@@ -65,11 +70,42 @@ def render(campaign_id: int) -> dict:
     }
 
 
+def save(campaign_id: int, directory: Path) -> None:
+    import io
+
+    from django.test import RequestFactory
+    from pypdf import PdfReader
+
+    from accounts.models import User
+    from campaigns.views import report_pdf
+
+    request = RequestFactory().get("/", HTTP_HOST="127.0.0.1")
+    request.user = User.objects.get(username="bench-qa")
+    pdf = report_pdf(request, campaign_id).content
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / "report-example.pdf"
+    target.write_bytes(pdf)
+    texts = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    pages = {
+        "report-first-page": 1,
+        "report-appendix-page": next(i for i, t in enumerate(texts, 1) if "8 · Receive Meter" in t),
+        "report-frames-page": next(i for i, t in enumerate(texts, 1) if "— frames F" in t),
+    }
+    for name, number in pages.items():
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-f", str(number), "-l", str(number),
+             "-singlefile", str(target), str(directory / name)],
+            check=True,
+        )  # fmt: skip
+        print(f"{directory / name}.png: page {number}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--render", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--save", help="directory for the PDF and PNGs of its pages")
     args = parser.parse_args()
     common.setup_django()
     if args.render:
@@ -78,7 +114,11 @@ def main() -> None:
     common.migrate()
     campaign_id = build(args.frames)
     print(f"campaign #{campaign_id}: 16 steps, {args.frames} frames of evidence")
+    if args.save:
+        save(campaign_id, Path(args.save))
     results = []
+    if not args.runs:
+        return
     for run in range(args.runs):
         out = subprocess.run(
             [sys.executable, "-m", "bench.report_pdf", "--render", str(campaign_id)],

@@ -11,6 +11,7 @@ a header line shows as "?"."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -166,9 +167,17 @@ class FrameSection:
     blocks: list[FrameBlock]
 
 
+def _ascii(line: str) -> bytes:
+    """A line of JSON with every non-ASCII character as its JSON escape: the same JSON."""
+    try:
+        return line.encode("ascii")
+    except UnicodeEncodeError:
+        return "".join(c if c < "\x80" else json.dumps(c)[1:-1] for c in line).encode("ascii")
+
+
 def _wrapped(text: str, width: int) -> Iterator[bytes]:
     for raw_line in text.split("\n"):
-        line = raw_line.encode("ascii", errors="backslashreplace")
+        line = _ascii(raw_line)
         if len(line) <= width:
             yield line
             continue
@@ -177,49 +186,76 @@ def _wrapped(text: str, width: int) -> Iterator[bytes]:
             yield b"\xbb " + line[start : start + width - 2]  # » marks a wrapped line
 
 
+class _Column:
+    """One column's text object: lines moved down by the leading with the ' operator, fonts
+    switched only where a head line meets code. Far cheaper than positioning every line."""
+
+    def __init__(self, grid: Grid, x: float, sans: Font, mono: Font) -> None:
+        self.grid, self.sans, self.mono = grid, sans, mono
+        # The first ' moves down one line: the first line lands two lines under the page title.
+        top = grid.height - grid.top - grid.leading
+        self.ops = [b"BT %.2f %.2f Td %.2f TL" % (x, top, grid.leading)]
+        self.font: Font | None = None
+        self.rows = 0.0
+
+    def line(self, font: Font, data: bytes) -> None:
+        if font is not self.font:
+            size = self.grid.size + (0 if font is self.mono else 0.4)
+            colour = b"0 0 0" if font is self.mono else b"0.12 0.16 0.3"
+            self.ops.append(b"/%s %.2f Tf %s rg" % (font.name.encode(), size, colour))
+            self.font = font
+        self.ops.append(_literal(data) + b"'")
+        self.rows += 1
+
+    def gap(self) -> None:
+        self.ops.append(b"0 %.2f Td" % (-self.grid.leading / 2))
+        self.rows += 0.5
+
+    def close(self) -> bytes:
+        return b"\n".join([*self.ops, b"ET\n"])
+
+
 def frame_pages(section: FrameSection, grid: Grid, sans: Font, mono: Font) -> list[bytes]:
     """The content streams of a step's frame pages: the section's title across the top of each
     page, then the frames in columns; a frame that breaks to the next column or page repeats its
     head line ("(continued)")."""
     width = grid.chars(mono)
+    rows = grid.lines - 2  # under the title line
     pages: list[bytes] = []
-    column, row, parts = 0, 0.0, []
-    title_colour = (0.12, 0.16, 0.3)
+    parts: list[bytes] = []
+    index = 0
 
-    def start_page() -> None:
-        title = section.title if not pages else f"{section.title} (continued)"
-        y = grid.height - grid.top
-        parts[:] = [text_ops(sans, grid.size + 1.6, grid.side, y, encode(title), title_colour)]
+    def open_column() -> _Column:
+        if index == 0:
+            title = section.title if not pages else f"{section.title} (continued)"
+            parts.append(text_ops(sans, grid.size + 1.6, grid.side, grid.height - grid.top,
+                                  encode(title), (0.12, 0.16, 0.3)))  # fmt: skip
+        x = grid.side + index * (grid.column_width + grid.gap)
+        return _Column(grid, x, sans, mono)
 
-    def place(kind: str, data: bytes) -> None:
-        nonlocal row
-        x = grid.side + column * (grid.column_width + grid.gap)
-        y = grid.height - grid.top - (row + 2) * grid.leading  # below the title
-        font = mono if kind == "code" else sans
-        parts.append(text_ops(font, grid.size + (0 if kind == "code" else 0.4), x, y, data,
-                              (0, 0, 0) if kind == "code" else title_colour))  # fmt: skip
-        row += 1
-
-    def new_column() -> None:
-        nonlocal column, row
-        column, row = column + 1, 0
-        if column == grid.columns:
+    def next_column(column: _Column) -> _Column:
+        nonlocal index
+        parts.append(column.close())
+        index += 1
+        if index == grid.columns:
             pages.append(b"".join(parts))
-            column = 0
-            start_page()
+            parts.clear()
+            index = 0
+        return open_column()
 
-    rows = grid.lines - 2
-    start_page()
+    column = open_column()
     for block in section.blocks:
-        if row + 2 > rows:  # never a head alone at the foot of a column
-            new_column()
-        place("head", encode(block.head))
+        if column.rows + 2 > rows:  # never a head alone at the foot of a column
+            column = next_column(column)
+        head = encode(block.head)
+        column.line(sans, head)
         for data in _wrapped(block.body, width):
-            if row >= rows:
-                new_column()
-                place("head", encode(f"{block.head} (continued)"))
-            place("code", data)
-        row += 0.5  # a little air between frames
+            if column.rows >= rows:
+                column = next_column(column)
+                column.line(sans, head + b" (continued)")
+            column.line(mono, data)
+        column.gap()  # a little air between frames
+    parts.append(column.close())
     pages.append(b"".join(parts))
     return pages
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db.models import Max, Min, Prefetch
 
@@ -298,10 +299,16 @@ class _Numbering:
 
 
 def pretty_json(raw: str) -> str:
+    """The frame's JSON indented by two, as json.dumps(indent=2) writes it; orjson does it ten
+    times faster, which counts with 10,000 frames. What it cannot take (an integer beyond 64
+    bits) goes the slow way; what is not JSON is shown as the station sent it."""
     try:
-        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    except (ValueError, TypeError):
-        return raw  # not JSON: shown as the station sent it
+        return orjson.dumps(orjson.loads(raw), option=orjson.OPT_INDENT_2).decode()
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
+        try:
+            return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+        except (ValueError, TypeError):
+            return raw
 
 
 def _attachment(name: str, data: Any) -> Attachment:
