@@ -139,6 +139,10 @@ class VerdictSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class EndWaitSerializer(serializers.Serializer):
+    wait = serializers.IntegerField(min_value=1, help_text="The id of the attempt's `waiting`.")
+
+
 class PromptAnswerSerializer(serializers.Serializer):
     choice = serializers.CharField(max_length=40, help_text="One of the prompt's choices.")
     value = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -156,6 +160,7 @@ class PromptSerializer(serializers.ModelSerializer):
             "text",
             "kind",
             "details",
+            "steps",
             "choices",
             "input_label",
             "opened",
@@ -222,6 +227,7 @@ class AttemptSerializer(serializers.ModelSerializer):
             "station",
             "status",
             "abort_requested",
+            "waiting",
             "started_by",
             "queued",
             "started",

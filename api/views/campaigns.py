@@ -21,6 +21,7 @@ from api.serializers.campaigns import (
     CampaignCreateSerializer,
     CampaignDetailSerializer,
     CampaignSerializer,
+    EndWaitSerializer,
     PromptAnswerSerializer,
     PromptSerializer,
     StepSerializer,
@@ -227,6 +228,18 @@ class AttemptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         """Stop the attempt at once (it keeps what it saw); an attempt that ended stays as is."""
         attempt = self.get_object()
         services.attempt_abort(attempt=attempt)
+        attempt.refresh_from_db()
+        return Response(AttemptSerializer(attempt).data)
+
+    @extend_schema(request=EndWaitSerializer, responses=AttemptSerializer)
+    @action(detail=True, methods=["post"], url_path="end-wait")
+    def end_wait(self, request: Request, pk=None) -> Response:
+        """Give up on the long wait the attempt is in (``waiting``, by its id): the step ends
+        and what the wait was for is not observed. A wait that is over is refused (400)."""
+        attempt = self.get_object()
+        services.attempt_end_wait(
+            attempt=attempt, **{"wait_id": _valid(EndWaitSerializer, request)["wait"]}
+        )
         attempt.refresh_from_db()
         return Response(AttemptSerializer(attempt).data)
 

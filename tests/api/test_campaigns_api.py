@@ -172,3 +172,29 @@ def test_a_campaigns_lab_parameters_and_strict_mode_are_the_forms(qa_api, ours):
         "/api/v1/campaigns/", {"station": ours.station.pk, "heartbeat_interval": 0}, format="json"
     )
     assert too_long.status_code == 400 and "heartbeat_interval" in too_long.json()
+
+
+def test_qa_end_a_long_wait_through_the_api_and_a_vendor_cannot(qa_api, vendor_api, ours):
+    from campaigns.models import Attempt
+
+    Attempt.objects.filter(pk=ours.attempt.pk).update(
+        status="running", waiting={"id": 7, "what": "a FirmwareStatusNotification"}
+    )
+    shown = qa_api.get(f"/api/v1/attempts/{ours.attempt.pk}/").json()
+    assert shown["waiting"]["id"] == 7
+    url = f"/api/v1/attempts/{ours.attempt.pk}/end-wait/"
+    assert vendor_api.post(url, {"wait": 7}, format="json").status_code == 403
+    over = qa_api.post(url, {"wait": 6}, format="json")
+    assert over.status_code == 400 and "over already" in over.json()["detail"]
+    assert qa_api.post(url, {}, format="json").status_code == 400
+    assert qa_api.post(url, {"wait": 7}, format="json").status_code == 200
+    assert Attempt.objects.get(pk=ours.attempt.pk).end_wait_requested == 7
+
+
+def test_a_prompts_timed_actions_are_in_the_api(qa_api, ours):
+    Prompt.objects.create(
+        attempt=ours.attempt, text="Cut the network", choices=["Done"],
+        deadline=timezone.now(), steps=[{"text": "Unplug it", "seconds": 30}],
+    )  # fmt: skip
+    prompts = qa_api.get(f"/api/v1/attempts/{ours.attempt.pk}/").json()["prompts"]
+    assert prompts[-1]["steps"] == [{"text": "Unplug it", "seconds": 30}]
