@@ -82,6 +82,9 @@ DEMO_STATIONS = (
 )
 DEMO_SIMULATED_STATION = DEMO_STATIONS[0].charge_point_id
 QA_USERNAME, QA_PASSWORD = "qa", "certlab-qa"
+# The demo stations' basic-auth password (OCPP 1.6: 16 to 40 characters); the demo simulator
+# sends it, so the demo shows a protected station, not an open one.
+DEMO_STATION_PASSWORD = "certlab-demo-station"
 VENDOR_PASSWORD = "certlab-vendor"
 DEMO_LOGINS = (
     ("QA staff", QA_USERNAME, QA_PASSWORD),
@@ -99,6 +102,7 @@ def demo_simulator_arguments() -> list[str]:
         "--iccid", demo.iccid,
         "--firmware", demo.firmware,
         "--connectors", str(demo.connectors),
+        "--password", DEMO_STATION_PASSWORD,
         "--state-dir", str(settings.DATA_DIR / "simulator"),
     ]  # fmt: skip
 
@@ -141,7 +145,10 @@ def seed_demo() -> list[str]:
                 "is_simulator": demo.charge_point_id == DEMO_SIMULATED_STATION,
             },
         )
-        created += [f"station {station}"] if new else []
+        if new:
+            station.set_password(DEMO_STATION_PASSWORD)
+            station.save(update_fields=["password_hash"])
+            created.append(f"station {station}")
         created += _user(demo.vendor_username, VENDOR_PASSWORD, Role.VENDOR, maker)
     created += _user(QA_USERNAME, QA_PASSWORD, Role.QA, None)
     return created

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.permissions import qa_required
+from certlab.downloads import uploaded_file_response
 from stations import boot_record, selectors
 from stations.catalogue import KINDS, Kind, limit_choices
 
@@ -118,7 +119,7 @@ def firmware_download(request: HttpRequest, pk: int) -> FileResponse:
     firmware = selectors.get_visible_or_404(selectors.firmware_versions_for(user=request.user), pk)
     if not firmware.file:
         raise Http404("This firmware version has no file.")
-    return FileResponse(firmware.file.open("rb"), as_attachment=True)
+    return uploaded_file_response(firmware.file)
 
 
 @login_required

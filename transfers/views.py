@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
+from certlab.downloads import uploaded_file_response
 from stations import selectors as catalogue
 from stations.models import FirmwareVersion, Station
 from transfers import selectors, services
@@ -169,7 +170,7 @@ def diagnostics_download(request: HttpRequest, pk: int) -> FileResponse:
     upload = get_object_or_404(selectors.diagnostics_files_visible(user=request.user), pk=pk)
     if not upload.file:
         raise Http404("This upload did not arrive whole; nothing was kept.")
-    return FileResponse(upload.file.open("rb"), as_attachment=True, filename=upload.file_name)
+    return uploaded_file_response(upload.file, filename=upload.file_name)
 
 
 @login_required

@@ -26,6 +26,7 @@ from api.serializers.catalogue import (
 )
 from api.views.common import FileRenderer, form_data
 from api.views.frames import frame_page
+from certlab.downloads import uploaded_file_response
 from stations.catalogue import KINDS, limit_choices
 from transfers import selectors as transfer_selectors
 
@@ -92,7 +93,7 @@ class FirmwareVersionViewSet(CatalogueViewSet):
         firmware = self.get_object()
         if not firmware.file:
             raise Http404("This firmware version has no file.")
-        return FileResponse(firmware.file.open("rb"), as_attachment=True)
+        return uploaded_file_response(firmware.file)
 
 
 FRAME_FILTERS = [
@@ -168,4 +169,4 @@ class DiagnosticsFileViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet)
         upload = self.get_object()
         if not upload.file:
             raise Http404("This upload did not arrive whole; nothing was kept.")
-        return FileResponse(upload.file.open("rb"), as_attachment=True, filename=upload.file_name)
+        return uploaded_file_response(upload.file, filename=upload.file_name)

@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from stations.capabilities import FLAGS, Capabilities, ConnectorType, FeatureProfile, parse_list
@@ -227,6 +228,15 @@ class Station(models.Model):
 
     class Meta:
         ordering = ["charge_point_id"]
+        constraints = [
+            # "KP-01" and "kp-01" would be one station to a person and two to the lab.
+            models.UniqueConstraint(
+                Lower("charge_point_id"),
+                name="station_id_unique_any_case",
+                violation_error_message="A station with this charge point id in another case "
+                "exists already.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.charge_point_id

@@ -143,3 +143,27 @@ def test_duplicate_charge_point_id_is_refused(qa_client):
     )
     assert response.status_code == 400
     assert "charge_point_id" in response.context["form"].errors
+
+
+@pytest.mark.parametrize("typed", ["dup-1", "Dup-1", "  DUP-1  ", " dup-1"])
+def test_a_charge_point_id_differing_only_in_case_or_spaces_is_refused(qa_client, typed):
+    existing = StationFactory(charge_point_id="DUP-1")
+    response = qa_client.post(
+        reverse("stations:object_create", args=["stations"]),
+        _station_data(existing.charger_model, charge_point_id=typed),
+    )
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [
+        "A station with this charge point id in another case exists already."
+    ]
+    assert "another case exists already" in response.content.decode()
+    assert Station.objects.count() == 1
+
+
+def test_surrounding_spaces_are_dropped_from_a_new_charge_point_id(qa_client):
+    model = ChargerModelFactory()
+    qa_client.post(
+        reverse("stations:object_create", args=["stations"]),
+        _station_data(model, charge_point_id="  NEW-CP-9 "),
+    )
+    assert Station.objects.filter(charge_point_id="NEW-CP-9").exists()

@@ -138,3 +138,25 @@ def test_vendor_sees_only_its_own_stations_downloads_of_a_firmware(
     assert page.status_code == 200
     assert str(download.station) in page.content.decode()
     assert str(stranger) not in page.content.decode()
+
+
+@pytest.mark.parametrize("name", ["report.html", "tool.exe", "page.svg", "x.js"])
+def test_an_uploaded_file_is_never_served_as_something_to_render_or_run(
+    qa_client, station, storage, name
+):
+    record = DiagnosticsFile.objects.create(
+        station=station, file_name=name, size=27, sha256="cd" * 32, started=timezone.now(),
+        received=timezone.now(), complete=True,
+    )  # fmt: skip
+    record.file.save(name, ContentFile(b"<script>alert(1)</script>"), save=True)
+    response = qa_client.get(record.get_download_url())
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_firmware_file_downloads_as_octet_stream_whatever_its_name(qa_client, firmware):
+    firmware.file.save("index.html", ContentFile(b"<html></html>"), save=True)
+    response = qa_client.get(reverse("stations:firmware_download", args=[firmware.pk]))
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
