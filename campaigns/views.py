@@ -135,7 +135,13 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
-    item = _plan_item(request, pk, number)
+    return _step_page(request, _plan_item(request, pk, number))
+
+
+def _step_page(
+    request: HttpRequest, item: PlanItem, verdict_form: VerdictForm | None = None, status=200
+) -> HttpResponse:
+    """The step page; a refused verdict form comes back as typed, with its errors."""
     attempts = list(item.attempts.order_by("-number"))
     latest = attempts[0] if attempts else None
     context = {
@@ -148,7 +154,7 @@ def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "applicability_form": ApplicabilityForm(
             initial={"applicability": item.applicability, "reason": item.reason}
         ),
-        "verdict_form": _verdict_form(latest),
+        "verdict_form": verdict_form or _verdict_form(latest),
         "latest_frame_id": _frame_id_before(item.campaign.station, latest),
         "station_busy": Attempt.objects.filter(
             station=item.campaign.station, status__in=["queued", "running"]
@@ -157,7 +163,7 @@ def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         .select_related("plan_item__function", "plan_item__campaign")
         .first(),
     }
-    return render(request, "campaigns/step_detail.html", context)
+    return render(request, "campaigns/step_detail.html", context, status=status)
 
 
 def _frame_id_before(station, attempt: Attempt | None) -> int:
@@ -252,6 +258,8 @@ def attempt_verdict(request: HttpRequest, attempt_pk: int) -> HttpResponse:
     form = VerdictForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Verdict not recorded. {error_text(form)}")
+        if attempt.plan_item.attempts.order_by("-number").first() == attempt:
+            return _step_page(request, attempt.plan_item, verdict_form=form, status=400)
         return redirect(attempt)
     try:
         services.attempt_record_verdict(attempt=attempt, user=request.user, **form.cleaned_data)

@@ -138,14 +138,18 @@ def test_qa_records_a_verdict_and_the_report_shows_the_retest_history(qa_client,
     assert "Note: new firmware" in report
 
 
-def test_a_verdict_without_result_text_is_refused_with_a_message(qa_client, own_campaign):
+def test_a_verdict_without_result_text_is_refused_with_a_message_keeping_the_notes_typed(
+    qa_client, own_campaign
+):
     attempt = _finished_attempt(own_campaign)
     url = reverse("campaigns:attempt_verdict", args=[attempt.pk])
-    response = qa_client.post(url, {"verdict": "ok", "result_text": ""}, follow=True)
-    assert response.status_code == 200
-    assert "Verdict not recorded. Result (as in the report): This field is required." in (
-        response.content.decode()
-    )
+    typed = {"verdict": "failed", "result_text": "", "notes": "Cable swapped twice, see log"}
+    response = qa_client.post(url, typed)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Verdict not recorded. Result (as in the report): This field is required." in html
+    assert "Cable swapped twice, see log</textarea>" in html
+    assert response.context["verdict_form"]["verdict"].value() == "failed"
     attempt.refresh_from_db()
     assert attempt.final_verdict == ""
 
