@@ -163,15 +163,16 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
     return attempt
 
 
-def attempt_abort(*, attempt: Attempt) -> None:
+def attempt_abort(*, attempt: Attempt) -> bool:
     """The worker running it stops it within a poll; one that nobody runs (still queued, or its
-    worker gone) ends here and now."""
+    worker gone) ends here and now. False when the attempt had ended already (nothing asked)."""
     updated = Attempt.objects.filter(pk=attempt.pk, status__in=["queued", "running"]).update(
         abort_requested=True
     )
     if updated:
         attempt_changed_sync(attempt.pk, "status")
         attempts_end_aborted()
+    return bool(updated)
 
 
 def attempt_end_wait(*, attempt: Attempt, wait_id: int) -> None:
@@ -287,6 +288,8 @@ def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
     """A rehearsal can never be signed off: its fast intervals certify nothing."""
     from campaigns.selectors import undecided_steps
 
+    if campaign.status == CampaignStatus.SIGNED_OFF:
+        raise ValidationError("This campaign is already signed off.")
     if campaign.rehearsal:
         raise ValidationError(
             "A rehearsal cannot be signed off: it is not a certification. Create a campaign "

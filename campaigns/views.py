@@ -231,8 +231,12 @@ def step_plan(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 @require_POST
 def attempt_abort(request: HttpRequest, attempt_pk: int) -> HttpResponse:
     attempt = _attempt(request, attempt_pk)
-    services.attempt_abort(attempt=attempt)
-    messages.info(request, "Abort requested: the step stops at once and keeps what it saw.")
+    if services.attempt_abort(attempt=attempt):
+        messages.info(request, "Abort requested: the step stops at once and keeps what it saw.")
+    else:
+        attempt.refresh_from_db(fields=["status"])
+        status = attempt.get_status_display().lower()
+        messages.info(request, f"Nothing to abort: this attempt has ended already ({status}).")
     return redirect(attempt)
 
 

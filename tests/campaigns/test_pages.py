@@ -242,3 +242,21 @@ def test_a_draft_campaign_tells_qa_how_to_start_and_the_vendor_that_it_has_not(
     url = reverse("campaigns:campaign_detail", args=[own_campaign.pk])
     assert "starts when its first step runs" in qa_client.get(url).content.decode()
     assert "the lab has not run a step" in vendor_client.get(url).content.decode()
+
+
+def test_signing_off_a_signed_off_campaign_says_it_is_signed_off(qa_client, own_campaign):
+    Campaign.objects.filter(pk=own_campaign.pk).update(status="signed_off")
+    url = reverse("campaigns:campaign_sign_off", args=[own_campaign.pk])
+    html = qa_client.post(url, follow=True).content.decode()
+    assert "This campaign is already signed off." in html
+    assert "Complete the campaign before signing it off." not in html
+
+
+def test_aborting_a_finished_attempt_says_it_has_ended_not_abort_requested(qa_client, own_campaign):
+    attempt = _finished_attempt(own_campaign)
+    url = reverse("campaigns:attempt_abort", args=[attempt.pk])
+    html = qa_client.post(url, follow=True).content.decode()
+    assert "Nothing to abort: this attempt has ended already (finished)." in html
+    assert "Abort requested" not in html
+    attempt.refresh_from_db()
+    assert not attempt.abort_requested
