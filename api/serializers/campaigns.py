@@ -55,6 +55,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "update_firmware",
             "catalogue",
             "status",
+            "rehearsal",
             "strict",
             "owner",
             "parameters",

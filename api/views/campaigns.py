@@ -144,6 +144,14 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         services.campaign_sign_off(campaign=campaign, user=request.user)
         return self._done(campaign)
 
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk=None) -> Response:
+        """A completed campaign back to running, so that steps can be retested."""
+        campaign = self.get_object()
+        services.campaign_reopen(campaign=campaign)
+        return self._done(campaign)
+
     # --- one step of the campaign: /campaigns/<id>/steps/<number>/... ---------------------
     def _plan_item(self, number: str) -> PlanItem:
         campaign = self.get_object()

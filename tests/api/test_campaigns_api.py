@@ -102,7 +102,7 @@ def test_an_open_prompt_is_answered_with_one_of_its_choices(qa_api, ours):
     assert simulate.status_code == 400
 
 
-def test_a_verdict_complete_and_sign_off_follow_the_campaign_rules(qa_api, ours):
+def test_a_verdict_complete_reopen_and_sign_off_follow_the_campaign_rules(qa_api, ours):
     campaign = f"/api/v1/campaigns/{ours.campaign.pk}"
     verdict = qa_api.post(
         f"/api/v1/attempts/{ours.attempt.pk}/verdict/",
@@ -112,18 +112,36 @@ def test_a_verdict_complete_and_sign_off_follow_the_campaign_rules(qa_api, ours)
     assert verdict.status_code == 200
     assert (verdict.json()["final_verdict"], verdict.json()["decided_by"]) == ("ok", "qa-api")
     assert qa_api.get(f"{campaign}/steps/1/").json()["verdict"] == "ok"
-    early = qa_api.post(f"{campaign}/sign-off/")
-    assert early.status_code == 400
-    ours.campaign.status = "running"
-    ours.campaign.save()
+    assert qa_api.post(f"{campaign}/sign-off/").status_code == 400
     undecided = qa_api.post(f"{campaign}/complete/")
     assert undecided.status_code == 400
-    assert "without a final verdict: 2 (" in undecided.json()["detail"]
-    ours.campaign.plan.exclude(function__number=1).update(
-        applicability="not_applicable", reason="not in this test"
-    )
+    assert "without a final verdict" in undecided.json()["detail"]
+    for number in range(2, 17):
+        qa_api.post(
+            f"{campaign}/steps/{number}/plan/",
+            {"applicability": "not_supported_by_lab", "reason": "not today"},
+            format="json",
+        )
     assert qa_api.post(f"{campaign}/complete/").json()["status"] == "completed"
-    assert qa_api.post(f"{campaign}/sign-off/").json()["status"] == "signed_off"
+    assert qa_api.post(f"{campaign}/reopen/").json()["status"] == "running"
+    assert qa_api.post(f"{campaign}/reopen/").status_code == 400
+    assert qa_api.post(f"{campaign}/complete/").json()["status"] == "completed"
+    signed = qa_api.post(f"{campaign}/sign-off/")
+    assert signed.status_code == 200, signed.json()
+    assert (signed.json()["status"], signed.json()["signed_off_by"]) == ("signed_off", "qa-api")
+    locked = qa_api.post(f"{campaign}/steps/1/run/")
+    assert locked.status_code == 400 and "signed off" in locked.json()["detail"]
+
+
+def test_ending_a_wait_that_is_over_is_a_400(qa_api, ours):
+    response = qa_api.post(
+        f"/api/v1/attempts/{ours.attempt.pk}/end-wait/", {"wait": 1}, format="json"
+    )
+    assert response.status_code == 400 and "over already" in response.json()["detail"]
+    assert (
+        qa_api.post(f"/api/v1/attempts/{ours.attempt.pk}/end-wait/", {}, format="json").status_code
+        == 400
+    )
 
 
 def test_an_attempt_shows_its_criteria_checks_evidence_and_prompts(qa_api, vendor_api, ours):

@@ -13,9 +13,15 @@ pytestmark = pytest.mark.django_db
 
 def test_a_model_created_without_its_declaration_can_do_everything(qa_api):
     maker = ManufacturerFactory()
-    body = {"manufacturer": maker.pk, "name": "AC-22", "connector_count": 2,
-            "current_type": "AC", "max_power_kw": "22.0", "has_modem": False,
-            "feature_profiles": ["Core", "RemoteTrigger"]}  # fmt: skip
+    body = {
+        "manufacturer": maker.pk,
+        "name": "AC-22",
+        "connector_count": 2,
+        "current_type": "AC",
+        "max_power_kw": "22.0",
+        "has_modem": False,
+        "feature_profiles": ["Core", "RemoteTrigger"],
+    }
     response = qa_api.post("/api/v1/models/", body, format="json")
     assert response.status_code == 201, response.json()
     model = ChargerModel.objects.get(name="AC-22")
@@ -26,9 +32,14 @@ def test_a_model_created_without_its_declaration_can_do_everything(qa_api):
 
 def test_a_bad_declaration_is_a_400_naming_the_field(qa_api):
     maker = ManufacturerFactory()
-    body = {"manufacturer": maker.pk, "name": "AC-22", "connector_count": 1,
-            "current_type": "AC", "max_power_kw": "22.0",
-            "feature_profiles": ["Core", "Teleportation"]}  # fmt: skip
+    body = {
+        "manufacturer": maker.pk,
+        "name": "AC-22",
+        "connector_count": 1,
+        "current_type": "AC",
+        "max_power_kw": "22.0",
+        "feature_profiles": ["Core", "Teleportation"],
+    }
     response = qa_api.post("/api/v1/models/", body, format="json")
     assert response.status_code == 400
     assert "feature_profiles" in str(response.json())

@@ -21,14 +21,14 @@ from tests.campaigns.lab import IDENTITY, _station_records, child_environment
 from tests.factories import UserFactory
 from tests.processes import PYTHON, ROOT, ManagedProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 # The real Celery worker of the campaign end-to-end tests.
 worker_env = test_campaign_e2e.worker_env
 worker = test_campaign_e2e.worker
 
 
-async def _run_campaign(env: dict, log, *args: str, timeout: float = 240) -> tuple[int, str]:
+async def _run_campaign(env: dict, log, *args: str, timeout: float = 480) -> tuple[int, str]:
     """The command in a process of its own, its output in ``log`` as it goes."""
     with open(log, "wb") as out:
         process = await asyncio.create_subprocess_exec(
