@@ -93,3 +93,4 @@ def test_the_schema_and_its_page_are_served_without_a_cdn(qa_client):
     page = qa_client.get("/api/v1/docs/").content.decode()
     assert "cdn" not in page.lower()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
+    assert "<style>" not in page and "<script>" not in page, "inline code breaks the CSP"
