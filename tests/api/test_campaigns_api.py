@@ -133,17 +133,6 @@ def test_a_verdict_complete_reopen_and_sign_off_follow_the_campaign_rules(qa_api
     assert locked.status_code == 400 and "signed off" in locked.json()["detail"]
 
 
-def test_ending_a_wait_that_is_over_is_a_400(qa_api, ours):
-    response = qa_api.post(
-        f"/api/v1/attempts/{ours.attempt.pk}/end-wait/", {"wait": 1}, format="json"
-    )
-    assert response.status_code == 400 and "over already" in response.json()["detail"]
-    assert (
-        qa_api.post(f"/api/v1/attempts/{ours.attempt.pk}/end-wait/", {}, format="json").status_code
-        == 400
-    )
-
-
 def test_an_attempt_shows_its_criteria_checks_evidence_and_prompts(qa_api, vendor_api, ours):
     ours.attempt.attachments = {"traceback": "lab trouble", "configuration": {"a": 1}}
     ours.attempt.save()
