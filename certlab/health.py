@@ -4,6 +4,8 @@ channel layer, the registry and the broker) answers, and the static files manife
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -33,6 +35,21 @@ def _static_files() -> None:
     # The manifest storage raises ValueError for a file it has no entry for (never collected);
     # a plain storage (DEBUG, unit tests) just builds the URL.
     staticfiles_storage.url(PAGE_STYLESHEET)
+    hashed = getattr(staticfiles_storage, "hashed_files", None)
+    if hashed is None:
+        return
+    # Collected before a release added files: the pages that link those would fail.
+    missing = [name for name in _own_static_files() if name not in hashed]
+    if missing:
+        raise ValueError(f"{len(missing)} static files not collected, e.g. {missing[0]}")
+
+
+def _own_static_files() -> list[str]:
+    names = []
+    for directory in settings.STATICFILES_DIRS:
+        root = Path(directory)
+        names += [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    return names
 
 
 CHECKS = {"database": _database, "redis": _redis, "static_files": _static_files}

@@ -238,7 +238,7 @@ class StationFTPHandler(FTPHandler):
             self._restart_position = 0
             self.respond("554 Resuming uploads is not supported; send the whole file.")
             return None
-        if not self._enough_space():
+        if not self._enough_space(Path(file).name):
             return None
         self._upload_started = timezone.now()
         return super().ftp_STOR(file, mode)
@@ -268,11 +268,22 @@ class StationFTPHandler(FTPHandler):
             )
         return result
 
-    def _enough_space(self) -> bool:
+    def _enough_space(self, file_name: str = "") -> bool:
         if disk_free_bytes(self.spool_root) >= self.min_free_bytes:
             return True
         logger.warning("FTP upload by %s refused: not enough disk space", self.station)
-        self.respond("452 Not enough disk space on the lab side.")
+        reply = "452 Not enough disk space on the lab side."
+        if file_name and self.station is not None:
+            # On record, so that a step knows the station's UploadFailed was CertLab's disk.
+            try:
+                _db_ready()
+                services.diagnostics_file_record_failed(
+                    station=self.station, file_name=file_name, size=0, started=timezone.now(),
+                    error=reply, remote_address=self.remote_ip or None,
+                )  # fmt: skip
+            except Exception:
+                logger.exception("Recording a refused upload failed")
+        self.respond(reply)
         return False
 
     # --- transfers finishing (called by the data channel before it replies)

@@ -165,3 +165,21 @@ def test_healthz_is_503_naming_redis_when_it_does_not_answer(client, db, setting
     response = client.get("/healthz")
     assert response.status_code == 503
     assert "Connection" in response.json()["checks"]["redis"]
+
+
+def test_healthz_is_503_when_static_files_were_collected_before_a_release_added_some(
+    client, db, settings, tmp_path
+):
+    import json
+
+    (tmp_path / "staticfiles.json").write_text(
+        json.dumps({"version": "1.1", "paths": {"css/certlab.css": "css/certlab.0123456789ab.css"}})
+    )
+    settings.STATIC_ROOT = str(tmp_path)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "static files not collected" in response.json()["checks"]["static_files"]

@@ -247,7 +247,10 @@ def test_upload_is_refused_when_the_disk_is_already_full(ftp_server, account, mo
         pytest.raises(ftplib.error_temp, match="452 Not enough disk space"),
     ):
         upload(ftp, "diag.txt", DIAGNOSTICS)
-    assert not DiagnosticsFile.objects.exists()
+    # Nothing kept, but on record: the station's UploadFailed was the lab's disk.
+    refused = DiagnosticsFile.objects.get()
+    assert (refused.file_name, refused.complete, refused.size) == ("diag.txt", False, 0)
+    assert refused.error.startswith("452 Not enough disk space on the lab side")
     assert "not enough disk space" in caplog.text
 
 
