@@ -28,6 +28,7 @@ class Operator:
                 if self.simulator.connectors[1].transaction is None:
                     break
                 await asyncio.sleep(0.1)
+            await asyncio.sleep(2)  # its StopTransaction on its way through CertLab to the step
             return Answer("Cannot do")
         if spec.simulator is not None:
             action = getattr(self.simulator, spec.simulator.name)
