@@ -386,6 +386,8 @@ class Prompt(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     answered_at = models.DateTimeField(null=True, blank=True)
+    # The built-in simulator did the manual part (at answered_by's request), not a person.
+    answered_on_simulator = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["opened", "pk"]

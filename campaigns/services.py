@@ -186,7 +186,9 @@ def attempt_end_wait(*, attempt: Attempt, wait_id: int) -> None:
     attempt_changed_sync(attempt.pk, "wait")
 
 
-def prompt_answer(*, prompt: Prompt, user: User, choice: str, value: str = "") -> None:
+def prompt_answer(
+    *, prompt: Prompt, user: User, choice: str, value: str = "", on_simulator: bool = False
+) -> None:
     if choice not in prompt.choices:
         raise ValidationError(f"{choice!r} is not one of the answers offered.")
     updated = Prompt.objects.filter(pk=prompt.pk, status=PromptStatus.OPEN).update(
@@ -195,6 +197,7 @@ def prompt_answer(*, prompt: Prompt, user: User, choice: str, value: str = "") -
         answer_value=value.strip()[:200],
         answered_by=user,
         answered_at=timezone.now(),
+        answered_on_simulator=on_simulator,
     )
     if not updated:
         raise ValidationError("This prompt is no longer open.")
@@ -220,7 +223,13 @@ def prompt_do_on_simulator(*, prompt: Prompt, user: User) -> None:
         raise ValidationError(f"The simulator could not be reached: {error}") from None
     if reply.get("status") != "Accepted":
         raise ValidationError(f"The simulator answered {reply.get('status')}.")
-    prompt_answer(prompt=prompt, user=user, choice=prompt.choices[0], value=action.answer_value)
+    prompt_answer(
+        prompt=prompt,
+        user=user,
+        choice=prompt.choices[0],
+        value=action.answer_value,
+        on_simulator=True,
+    )
 
 
 def lab_tags_prepare(*, params: LabParameters) -> None:

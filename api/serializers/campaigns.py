@@ -171,6 +171,7 @@ class PromptSerializer(serializers.ModelSerializer):
             "answer_value",
             "answered_by",
             "answered_at",
+            "answered_on_simulator",
             "can_simulate",
         ]
 

@@ -260,3 +260,28 @@ def test_aborting_a_finished_attempt_says_it_has_ended_not_abort_requested(qa_cl
     assert "Abort requested" not in html
     attempt.refresh_from_db()
     assert not attempt.abort_requested
+
+
+def test_a_prompt_done_on_the_simulator_is_recorded_as_the_simulators_doing(
+    qa_client, own_campaign, monkeypatch
+):
+    from stations import bus
+
+    Station = type(own_campaign.station)
+    Station.objects.filter(pk=own_campaign.station.pk).update(is_simulator=True)
+    attempt = _finished_attempt(own_campaign, status=AttemptStatus.RUNNING, ended=None)
+    prompt = Prompt.objects.create(
+        attempt=attempt, text="Plug the cable in", choices=["Done", "Cannot do"],
+        simulator_action={"name": "plug_in", "kwargs": {"connector_id": 1}},
+        deadline=timezone.now() + timezone.timedelta(seconds=90),
+    )  # fmt: skip
+    sent = []
+    # The simulator's side of the remote control (a station, outside CertLab) says Accepted.
+    monkeypatch.setattr(bus, "call_sync", lambda *a, **k: sent.append(a) or {"status": "Accepted"})
+    qa_client.post(reverse("campaigns:prompt_simulate", args=[prompt.pk]))
+    prompt.refresh_from_db()
+    assert sent and prompt.answer == "Done" and prompt.answered_on_simulator
+    Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.FINISHED)
+    html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 15])).content
+    assert "Done on the simulator (asked by qa)" in html.decode()
+    assert "Done by qa" not in html.decode()
