@@ -57,7 +57,7 @@ def attempt_context(attempt: Attempt) -> dict:
         "findings": findings,
         "open_prompt": open_prompt,
         "answered_prompts": [p for p in prompts if p.status != PromptStatus.OPEN],
-        "progress": list(attempt.progress.all()),
+        "progress": progress_log(attempt, prompts),
         "meter_plot": meter_plot(attempt.attachments.get("meter_series") or []),
         "configuration": attempt.attachments.get("configuration"),
         "other_attachments": {
@@ -70,6 +70,13 @@ def attempt_context(attempt: Attempt) -> dict:
         "waiting": long_wait(attempt),
         "prompt_steps": prompt_steps(open_prompt) if open_prompt else [],
     }
+
+
+def progress_log(attempt: Attempt, prompts: list) -> list[dict]:
+    """The attempt's progress lines and its closed prompts in one list, in time order."""
+    lines = [{"at": n.at, "text": n.text} for n in attempt.progress.all()]
+    lines += [{"at": p.opened, "prompt": p} for p in prompts if p.status != PromptStatus.OPEN]
+    return sorted(lines, key=lambda line: line["at"])
 
 
 def prompt_steps(prompt) -> list[dict]:

@@ -285,3 +285,30 @@ def test_a_prompt_done_on_the_simulator_is_recorded_as_the_simulators_doing(
     html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 15])).content
     assert "Done on the simulator (asked by qa)" in html.decode()
     assert "Done by qa" not in html.decode()
+
+
+def test_the_button_of_a_step_whose_first_attempt_runs_reads_running_not_retest(
+    qa_client, own_campaign
+):
+    _finished_attempt(own_campaign, status=AttemptStatus.RUNNING, ended=None)
+    html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 15])).content
+    assert "Running…</button>" in html.decode()
+    assert "Retest" not in html.decode()
+
+
+def test_the_progress_list_puts_prompts_and_progress_lines_in_time_order(qa_client, own_campaign):
+    from campaigns.models import AttemptNote
+
+    attempt = _finished_attempt(own_campaign)
+    start = timezone.now() - timezone.timedelta(minutes=5)
+    at = [start + timezone.timedelta(seconds=s) for s in (0, 10, 20)]
+    for when, text in ((at[0], "Sent ClearCache"), (at[2], "Station answered")):
+        note = AttemptNote.objects.create(attempt=attempt, text=text)
+        AttemptNote.objects.filter(pk=note.pk).update(at=when)
+    prompt = Prompt.objects.create(attempt=attempt, text="Press the button", choices=["Done"],
+                                   deadline=at[2], status="answered", answer="Done")  # fmt: skip
+    Prompt.objects.filter(pk=prompt.pk).update(opened=at[1])
+    html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 15])).content
+    html = html.decode()
+    places = [html.index(s) for s in ("Sent ClearCache", "Press the button", "Station answered")]
+    assert places == sorted(places)
