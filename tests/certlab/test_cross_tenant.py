@@ -142,6 +142,7 @@ COVERED = {
     "api:diagnostics-file": lambda o: [{"pk": o.diagnostics.pk}],
     "api:campaign-detail": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-complete": lambda o: [{"pk": o.campaign.pk}],
+    "api:campaign-reopen": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-plan": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:campaign-run": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:campaign-sign-off": lambda o: [{"pk": o.campaign.pk}],
