@@ -132,7 +132,10 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
     """Queue a new attempt (a retest when there were others) and its task after commit."""
     from campaigns.tasks import run_attempt
 
-    campaign = plan_item.campaign
+    # Read the campaign afresh: the caller's copy may predate a completion or step 12's update.
+    campaign = Campaign.objects.select_related("station", "firmware", "firmware_after_update").get(
+        pk=plan_item.campaign_id
+    )
     _unlocked(campaign)
     if not campaign.takes_attempts:
         raise ValidationError("This campaign is completed: reopen it to run or retest a step.")
@@ -155,6 +158,10 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
                 campaign.status = CampaignStatus.RUNNING
                 campaign.started = timezone.now()
                 campaign.save(update_fields=["status", "started"])
+                plan_item.campaign.status, plan_item.campaign.started = (
+                    campaign.status,
+                    campaign.started,
+                )
             transaction.on_commit(lambda: run_attempt.delay(attempt.pk))
     except IntegrityError:
         raise StationBusy(
