@@ -95,6 +95,8 @@ async def run_step(
     if ending != Ending.FINISHED and proposed == Proposed.OK:
         proposed = Proposed.INCOMPLETE
     text = result_text(proposed, summary, ctx.results, strict=strict)
+    if ending != Ending.FINISHED:  # the ending is said once, in front, not again in the text
+        text = text.replace(f"Not observed. {_why(ending, reason)}.", "not observed.")
     if ending == Ending.WAIT_ENDED:
         text = f"{reason}. {text}"
     elif ending != Ending.FINISHED:
@@ -191,17 +193,20 @@ def _mark_not_applicable(step: ModuleType, ctx: StepContext) -> None:
         ctx.check(criterion, None, reason, not_applicable=True, key=f"{criterion}#declared")
 
 
+def _why(ending: Ending, reason: str) -> str:
+    """Why a step ended early, as its not-observed checks say."""
+    if ending == Ending.WAIT_ENDED:
+        return reason
+    return ENDING_TEXT[ending] + (f": {reason}" if reason else "")
+
+
 def _close_open_criteria(
     step: ModuleType, ctx: StepContext, ending: Ending, reason: str, undecided: Sequence[str] = ()
 ) -> None:
     lab = [r for r in ctx.results if r.level == Level.CRITERION]  # a finding decides nothing
     declared = {r.criterion for r in lab if r.outcome == Outcome.NOT_APPLICABLE}
     seen = {r.criterion for r in lab} - (set(undecided) - declared)
-    why = (
-        reason
-        if ending == Ending.WAIT_ENDED
-        else ENDING_TEXT[ending] + (f": {reason}" if reason else "")
-    )
+    why = _why(ending, reason)
     for criterion in step.CRITERIA:
         if criterion not in seen:
             ctx.check(criterion, None, f"Not observed. {why}.", key=f"{criterion}#ended")
