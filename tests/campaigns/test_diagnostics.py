@@ -185,3 +185,31 @@ def test_lab_files_name_certlabs_own_refusal_and_not_the_stations():
         size=10, error="452 Not enough disk space on the lab side; transfer aborted.", **common
     )
     assert files._diagnostics_refused(FILE, now - timedelta(1)).startswith("452 Not enough")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+async def test_diagnostics_arriving_on_a_full_disk_end_lab_side_and_nothing_hangs(
+    lab, settings, tmp_path
+):
+    """A real FTP server whose disk is full (less free space than it keeps in reserve) refuses
+    the simulator's upload: the step ends in time, 13.a not observed with CertLab's reason."""
+    from tests.campaigns.lab import child_environment
+    from tests.processes import PYTHON, ManagedProcess, free_port, wait_for_port
+
+    port, passive = free_port(), free_port()
+    full = ManagedProcess(
+        [PYTHON, "manage.py", "ftpserver", "--host", "127.0.0.1", "--port", str(port),
+         "--passive-ports", f"{passive}-{passive}"],
+        log_path=tmp_path / "ftp-full.log",
+        env={**child_environment(), "CERTLAB_FTP_MIN_FREE_BYTES": str(10**18)},
+    )  # fmt: skip
+    with full:
+        wait_for_port(port, timeout=60)
+        settings.CERTLAB_PUBLIC_FTP_PORT = port
+        await lab.start()
+        run, _ = await lab.run(13)
+    assert run.outcomes == {"13.a": Outcome.NOT_OBSERVED}, run.result_text
+    assert run.proposed == Proposed.INCOMPLETE
+    assert "Not enough disk space" in run.result_text
+    assert "not enough disk space" in full.log()
