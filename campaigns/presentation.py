@@ -31,6 +31,8 @@ def lab_parameter_rows(parameters: dict) -> dict:
 
 
 def attempt_context(attempt: Attempt) -> dict:
+    from campaigns.report_data import attachment_title  # it draws on this module's plots
+
     checks = list(attempt.checks.select_related("criterion"))
     by_criterion: dict[str, list] = defaultdict(list)
     findings = []
@@ -61,7 +63,7 @@ def attempt_context(attempt: Attempt) -> dict:
         "meter_plot": meter_plot(attempt.attachments.get("meter_series") or []),
         "configuration": attempt.attachments.get("configuration"),
         "other_attachments": {
-            k: json.dumps(v, indent=2)
+            attachment_title(k): json.dumps(v, indent=2)
             for k, v in attempt.attachments.items()
             if k not in {"meter_series", "configuration", "traceback"}
         },

@@ -311,8 +311,13 @@ def pretty_json(raw: str) -> str:
             return raw
 
 
+def attachment_title(name: str) -> str:
+    """An attachment's title for people: "hardware_errors" is "Reported hardware errors"."""
+    return ATTACHMENT_TITLES.get(name, name.replace("_", " ").capitalize())
+
+
 def _attachment(name: str, data: Any) -> Attachment:
-    title = ATTACHMENT_TITLES.get(name, name.replace("_", " ").capitalize())
+    title = attachment_title(name)
     if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
         columns: list[str] = []
         for item in data:

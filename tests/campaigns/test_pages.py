@@ -312,3 +312,11 @@ def test_the_progress_list_puts_prompts_and_progress_lines_in_time_order(qa_clie
     html = html.decode()
     places = [html.index(s) for s in ("Sent ClearCache", "Press the button", "Station answered")]
     assert places == sorted(places)
+
+
+def test_the_step_page_titles_an_attachment_for_people_not_by_its_raw_name(qa_client, own_campaign):
+    errors = [{"connectorId": 1, "errorCode": "GroundFailure", "status": "Faulted"}]
+    _finished_attempt(own_campaign, number=14, attachments={"hardware_errors": errors})
+    html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 14])).content
+    assert "<summary>Reported hardware errors</summary>" in html.decode()
+    assert "Hardware_errors" not in html.decode()
