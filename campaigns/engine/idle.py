@@ -106,14 +106,23 @@ async def _wait_idle(ctx: StepContext) -> StationState | None:
         await asyncio.sleep(POLL)
 
 
-async def leave_idle(ctx: StepContext) -> None:
-    """Stop what the step started and put its settings back (the runner calls it)."""
+async def leave_idle(ctx: StepContext, *, ask: bool = True) -> None:
+    """Stop what the step started and put its settings back (the runner calls it). ``ask``
+    False (after an abort: QA asked to stop now) asks nobody: only remote calls."""
     for session in _unstopped(ctx):
         await ctx.note(
             f"Clean-up: transaction {session.transaction_id} the step caused still runs; "
             "stopping it."
         )
-        await charging.finish(ctx, session)
+        if ask:
+            await charging.finish(ctx, session)
+        else:
+            reply = await charging.remote_stop(ctx, session)
+            if session.stop is None:
+                await ctx.note(
+                    f"Clean-up: transaction {session.transaction_id} may still run "
+                    f"(RemoteStopTransaction {reply.describe() if reply else 'not sent'})."
+                )
     for key, before in list(charging.settings_before(ctx).items()):
         if before is None:
             continue

@@ -127,12 +127,30 @@ async def _run_idle_to_idle(
         return
     try:
         await _run_watched(lambda: step.run(ctx), ctx, time_limit, started)
-    except (StationGone, asyncio.CancelledError):
-        raise  # nothing to clean up with, or QA asked to stop now
+    except StationGone:
+        raise  # nothing to clean up with
+    except asyncio.CancelledError:  # QA asked to stop now: stop what runs, ask nobody
+        await _clean_up_after_abort(ctx)
+        raise
     except BaseException:
         await _clean_up(ctx, started)
         raise
     await _clean_up(ctx, started)
+
+
+# s an aborted step gets to stop its transactions and put settings back: well inside the six
+# missed liveness beats (30 s) after which a sweep would take the attempt for interrupted.
+ABORT_CLEAN_UP = 15.0
+
+
+async def _clean_up_after_abort(ctx: StepContext) -> None:
+    try:
+        async with asyncio.timeout(ABORT_CLEAN_UP):
+            await idle.leave_idle(ctx, ask=False)
+    except (Exception, TimeoutError) as error:
+        logger.warning("clean-up of %s after abort: %r", ctx.station.charge_point_id, error)
+        with contextlib.suppress(Exception):
+            await ctx.note(f"Clean-up after the abort did not finish: {error or type(error)}.")
 
 
 async def _clean_up(ctx: StepContext, started: datetime) -> None:

@@ -169,3 +169,28 @@ async def test_a_setting_the_step_restored_itself_is_left_alone():
     await run_step(_step(changes_and_restores), _ctx(charger), time_limit=10)
     changes_made = [p["value"] for a, p in charger.calls if a == "ChangeConfiguration"]
     assert changes_made == ["5", "60"]
+
+
+async def test_an_aborted_step_still_stops_its_transaction_and_restores_settings_unasked():
+    import asyncio
+
+    charger = BusyCharger()
+    charger.transactions, charger.connectors = [], {1: "Available"}
+    started = asyncio.Event()
+
+    async def starts_then_waits(ctx):
+        await charging.change_key(ctx, "MeterValueSampleInterval", "5")
+        await charging.remote_start(ctx, 1, "CERTLAB-OK")
+        started.set()
+        await asyncio.Event().wait()  # until QA press Abort
+
+    running = asyncio.create_task(run_step(_step(starts_then_waits), _ctx(charger),
+                                           time_limit=60))  # fmt: skip
+    await asyncio.wait_for(started.wait(), 30)
+    asked_before = list(charger.asked)
+    running.cancel()  # what Abort does to the attempt's coroutine
+    result = await asyncio.wait_for(running, 60)
+    assert result.ending == "aborted"
+    assert ("RemoteStopTransaction", {"transactionId": 41}) in charger.calls
+    assert charger.config["MeterValueSampleInterval"] == "60"
+    assert charger.asked == asked_before  # an abort asks nobody to do anything
