@@ -26,9 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-# One prefork worker, as in the embedded lab (tests and benchmarks start the same command).
+# One prefork worker, as in the embedded lab (tests and benchmarks start the same command); its
+# processes (CERTLAB_WORKER_CONCURRENCY, read by Celery from the settings) run attempts in parallel.
 WORKER_ARGS = [
-    *(PYTHON, "-m", "celery", "-A", "certlab", "worker", "--pool=prefork", "--concurrency=1"),
+    *(PYTHON, "-m", "celery", "-A", "certlab", "worker", "--pool=prefork"),
     *("--loglevel=INFO", "--without-gossip", "--without-mingle"),
 ]
 

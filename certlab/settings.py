@@ -212,6 +212,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 3600, minim
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 3660, minimum=20)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Attempts on different stations run side by side: one prefork child each (one per station at a
+# time is the database's rule, not the worker's).
+CELERY_WORKER_CONCURRENCY = env.int("CERTLAB_WORKER_CONCURRENCY", 4, minimum=1, maximum=64)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
