@@ -244,7 +244,9 @@ class CentralSystem(ChargePoint):
             error=f"{ocpp_j.FORMATION_VIOLATION}: {why}",
             timestamp=received,
         )
-        if unique_id:
+        # An id holding a replacement character may be one CertLab's decoding made up from
+        # bytes that were not UTF-8: no station sent it, so nobody is answered with it.
+        if unique_id and "\ufffd" not in unique_id:
             await self.send_error(unique_id, ocpp_j.FORMATION_VIOLATION, why)
 
     # --- station-initiated calls ---------------------------------------------------------------

@@ -164,3 +164,11 @@ async def test_a_binary_frame_is_logged_in_its_turn_and_answered_formation_viola
         ("out", "b1"),
     ]
     assert logged[2].raw == '[2,"b1","Heartbeat",{}]' and logged[2].message_type == "invalid"
+
+
+async def test_a_unique_id_made_of_bytes_that_are_not_utf8_is_not_answered(cp, station):
+    await cp.comm.send_to(bytes_data=b'[2,"id\xff","Heartbeat",{}]')
+    assert await cp.comm.receive_nothing(0.2)  # "id\ufffd" would be an id nobody sent
+    assert (await cp.call("Heartbeat", {}))[0] == 3
+    logged = (await frames_of(station))[0]
+    assert logged.raw == '[2,"id\ufffd","Heartbeat",{}]' and logged.message_type == "invalid"
