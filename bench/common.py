@@ -90,6 +90,10 @@ def daphne_args(port: int) -> list[str]:
         "127.0.0.1",
         "-p",
         str(port),
+        # 50 stations connecting at once on a loaded machine take longer than daphne's 5 s
+        # handshake limit (each connect waits its turn on the database thread).
+        "--websocket_connect_timeout",
+        "30",
         "certlab.asgi:application",
     ]
 

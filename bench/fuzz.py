@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import random
 import re
 import sys
@@ -116,7 +117,7 @@ def write_doc(result: dict) -> None:
         f"| Frames sent (text / not UTF-8 / binary) | ≥ 100,000 | {result['sent']:,} "
         f"({kinds.get('text', 0):,} / {kinds.get('bad-utf8', 0):,} / "
         f"{kinds.get('binary', 0):,}), {result['mb']} MB in {result['seconds']} s "
-        f"({result['per_s']:,} frames/s) |",
+        f"({result['per_s']:,} frames/s, machine load {result.get('load', '?')}) |",
         f"| Rows in the frame log (incoming) | = frames sent | {result['rows']:,} "
         f"{'✔' if result['rows'] == result['sent'] else '✘'} |",
         f"| Answers not valid OCPP-J 1.6 (of {result['answers']:,} answers) | 0 | "
@@ -182,6 +183,7 @@ def main() -> None:
         "tracebacks": log.count("Traceback"),
         "lost": stats["lost"],
         "lost_how": stats["lost_how"][:10],
+        "load": round(os.getloadavg()[0], 1),
     }
     if result["tracebacks"]:
         at = log.index("Traceback")
