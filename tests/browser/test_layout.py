@@ -104,3 +104,18 @@ def test_station_live_page_without_frames_says_so_and_hides_what_does_not_apply(
     assert page.is_visible("#console-fields")
     page.check("#console-raw-mode")
     assert page.is_hidden("#console-fields") and page.is_visible("#console-raw")
+
+
+def test_campaign_page_with_a_very_long_note_wraps_it_within_1280px(
+    daphne_server, browser_page, tmp_path
+):
+    qa = UserFactory(username="qa-layout")
+    note = "Firmware taken from https://vendor.example/" + "x" * 400 + "\n" + "long note " * 300
+    campaign = services.campaign_create(station=StationFactory(), owner=qa, notes=note)
+    page = browser_page
+    _log_in(page, daphne_server.base_url, "qa-layout")
+    page.goto(f"{daphne_server.base_url}/campaigns/{campaign.pk}/")
+    assert "long note" in page.inner_text("dl.facts")
+    page.screenshot(path=str(tmp_path / "campaign-long-note.png"), full_page=True)
+    assert page.evaluate("document.querySelector('.two-col').scrollWidth") <= WIDTH
+    assert _overflow(page) <= 0
