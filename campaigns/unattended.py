@@ -98,6 +98,7 @@ class StepOutcome:
     title: str
     attempt: Attempt | None
     skipped: str = ""  # why the step did not run
+    not_planned: str = ""  # planned not applicable / not supported by the lab: why
     criteria: list[dict] = field(default_factory=list)
 
     @property
@@ -105,7 +106,7 @@ class StepOutcome:
         return self.attempt is not None and self.attempt.proposed_verdict == "ok"
 
 
-def _criteria_of(attempt: Attempt) -> list[dict]:
+def criteria_of(attempt: Attempt) -> list[dict]:
     details: dict[str, list[str]] = {}
     for check in attempt.checks.select_related("criterion"):
         details.setdefault(check.criterion.key, []).append(f"{check.outcome}: {check.detail}")
@@ -165,7 +166,7 @@ class Run:
                 verdict=attempt.proposed_verdict,
                 result_text=attempt.proposed_text or attempt.get_proposed_verdict_display(),
             )
-        criteria = await sync_to_async(_criteria_of)(attempt)
+        criteria = await sync_to_async(criteria_of)(attempt)
         return StepOutcome(number, title, attempt, criteria=criteria)
 
     async def _follow(self, attempt: Attempt) -> Attempt:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from campaigns import views
+from campaigns import export_views, views
+from stations import frame_export  # noqa: F401  (registers <frames:…>)
 
 app_name = "campaigns"
 
@@ -19,10 +20,18 @@ urlpatterns = [
     path("<int:pk>/sign-off/", views.campaign_sign_off, name="campaign_sign_off"),
     path("<int:pk>/report/", views.report, name="report"),
     path("<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
+    path("<int:pk>/frames.<frames:fmt>", export_views.campaign_frames, name="campaign_frames"),
+    path("<int:pk>/verdicts.json", export_views.verdicts_json, name="verdicts_json"),
+    path("<int:pk>/verdicts.xml", export_views.verdicts_junit, name="verdicts_junit"),
     path("<int:pk>/steps/<int:number>/", views.step_detail, name="step_detail"),
     path("<int:pk>/steps/<int:number>/run/", views.step_run, name="step_run"),
     path("<int:pk>/steps/<int:number>/plan/", views.step_plan, name="step_plan"),
     path("attempts/<int:attempt_pk>/panel/", views.attempt_panel, name="attempt_panel"),
+    path(
+        "attempts/<int:attempt_pk>/frames.<frames:fmt>",
+        export_views.attempt_frames,
+        name="attempt_frames",
+    ),
     path("attempts/<int:attempt_pk>/abort/", views.attempt_abort, name="attempt_abort"),
     path("attempts/<int:attempt_pk>/end-wait/", views.attempt_end_wait, name="attempt_end_wait"),
     path("attempts/<int:attempt_pk>/verdict/", views.attempt_verdict, name="attempt_verdict"),

@@ -14,13 +14,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import qa_required
 from certlab import limits
+from stations import frame_export as exports
 from stations import ocpp_j, registry, selectors, services
 from stations.frame_view import (
     FrameFilter,
@@ -135,6 +137,17 @@ def frame_history(request: HttpRequest, pk: int) -> JsonResponse:
         render_to_string("stations/_frame_line.html", {"f": frame_json(f)}) for f in frames
     )
     return JsonResponse({"html": html, "next": next_before, "latest": latest_id})
+
+
+@login_required
+@require_GET
+def frame_export(request: HttpRequest, pk: int, fmt: exports.Format) -> StreamingHttpResponse:
+    """The station's whole frame log, oldest first, as CSV or JSON Lines (streamed)."""
+    station = _station(request, pk)
+    frames = exports.station_frames(station.pk)
+    return exports.response(
+        request, frames, fmt, get_valid_filename(f"{station.charge_point_id}-frames")
+    )
 
 
 def _before(request: HttpRequest) -> int | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stations import live_views, views
+from stations import frame_export, live_views, views  # noqa: F401  (frame_export: <frames:…>)
 
 app_name = "stations"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("live/", live_views.station_list, name="live_list"),
     path("live/<int:pk>/", live_views.station_live, name="live"),
     path("live/<int:pk>/frames/", live_views.frame_history, name="frame_history"),
+    path("live/<int:pk>/frames.<frames:fmt>", live_views.frame_export, name="frame_export"),
     path("live/<int:pk>/console/", live_views.console_send, name="console_send"),
     path(
         "live/<int:pk>/console/<int:command_pk>/",
