@@ -99,6 +99,7 @@ SLUG_OBJECT = {"stations": "station", "manufacturers": "maker", "models": "model
 COVERED = {
     "stations:live": lambda o: [{"pk": o.station.pk}],
     "stations:frame_history": lambda o: [{"pk": o.station.pk}],
+    "stations:frame_export": lambda o: [{"pk": o.station.pk, "fmt": f} for f in ("csv", "jsonl")],
     "stations:console_send": lambda o: [{"pk": o.station.pk}],
     "stations:command_detail": lambda o: [{"pk": o.station.pk, "command_pk": o.command.pk}],
     "stations:boot_settings": lambda o: [{"pk": o.station.pk}],
@@ -117,6 +118,14 @@ COVERED = {
     "campaigns:campaign_sign_off": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:report": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:report_pdf": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:campaign_frames": lambda o: [
+        {"pk": o.campaign.pk, "fmt": f} for f in ("csv", "jsonl")
+    ],
+    "campaigns:verdicts_json": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:verdicts_junit": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:attempt_frames": lambda o: [
+        {"attempt_pk": o.attempt.pk, "fmt": f} for f in ("csv", "jsonl")
+    ],
     "campaigns:step_detail": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "campaigns:step_run": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "campaigns:step_plan": lambda o: [{"pk": o.campaign.pk, "number": 3}],
