@@ -35,6 +35,7 @@ from campaigns.models import (
     Prompt,
     PromptStatus,
 )
+from campaigns.sealing import attempt_seal
 from campaigns.services import attempt_record_firmware_installed, lab_tags_prepare
 from campaigns.steps import step_module
 
@@ -269,6 +270,7 @@ def _claim(attempt_id: int) -> Attempt | None:
         attempt.status, attempt.ended = AttemptStatus.ABORTED, now
         attempt.ending_reason = "Aborted before it started."
         attempt.save(update_fields=["status", "ended", "ending_reason"])
+        attempt_seal(attempt)
         return None
     attempt.status, attempt.started, attempt.heartbeat = AttemptStatus.RUNNING, now, now
     attempt.save(update_fields=["status", "started", "heartbeat"])
@@ -381,6 +383,7 @@ def _finish(attempt_id: int, ctx: StepContext, run: StepRun) -> None:
     attempt.attachments = _jsonable(ctx.attachments)
     attempt.waiting = None
     attempt.save()
+    attempt_seal(attempt)
     if installed := attempt.attachments.get("firmware_installed"):
         attempt_record_firmware_installed(attempt=attempt, version=installed["after"])
 

@@ -119,6 +119,10 @@ class Campaign(models.Model):
         blank=True,
         help_text="The step-12 attempt that installed firmware_after_update.",
     )
+    # The evidence digest over the verdicts and their attempts' chain heads (campaigns.evidence),
+    # and each verdict row's [name, hash]; resealed when a verdict changes and at sign-off.
+    evidence_digest = models.CharField(max_length=64, blank=True)
+    evidence_rows = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
     strict = models.BooleanField(
         "strict (OCTT) mode",
@@ -262,6 +266,11 @@ class Attempt(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     attachments = models.JSONField(default=dict, blank=True)
+    # The tamper-evident record (campaigns.evidence), sealed when the attempt ends: the chain
+    # head over its frames and checks, each row's [name, hash], and the last frame id it took.
+    evidence_head = models.CharField(max_length=64, blank=True)
+    evidence_rows = models.JSONField(default=list, blank=True)
+    evidence_last_frame = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["plan_item", "number"]

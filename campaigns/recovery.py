@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from campaigns.events import attempt_changed_sync
 from campaigns.models import Attempt, AttemptStatus, Prompt, PromptStatus
+from campaigns.sealing import attempt_seal_ids
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def _end(ids: list[int], *, was: str, status: str, reason: str, now: datetime) -
         )
         if updated:
             ended.append(pk)
+    attempt_seal_ids(ended)
     Prompt.objects.filter(attempt_id__in=ended, status=PromptStatus.OPEN).update(
         status=PromptStatus.CANCELLED
     )

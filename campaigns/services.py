@@ -28,6 +28,7 @@ from campaigns.models import (
     Verdict,
 )
 from campaigns.recovery import attempts_end_aborted
+from campaigns.sealing import campaign_seal
 from stations.models import FirmwareVersion, Station
 
 
@@ -126,6 +127,7 @@ def plan_item_set_applicability(*, plan_item: PlanItem, applicability: str, reas
     plan_item.applicability = applicability
     plan_item.reason = reason.strip() if applicability != Applicability.PLANNED else ""
     plan_item.save(update_fields=["applicability", "reason"])
+    campaign_seal(plan_item.campaign)
 
 
 def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
@@ -267,6 +269,7 @@ def attempt_record_verdict(
     attempt.save(
         update_fields=["final_verdict", "result_text", "notes", "decided_by", "decided_at"]
     )
+    campaign_seal(attempt.plan_item.campaign)
     attempt_changed_sync(attempt.pk, "verdict")
 
 
@@ -319,6 +322,7 @@ def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
     campaign.signed_off = timezone.now()
     campaign.signed_off_by = user
     campaign.save(update_fields=["status", "signed_off", "signed_off_by"])
+    campaign_seal(campaign)
 
 
 def _step_list(items: list[PlanItem]) -> str:
