@@ -24,6 +24,7 @@ from accounts.permissions import qa_required
 from certlab import limits
 from stations import frame_export as exports
 from stations import ocpp_j, registry, selectors, services
+from stations.console_text import console_payload_problem
 from stations.frame_view import (
     FrameFilter,
     frame_json,
@@ -196,6 +197,8 @@ def console_send(request: HttpRequest, pk: int) -> HttpResponse:
         )
     if not raw and action not in ocpp_j.CS_ACTIONS:
         return JsonResponse({"error": "Choose one of the Central System actions."}, status=400)
+    if not raw and (problem := console_payload_problem(action, payload)):
+        return JsonResponse({"error": problem}, status=400)
     command = Command.objects.create(
         station=station,
         action="" if raw else action,

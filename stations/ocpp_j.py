@@ -314,6 +314,15 @@ def schema_error(action: str, payload: Any, *, response: bool = False) -> tuple[
         return FORMATION_VIOLATION, f"{name}: the payload is nested too deeply to check"
 
 
+def first_violation(action: str, payload: Any):
+    """The schema violation of an action's request that schema_error describes (None: none,
+    or too deep to check), for a message that names the field."""
+    try:
+        return best_match(_validator(action).iter_errors(payload))
+    except RecursionError:
+        return None
+
+
 def _schema_error(name: str, payload: Any) -> tuple[str, str] | None:
     validator = _validator(name)
     if name in _DECIMAL_SCHEMAS:

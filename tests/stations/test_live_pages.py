@@ -134,6 +134,22 @@ def test_a_nul_in_the_frame_filter_is_not_a_server_error(qa_client):
         ({"action": "Reset", "payload": "{}", "timeout": "nan"}, "number of seconds"),
         ({"action": "Reset", "payload": "{}", "timeout": "soon"}, "number of seconds"),
         ({"action": "FlyToTheMoon", "payload": "{}"}, "Central System actions"),
+        (
+            {"action": "Reset", "payload": '{"type": "Hard2"}'},
+            'Reset: type must be one of Hard, Soft (not "Hard2").',
+        ),
+        ({"action": "Reset", "payload": "{}"}, "Reset: the field type is missing."),
+        (
+            {
+                "action": "ChangeConfiguration",
+                "payload": '{"key": "HeartbeatInterval", "value": 30}',
+            },
+            "ChangeConfiguration: value must be text (not 30).",
+        ),
+        (
+            {"action": "GetConfiguration", "payload": '{"key": "HeartbeatInterval"}'},
+            "GetConfiguration: key must be a list",
+        ),
     ],
 )
 def test_console_refuses_bad_input_with_a_message(qa_client, monkeypatch, fields, message):
