@@ -5,13 +5,16 @@ the database and names each frame, check or verdict changed behind CertLab's bac
 import hashlib
 import io
 import json
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from campaigns import evidence, sealing, services
 from campaigns.engine.context import CheckResult, Outcome
@@ -191,3 +194,26 @@ def test_the_attempt_is_sealed_where_the_worker_finishes_it(station, qa_user):
         attempt.evidence_head
         == evidence.fold(sealing.attempt_rows(attempt, last_frame=attempt.evidence_last_frame))[0]
     )
+
+
+def test_the_signed_reports_pdf_and_html_print_the_evidence_digest_and_revision(qa_client, signed):
+    pdf = qa_client.get(reverse("campaigns:report_pdf", args=[signed.pk]))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    squeezed = re.sub(r"\s+", "", text)
+    assert "Evidencedigest" + signed.evidence_digest in squeezed
+    assert "reportrevision1" in squeezed.lower()
+    html = qa_client.get(reverse("campaigns:report", args=[signed.pk])).content.decode()
+    assert signed.evidence_digest in html
+
+
+def test_a_changed_verdict_changes_the_digest_the_report_prints(qa_client, station, qa_user):
+    campaign = full_campaign(station=station, owner=qa_user)
+    attempt = Attempt.objects.filter(plan_item__campaign=campaign).order_by("pk").first()
+    services.attempt_record_verdict(attempt=attempt, user=qa_user, verdict="ok", result_text="Ok")
+    campaign.refresh_from_db()
+    first = campaign.evidence_digest
+    services.attempt_record_verdict(attempt=attempt, user=qa_user, verdict="failed",
+                                    result_text="Failed: no boot")  # fmt: skip
+    campaign.refresh_from_db()
+    html = qa_client.get(reverse("campaigns:report", args=[campaign.pk])).content.decode()
+    assert campaign.evidence_digest in html and first not in html
