@@ -217,3 +217,30 @@ def test_a_changed_verdict_changes_the_digest_the_report_prints(qa_client, stati
     campaign.refresh_from_db()
     html = qa_client.get(reverse("campaigns:report", args=[campaign.pk])).content.decode()
     assert campaign.evidence_digest in html and first not in html
+
+
+def test_a_signed_off_campaigns_evidence_is_frozen_against_every_page_that_changes_it(
+    qa_client, signed
+):
+    attempt = Attempt.objects.get(plan_item__campaign=signed, plan_item__function__number=4)
+    posts = [
+        (reverse("campaigns:step_run", args=[signed.pk, 4]), {}),
+        (reverse("campaigns:attempt_verdict", args=[attempt.pk]),
+         {"verdict": "failed", "result_text": "Failed after all"}),
+        (reverse("campaigns:step_plan", args=[signed.pk, 4]),
+         {"applicability": "not_applicable", "reason": "no longer wanted"}),
+        (reverse("campaigns:campaign_reopen", args=[signed.pk]), {}),
+        (reverse("campaigns:campaign_complete", args=[signed.pk]), {}),
+    ]  # fmt: skip
+    for url, data in posts:
+        response = qa_client.post(url, data, follow=True)
+        assert response.status_code == 200, url
+        assert "signed off; it can no longer change" in response.content.decode(), url
+    assert Attempt.objects.filter(plan_item__campaign=signed).count() == 17  # 16 + step 12's retest
+    attempt.refresh_from_db()
+    assert attempt.final_verdict == "ok"
+    assert signed.plan.get(function__number=4).applicability == "planned"
+    assert verify(signed) == (
+        0,
+        f"campaign {signed.pk}: verified (digest {signed.evidence_digest})\n",
+    )
