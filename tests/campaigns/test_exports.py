@@ -87,8 +87,9 @@ def test_a_station_log_exports_as_json_lines(vendor_client, station):
 
 
 def test_an_unknown_export_format_is_a_404(qa_client, station):
-    response = qa_client.get(f"/stations/live/{station.pk}/frames.xlsx")
-    assert response.status_code == 404
+    url = reverse("stations:frame_export", args=[station.pk, "csv"])
+    assert qa_client.get(url).status_code == 200
+    assert qa_client.get(url.replace(".csv", ".xlsx")).status_code == 404
 
 
 def test_an_attempt_exports_its_frames_and_a_campaign_those_of_all_its_attempts(
