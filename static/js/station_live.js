@@ -34,9 +34,28 @@
       return window.CertLabFrameLine(template, frame);
     }
 
+    // The state card follows the stream: "2026-12-01T10:00:00.123456+00:00" is shown as the
+    // server shows it, "2026-12-01 10:00:00.123456" (the heartbeat to the second).
+    const lastFrame = document.getElementById("last-frame");
+    const lastHeartbeat = document.getElementById("last-heartbeat");
+    function stamp(frame, length) {
+      return frame.datetime.replace("T", " ").slice(0, length);
+    }
+    function later(cell, value) {  // "—" (none yet) or an older time gives way
+      if (cell && (cell.textContent === "—" || value > cell.textContent)) cell.textContent = value;
+    }
+    function showState(frame) {
+      if (!frame.datetime) return;
+      later(lastFrame, stamp(frame, 26));
+      if (frame.direction === "in" && frame.action === "Heartbeat" && frame.message_type === "CALL") {
+        later(lastHeartbeat, stamp(frame, 19));
+      }
+    }
+
     function show(frames) {  // oldest first; the newest ends on top
       const fresh = document.createDocumentFragment();
       for (const frame of frames) {
+        showState(frame);
         if (frame.id) after = Math.max(after, frame.id);
         if (keys.has(frame.key)) continue;
         keys.add(frame.key);
@@ -163,10 +182,30 @@
       return out;
     }
 
+    // Recent commands: one sent here shows at once and its state as it changes.
+    const recent = document.getElementById("recent-commands");
+    function showCommand(id, action, status) {
+      const list = recent.querySelector("ul");
+      let item = list.querySelector('[data-command="' + id + '"]');
+      if (!item) {
+        item = document.createElement("li");
+        item.dataset.command = id;
+        const time = new Date().toTimeString().slice(0, 8);
+        item.append("#" + id + " " + (action || "raw frame") + " · ");
+        const state = document.createElement("span");
+        state.className = "command-status";
+        item.append(state, " · " + time);
+        list.prepend(item);
+        recent.hidden = false;
+      }
+      item.querySelector(".command-status").textContent = status;
+    }
+
     async function poll(url) {
       for (;;) {
         const response = await fetch(url, {headers: {Accept: "application/json"}});
         const command = await response.json();
+        showCommand(command.id, null, command.status_label);
         if (command.status !== "queued") {
           result.textContent = command.status_label + (command.error ? ": " + command.error : "") +
             "\n" + JSON.stringify(command.response, null, 2);
@@ -190,6 +229,7 @@
       const response = await fetch(section.dataset.sendUrl, {method: "POST", body: data});
       const body = await response.json();
       if (!response.ok) { result.textContent = body.error; return; }
+      showCommand(body.id, rawMode.checked ? "" : actionSelect.value, "Queued");
       poll(body.url);
     });
     rawMode.addEventListener("change", () => {
