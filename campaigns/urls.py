@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/sign-off/", views.campaign_sign_off, name="campaign_sign_off"),
     path("<int:pk>/report/", views.report, name="report"),
     path("<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
+    path("<int:pk>/evidence.zip", views.evidence_bundle, name="evidence_bundle"),
     path("<int:pk>/frames.<frames:fmt>", export_views.campaign_frames, name="campaign_frames"),
     path("<int:pk>/verdicts.json", export_views.verdicts_json, name="verdicts_json"),
     path("<int:pk>/verdicts.xml", export_views.verdicts_junit, name="verdicts_junit"),

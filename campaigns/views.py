@@ -375,6 +375,25 @@ def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@login_required
+@require_GET
+def evidence_bundle(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report with its evidence, verifiable offline (campaigns.bundle)."""
+    from campaigns.bundle import bundle_bytes
+    from campaigns.report import render_pdf
+
+    campaign = _campaign(request, pk)
+    context = _report_context(campaign)
+    pdf = render_pdf(request, "campaigns/report.html", context)
+    response = HttpResponse(
+        bundle_bytes(campaign, pdf=pdf, revision=context["seal"].revision),
+        content_type="application/zip",
+    )
+    name = f"certlab-{campaign.station.charge_point_id}-{campaign.pk}-evidence.zip"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def _report_context(campaign: Campaign) -> dict:
     from campaigns.report_data import marks, report_context, running_head
 

@@ -6,7 +6,11 @@ import hashlib
 import io
 import json
 import re
+import subprocess
+import sys
+import zipfile
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -244,3 +248,56 @@ def test_a_signed_off_campaigns_evidence_is_frozen_against_every_page_that_chang
         0,
         f"campaign {signed.pk}: verified (digest {signed.evidence_digest})\n",
     )
+
+
+def _bundle(client, campaign, tmp_path) -> Path:
+    response = client.get(reverse("campaigns:evidence_bundle", args=[campaign.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(response.content)
+    return path
+
+
+def _offline(bundle: Path, tmp_path) -> subprocess.CompletedProcess:
+    """The verifier as an auditor runs it: unpacked from the bundle, without CertLab."""
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extract("verify_bundle.py", tmp_path / "auditor")
+        archive.extract("evidence.py", tmp_path / "auditor")
+    return subprocess.run(
+        [sys.executable, "-I", str(tmp_path / "auditor" / "verify_bundle.py"), str(bundle)],
+        capture_output=True, text=True, cwd=tmp_path / "auditor", timeout=60,
+    )  # fmt: skip
+
+
+def test_the_offline_verifier_agrees_on_the_bundle_and_fails_on_one_byte_changed(
+    qa_client, signed, tmp_path
+):
+    bundle = _bundle(qa_client, signed, tmp_path)
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        assert archive.read("report.pdf").startswith(b"%PDF")
+    assert manifest["evidence_digest"] == signed.evidence_digest
+    good = _offline(bundle, tmp_path)
+    assert good.returncode == 0 and "verified" in good.stdout, good.stdout + good.stderr
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    bundle.write_bytes(bytes(data))
+    bad = _offline(bundle, tmp_path)
+    assert bad.returncode == 1 and "verified" not in bad.stdout
+
+
+def test_the_offline_verifier_names_a_frame_changed_inside_a_rebuilt_bundle(
+    qa_client, signed, tmp_path
+):
+    bundle = _bundle(qa_client, signed, tmp_path)
+    with zipfile.ZipFile(bundle) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    files["frames.jsonl"] = files["frames.jsonl"].replace(b"Heartbeat", b"HeartBeat", 1)
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"]["frames.jsonl"] = hashlib.sha256(files["frames.jsonl"]).hexdigest()
+    files["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    bad = _offline(bundle, tmp_path)
+    assert bad.returncode == 1 and "do not fold to its chain head" in bad.stdout

@@ -122,6 +122,7 @@ COVERED = {
         {"pk": o.campaign.pk, "fmt": f} for f in ("csv", "jsonl")
     ],
     "campaigns:verdicts_json": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:evidence_bundle": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:verdicts_junit": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:attempt_frames": lambda o: [
         {"attempt_pk": o.attempt.pk, "fmt": f} for f in ("csv", "jsonl")
