@@ -209,8 +209,19 @@ def prompt_answer(
         answered_on_simulator=on_simulator,
     )
     if not updated:
-        raise ValidationError("This prompt is no longer open.")
+        raise ValidationError(_closed_prompt_text(prompt))
     attempt_changed_sync(prompt.attempt_id, "prompt")
+
+
+def _closed_prompt_text(prompt: Prompt) -> str:
+    """What became of a prompt a stale page tried to answer."""
+    prompt.refresh_from_db(fields=["status", "answer", "answered_by"])
+    if prompt.status == PromptStatus.ANSWERED:
+        who = prompt.answered_by.get_username() if prompt.answered_by else "someone"
+        return f"This prompt is no longer open: {who} answered it {prompt.answer!r}."
+    if prompt.status == PromptStatus.EXPIRED:
+        return "This prompt is no longer open: its time ran out (not observed)."
+    return "This prompt is no longer open: the step ended."
 
 
 def prompt_do_on_simulator(*, prompt: Prompt, user: User) -> None:

@@ -320,3 +320,18 @@ def test_the_step_page_titles_an_attachment_for_people_not_by_its_raw_name(qa_cl
     html = qa_client.get(reverse("campaigns:step_detail", args=[own_campaign.pk, 14])).content
     assert "<summary>Reported hardware errors</summary>" in html.decode()
     assert "Hardware_errors" not in html.decode()
+
+
+def test_answering_a_prompt_answered_already_says_who_answered_it(qa_client, own_campaign):
+    attempt = _finished_attempt(own_campaign, status=AttemptStatus.RUNNING, ended=None)
+    deadline = timezone.now() + timezone.timedelta(seconds=90)
+    prompt = Prompt.objects.create(
+        attempt=attempt, text="Plug in", choices=["Done", "Cannot do"], deadline=deadline
+    )
+    url = reverse("campaigns:prompt_answer", args=[prompt.pk])
+    qa_client.post(url, {"choice": "Cannot do"})
+    html = qa_client.post(url, {"choice": "Done"}, follow=True).content.decode()
+    assert "This prompt is no longer open: qa answered it &#x27;Cannot do&#x27;." in html
+    Prompt.objects.filter(pk=prompt.pk).update(status="expired")
+    html = qa_client.post(url, {"choice": "Done"}, follow=True).content.decode()
+    assert "its time ran out (not observed)" in html
