@@ -144,7 +144,9 @@ async def test_an_unanswered_prompt_times_out_and_the_attempt_ends(lab, worker):
     attempt = await _start(campaign, qa, 1)
     attempt = await _wait(attempt.pk, ENDED, timeout=30)
     assert attempt.status == AttemptStatus.FINISHED
-    assert attempt.proposed_verdict == "failed"
+    # An expired prompt means "not observed", never Failed: the reboot was never done.
+    assert attempt.proposed_verdict == "incomplete"
+    assert "expired" in attempt.proposed_text and "with no answer" in attempt.proposed_text
     prompt = await sync_to_async(Prompt.objects.get)(attempt=attempt)
     assert prompt.status == "expired"
 
