@@ -116,6 +116,7 @@ async def test_a_prompt_with_timed_actions_counts_each_down_in_the_browser(lab, 
         later_second = await steps.nth(1).locator(".step-countdown").inner_text()
         assert int(third.split()[1]) - int(later_second.split()[1]) in (39, 40, 41)
         await page.screenshot(path=str(tmp_path / "steps.png"), full_page=True)
-        await page.click("text=Abort")
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.click("text=Abort")  # Abort asks first: QA confirm
         await page.locator("text=Record verdict").wait_for(timeout=90000)
         await browser.close()
