@@ -28,31 +28,43 @@ if TYPE_CHECKING:
     from campaigns.engine.context import StepContext
     from campaigns.engine.frames import Frame
 
+# The table's order: rows A..I are the status before, columns 1..9 the status after ("A3":
+# Available to Charging). Keep it: the cell ids below and in the result texts depend on it.
 STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
             "Reserved", "Unavailable", "Faulted")  # fmt: skip
 STATION_STATUSES = frozenset({"Available", "Unavailable", "Faulted"})  # connector 0
 CHARGING_STATES = ("Charging", "SuspendedEV", "SuspendedEVSE")  # a transaction runs
 HIDEABLE = ("Preparing", "Finishing", "SuspendedEV", "SuspendedEVSE")
 
-# Section 4.9: for each status, the statuses it may change to (the table's filled cells).
+# Section 4.9's filled cells, row by row as the specification prints them (checked against
+# OCPP 1.6 edition 2 section 4.9 as reproduced by open-source charge points and Central Systems
+# that encode it; see tests/campaigns/test_connector_states.py). Empty cells are not transitions
+# of OCPP 1.6: B2..I9 on the diagonal, and for instance A6 (Available to Finishing), B7/B8
+# (Preparing to Reserved/Unavailable), C2/C7, F3..F7, G3..G7, H6/H7 and I9.
+_ROWS = (
+    "A2 A3 A4 A5 A7 A8 A9",  # Available
+    "B1 B3 B4 B5 B6 B9",  # Preparing
+    "C1 C4 C5 C6 C8 C9",  # Charging
+    "D1 D3 D5 D6 D8 D9",  # SuspendedEV
+    "E1 E3 E4 E6 E8 E9",  # SuspendedEVSE
+    "F1 F2 F8 F9",  # Finishing
+    "G1 G2 G8 G9",  # Reserved
+    "H1 H2 H3 H4 H5 H9",  # Unavailable
+    "I1 I2 I3 I4 I5 I6 I7 I8",  # Faulted
+)
+CELLS = frozenset(cell_id for row in _ROWS for cell_id in row.split())
+
+
+def cell(previous: str, status: str) -> str:
+    """The id of a transition's cell in the table ("A3" for Available to Charging)."""
+    return "ABCDEFGHI"[STATUSES.index(previous)] + str(STATUSES.index(status) + 1)
+
+
+# For each status, the statuses it may change to (the table's filled cells, by row).
 ALLOWED: dict[str, frozenset[str]] = {
-    "Available": frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Reserved",
-                            "Unavailable", "Faulted"}),  # A2-A5, A7-A9
-    "Preparing": frozenset({"Available", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
-                            "Faulted"}),  # B1, B3-B6, B9
-    "Charging": frozenset({"Available", "SuspendedEV", "SuspendedEVSE", "Finishing",
-                           "Unavailable", "Faulted"}),  # C1, C4-C6, C8, C9
-    "SuspendedEV": frozenset({"Available", "Charging", "SuspendedEVSE", "Finishing",
-                              "Unavailable", "Faulted"}),  # D1, D3, D5, D6, D8, D9
-    "SuspendedEVSE": frozenset({"Available", "Charging", "SuspendedEV", "Finishing",
-                                "Unavailable", "Faulted"}),  # E1, E3, E4, E6, E8, E9
-    "Finishing": frozenset({"Available", "Preparing", "Unavailable", "Faulted"}),  # F1, F2, F8, F9
-    "Reserved": frozenset({"Available", "Preparing", "Unavailable", "Faulted"}),  # G1, G2, G8, G9
-    "Unavailable": frozenset({"Available", "Preparing", "Charging", "SuspendedEV",
-                              "SuspendedEVSE", "Faulted"}),  # H1-H5, H9
-    "Faulted": frozenset({"Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE",
-                          "Finishing", "Reserved", "Unavailable"}),  # I1-I8
-}  # fmt: skip
+    before: frozenset(after for after in STATUSES if cell(before, after) in CELLS)
+    for before in STATUSES
+}
 
 
 class Transition(StrEnum):
@@ -85,7 +97,11 @@ class Step:
     index: int  # position in the judged sequence
 
     def describe(self) -> str:
-        return f"{self.previous or '?'} → {self.status}"
+        text = f"{self.previous or '?'} → {self.status}"
+        if self.previous in STATUSES and self.status in STATUSES and self.previous != self.status:
+            where = cell(self.previous, self.status)
+            text += f" ({where}{'' if where in CELLS else ', an empty cell'})"
+        return text
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,93 @@ import pytest
 
 from campaigns.engine.connector_states import (
     ALLOWED,
+    CELLS,
     STATUSES,
     Transition,
+    cell,
     judge,
     judge_sequence,
 )
+
+# OCPP 1.6 edition 2, section 4.9, written out per row (the status before) with the statuses its
+# filled cells lead to; checked against open-source encodings of the table (a Central System
+# simulator's OCPP16Constants transitions, a charge point's conformance tests that list the cells
+# A2..I8, an OCPP debugging toolkit's issue that counts its 53 cells).
+SPEC_TABLE = {
+    "Available": ("Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Reserved",
+                  "Unavailable", "Faulted"),  # A2-A5, A7-A9
+    "Preparing": ("Available", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
+                  "Faulted"),  # B1, B3-B6, B9
+    "Charging": ("Available", "SuspendedEV", "SuspendedEVSE", "Finishing", "Unavailable",
+                 "Faulted"),  # C1, C4-C6, C8, C9
+    "SuspendedEV": ("Available", "Charging", "SuspendedEVSE", "Finishing", "Unavailable",
+                    "Faulted"),  # D1, D3, D5, D6, D8, D9
+    "SuspendedEVSE": ("Available", "Charging", "SuspendedEV", "Finishing", "Unavailable",
+                      "Faulted"),  # E1, E3, E4, E6, E8, E9
+    "Finishing": ("Available", "Preparing", "Unavailable", "Faulted"),  # F1, F2, F8, F9
+    "Reserved": ("Available", "Preparing", "Unavailable", "Faulted"),  # G1, G2, G8, G9
+    "Unavailable": ("Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE",
+                    "Faulted"),  # H1-H5, H9
+    "Faulted": ("Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE",
+                "Finishing", "Reserved", "Unavailable"),  # I1-I8
+}  # fmt: skip
+
+
+def test_the_table_is_section_4_9s_with_its_53_cells():
+    assert {before: set(after) for before, after in ALLOWED.items()} == {
+        before: set(after) for before, after in SPEC_TABLE.items()
+    }
+    assert len(CELLS) == 53
+
+
+@pytest.mark.parametrize(
+    ("cell_id", "previous", "status"),
+    [
+        ("A2", "Available", "Preparing"),
+        ("A3", "Available", "Charging"),  # MinimumStatusDuration hides Preparing
+        ("A7", "Available", "Reserved"),
+        ("B1", "Preparing", "Available"),  # the user gives up, ConnectionTimeOut
+        ("B6", "Preparing", "Finishing"),
+        ("B9", "Preparing", "Faulted"),
+        ("C1", "Charging", "Available"),
+        ("C8", "Charging", "Unavailable"),  # ChangeAvailability scheduled, session ends
+        ("D5", "SuspendedEV", "SuspendedEVSE"),
+        ("E4", "SuspendedEVSE", "SuspendedEV"),
+        ("F2", "Finishing", "Preparing"),  # a new session on the same cable
+        ("G2", "Reserved", "Preparing"),
+        ("H3", "Unavailable", "Charging"),
+        ("I6", "Faulted", "Finishing"),
+        ("I7", "Faulted", "Reserved"),
+    ],
+)
+def test_filled_cells_of_the_table_are_allowed(cell_id, previous, status):
+    assert cell(previous, status) == cell_id
+    assert cell_id in CELLS
+    assert judge(previous, status) == Transition.ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("cell_id", "previous", "status"),
+    [
+        ("A6", "Available", "Finishing"),
+        ("B7", "Preparing", "Reserved"),
+        ("B8", "Preparing", "Unavailable"),
+        ("C2", "Charging", "Preparing"),
+        ("C7", "Charging", "Reserved"),
+        ("D2", "SuspendedEV", "Preparing"),
+        ("F3", "Finishing", "Charging"),
+        ("F7", "Finishing", "Reserved"),
+        ("G3", "Reserved", "Charging"),
+        ("G6", "Reserved", "Finishing"),
+        ("H6", "Unavailable", "Finishing"),
+        ("H7", "Unavailable", "Reserved"),
+    ],
+)
+def test_empty_cells_of_the_table_are_not_allowed(cell_id, previous, status):
+    assert cell(previous, status) == cell_id
+    assert cell_id not in CELLS
+    assert judge(previous, status) != Transition.ALLOWED
+    assert f"({cell_id}, an empty cell)" in judge_sequence([status], start=previous).describe()
 
 
 @pytest.mark.parametrize(
