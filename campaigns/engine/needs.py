@@ -6,10 +6,7 @@ by the engine before the step runs, whatever the step then records for it), ``"1
 part of a check a step leaves out (it asks ``ctx.lacks(key)``). A need is a capability flag name
 or ``profile:<FeatureProfile>``; a profile need only counts when the profiles are declared.
 
-Declared but deciding nothing here: a display and the connector types (no criterion needs them),
-and whether the station reboots on Reset: OCPP 1.6 requires the reboot (criteria 9.a and 9.b), so
-a station declared not to reboot is still judged by it; the declaration only tells QA to expect
-the failure.
+Declared but deciding nothing here: a display and the connector types (no criterion needs them).
 """
 
 from __future__ import annotations
@@ -29,6 +26,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
     # Local stop: the same tag presented again (7.b); the cable unplugged on the EV side (7.c).
     "7.b": ("has_rfid_reader",),
     "7.c": ("has_cable_sensing",),
+    # Both of step 9's criteria are "comes online after reset (BootNotification …)": a station
+    # declared not to reboot on Reset cannot be judged by them (campaigns/steps/reset.py).
+    "9": ("reboots_on_reset",),
+    "9.a": ("reboots_on_reset",),
+    "9.b": ("reboots_on_reset",),
     # Hardware errors are provoked on the bench.
     "10": ("has_fault_injection",),
     # Cable status: plugging and unplugging, and the connection timeout without a cable.

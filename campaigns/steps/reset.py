@@ -5,6 +5,14 @@ connection, come back with a BootNotification and report every connector with a
 StatusNotification. A StatusNotification for connector 0 as well is OCTT's rule (TC_001), a
 finding beyond the lab's criterion. "Accepted" without a reboot is a failure of its own
 (OCPP-NOTES). Resets with a transaction running (TC_015/TC_016) are left to QA.
+
+A station declared not to reboot on Reset (its vendor's declaration, "Reboots on Reset" off on
+the model or the station) cannot come online after a reset it does not do: both criteria need
+the reboot, so the step is planned not applicable with that reason, shown before the run
+(campaigns/engine/needs.py). Run anyway, its criteria are not applicable and it sends no Reset:
+OCPP 1.6 (section 5.14) still asks a station that Accepts a Reset to restart, and a station
+that cannot should answer Rejected; that is for QA to weigh with the declaration, not a verdict
+CertLab can derive from a reset it was told will not happen.
 """
 
 import asyncio
@@ -20,6 +28,10 @@ RESETS = (("9.a", "Hard"), ("9.b", "Soft"))
 
 
 async def run(ctx: StepContext) -> None:
+    if reason := ctx.lacks("9"):
+        await ctx.note(f"No Reset sent: {reason}.")
+        ctx.summary(f"Ok, not applicable: {reason}; no Reset sent")
+        return
     passed = []
     for criterion, kind in RESETS:
         if await _reset(ctx, criterion, kind):

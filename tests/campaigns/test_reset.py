@@ -152,3 +152,50 @@ async def test_station_that_never_returns_ends_offline(scripted, make_ctx):
     assert run.ending == Ending.STATION_OFFLINE
     assert run.outcomes == {"9.a": Outcome.FAILED, "9.b": Outcome.NOT_OBSERVED}
     assert "the station dropped its connection but did not come back" in run.result_text
+
+
+# --- a station declared not to reboot on Reset ---------------------------------------------------
+
+
+def test_a_station_declared_not_to_reboot_has_step_9_planned_not_applicable(db, qa_user):
+    from campaigns import services
+    from campaigns.models import Applicability
+    from tests.factories import StationFactory
+
+    rebooting = services.campaign_create(station=StationFactory(), owner=qa_user)
+    assert rebooting.plan.get(function__number=9).applicability == Applicability.PLANNED
+    station = StationFactory(charger_model__reboots_on_reset=False)
+    item = services.campaign_create(station=station, owner=qa_user).plan.get(function__number=9)
+    assert item.applicability == Applicability.NOT_APPLICABLE
+    assert item.reason == (
+        "Not applicable: the station does not reboot on Reset "
+        f"(declared for the model {station.charger_model})."
+    )
+
+
+async def test_step_9_run_anyway_on_a_station_declared_not_to_reboot_sends_no_reset(scripted):
+    from dataclasses import replace
+
+    from campaigns.engine.context import StepContext
+    from campaigns.engine.params import LabParameters
+    from stations.capabilities import Capabilities
+    from tests.campaigns.conftest import STATION
+
+    _rebooting(scripted)  # it would reboot: the declaration alone decides
+    station = replace(STATION, capabilities=Capabilities(connector_count=2,
+                                                          reboots_on_reset=False))  # fmt: skip
+    ctx = StepContext(port=scripted, station=station, params=LabParameters.fast())
+    run = await run_step(step_module(9), ctx, time_limit=20)
+    assert run.outcomes == {"9.a": Outcome.NOT_APPLICABLE, "9.b": Outcome.NOT_APPLICABLE}
+    assert "Reset" not in [action for action, _ in scripted.calls]
+    assert ctx.notes[-1] == "No Reset sent: the station does not reboot on Reset (declared)."
+    assert run.result_text == (
+        "Ok, not applicable: the station does not reboot on Reset (declared); no Reset sent"
+    )
+
+
+async def test_step_9_on_a_station_declared_to_reboot_judges_the_reboot(scripted, make_ctx):
+    scripted.on("Reset", {"status": "Accepted"})  # and nothing follows
+    run = await run_step(step_module(9), make_ctx(reconnect_timeout=1), time_limit=20)
+    assert run.outcomes == {"9.a": Outcome.FAILED, "9.b": Outcome.FAILED}
+    assert [action for action, _ in scripted.calls].count("Reset") == 2
