@@ -14,9 +14,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from campaigns.events import AttemptEvent, attempt_group
+from campaigns.events import AttemptEvent, RunAllEvent, attempt_group, run_all_group
 from campaigns.presentation import attempt_context
-from campaigns.selectors import attempts_for
+from campaigns.run_all import run_all_current, run_all_progress
+from campaigns.selectors import attempts_for, campaigns_for
 
 
 class AttemptConsumer(AsyncWebsocketConsumer):
@@ -58,3 +59,64 @@ class AttemptConsumer(AsyncWebsocketConsumer):
         context = {"a": attempt_context(attempt), "is_qa": user.is_qa,
                    "csrf_token": cookies.get(settings.CSRF_COOKIE_NAME, "")}  # fmt: skip
         return render_to_string("campaigns/_attempt.html", context)
+
+
+class RunAllConsumer(AsyncWebsocketConsumer):
+    """The campaign page's live "run all remaining steps": ``ws/campaigns/<pk>/run-all/``.
+
+    It follows the campaign's sequence (a next step started, the run ended) and the events of
+    the attempt running now (its prompt opened or answered, its status), and sends the panel
+    rendered afresh from the same partial as the page."""
+
+    async def connect(self) -> None:
+        self.campaign_pk = self.scope["url_route"]["kwargs"]["pk"]
+        self.following: str | None = None
+        rendered = await self._render()
+        if rendered is None:
+            await self.close()
+            return
+        await self.channel_layer.group_add(run_all_group(self.campaign_pk), self.channel_name)
+        await self.accept()
+        await self._send(await self._render(), "connected")
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(run_all_group(self.campaign_pk), self.channel_name)
+        if self.following:
+            await self.channel_layer.group_discard(self.following, self.channel_name)
+
+    async def run_all_changed(self, event: RunAllEvent) -> None:
+        await self._send(await self._render(), "run_all")
+
+    async def attempt_changed(self, event: AttemptEvent) -> None:
+        await self._send(await self._render(), event.get("what", ""))
+
+    async def _send(self, rendered: tuple[str, int | None] | None, what: str) -> None:
+        if rendered is None:  # the user lost access since connecting
+            await self.close()
+            return
+        html, attempt_pk = rendered
+        group = attempt_group(attempt_pk) if attempt_pk else None
+        if group != self.following:  # the next step started: follow its attempt instead
+            if self.following:
+                await self.channel_layer.group_discard(self.following, self.channel_name)
+            if group:
+                await self.channel_layer.group_add(group, self.channel_name)
+            self.following = group
+        await self.send(text_data=json.dumps({"what": what, "html": html}))
+
+    @database_sync_to_async
+    def _render(self) -> tuple[str, int | None] | None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return None
+        campaign = campaigns_for(user=user).filter(pk=self.campaign_pk).first()
+        if campaign is None:
+            return None
+        sequence = run_all_current(campaign=campaign)
+        progress = run_all_progress(sequence) if sequence else None
+        cookies = self.scope.get("cookies", {})
+        context = {"campaign": campaign, "ra": progress, "is_qa": user.is_qa,
+                   "csrf_token": cookies.get(settings.CSRF_COOKIE_NAME, "")}  # fmt: skip
+        html = render_to_string("campaigns/_run_all.html", context)
+        current = progress["current"] if progress else None
+        return html, current.pk if current else None

@@ -16,6 +16,11 @@ class AttemptEvent(TypedDict, total=False):
     what: Literal["status", "note", "check", "prompt", "verdict", "wait"]
 
 
+class RunAllEvent(TypedDict):
+    type: Literal["run_all.changed"]
+    campaign_id: int
+
+
 def attempt_group(attempt_id: int) -> str:
     return f"attempt-{attempt_id}"
 
@@ -23,6 +28,11 @@ def attempt_group(attempt_id: int) -> str:
 def station_attempts_group(station_id: int) -> str:
     """Who follows every attempt on a station (a script doing its local actions)."""
     return f"station-attempts-{station_id}"
+
+
+def run_all_group(campaign_id: int) -> str:
+    """Who follows a campaign's "run all remaining steps" (its page)."""
+    return f"campaign-run-all-{campaign_id}"
 
 
 async def attempt_changed(attempt_id: int, what: str, *, station_id: int | None = None) -> None:
@@ -41,3 +51,17 @@ async def attempt_changed(attempt_id: int, what: str, *, station_id: int | None 
 
 
 attempt_changed_sync = async_to_sync(attempt_changed)
+
+
+async def run_all_changed(campaign_id: int) -> None:
+    """The campaign's run-all moved on (a next step started) or ended."""
+    event: RunAllEvent = {"type": "run_all.changed", "campaign_id": campaign_id}
+    try:
+        await channel_layer().group_send(run_all_group(campaign_id), event)
+    except Exception:  # a live view is a convenience; the record is in the database
+        import logging
+
+        logging.getLogger(__name__).warning("could not announce campaign %s run", campaign_id)
+
+
+run_all_changed_sync = async_to_sync(run_all_changed)

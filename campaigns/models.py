@@ -403,3 +403,48 @@ class Prompt(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class RunAllStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    STOPPED = "stopped", "Stopped"
+
+
+class RunAll(models.Model):
+    """ "Run all remaining steps": the plan items to run, in order, one attempt after the other.
+    Kept in the database and advanced by the worker when an attempt ends (campaigns.run_all),
+    so it goes on when the browser that started it is closed."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="run_alls")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    items = models.JSONField(default=list, help_text="Plan item ids in the order they run.")
+    attempts = models.JSONField(default=list, help_text="Attempt ids it started, in order.")
+    current = models.ForeignKey(
+        Attempt, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=RunAllStatus.choices, default=RunAllStatus.RUNNING
+    )
+    reason = models.TextField(blank=True, help_text="Why it ended.")
+    created = models.DateTimeField(auto_now_add=True)
+    ended = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign"],
+                condition=models.Q(status="running"),
+                name="one_running_run_all_per_campaign",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"run all of campaign {self.campaign_id} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == RunAllStatus.RUNNING

@@ -17,9 +17,18 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="campaigns.run_attempt", acks_late=True)
 def run_attempt(attempt_id: int) -> str | None:
+    """Run the attempt; then, when it belongs to a "run all remaining steps", the next step
+    starts (its verdict proposed first, so the campaign page shows it as the next one begins)."""
     from campaigns.execution import execute_attempt
+    from campaigns.run_all import run_all_attempt_ended
 
-    return async_to_sync(execute_attempt)(attempt_id)
+    try:
+        return async_to_sync(execute_attempt)(attempt_id)
+    finally:
+        try:
+            run_all_attempt_ended(attempt_id=attempt_id)
+        except Exception:  # the sweep moves the sequence on (run_alls_catch_up)
+            logger.exception("could not move on from attempt %s", attempt_id)
 
 
 def attempts_in_queue() -> set[int] | None:
@@ -48,7 +57,7 @@ def sweep_lost_attempts() -> dict[str, list[int]]:
     """One look for attempts nobody runs any more (safe to call any time, from any process)."""
     from django.db import close_old_connections
 
-    from campaigns import recovery
+    from campaigns import recovery, run_all
 
     found: dict[str, list[int]] = {}
     try:
@@ -59,6 +68,8 @@ def sweep_lost_attempts() -> dict[str, list[int]]:
                 waiting=attempts_in_queue, send=run_attempt.delay
             ),
         }
+        # Sequences whose attempt the lines above (or an abort) ended move on.
+        run_all.run_alls_catch_up()
     except Exception:  # a missing table or a database hiccup must not stop the worker
         logger.exception("could not look for lost attempts")
     finally:

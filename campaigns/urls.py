@@ -17,6 +17,8 @@ urlpatterns = [
         views.campaign_apply_declaration,
         name="campaign_apply_declaration",
     ),
+    path("<int:pk>/run-all/", views.campaign_run_all, name="campaign_run_all"),
+    path("<int:pk>/run-all/stop/", views.campaign_run_all_stop, name="campaign_run_all_stop"),
     path("<int:pk>/sign-off/", views.campaign_sign_off, name="campaign_sign_off"),
     path("<int:pk>/report/", views.report, name="report"),
     path("<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),

@@ -12,10 +12,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import qa_required
-from campaigns import selectors, services
+from campaigns import run_all, selectors, services
 from campaigns.forms import (
     ApplicabilityForm,
     CampaignFilterForm,
@@ -118,12 +119,15 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     rows = selectors.report_rows(campaign=campaign)
     active = Attempt.objects.filter(plan_item__campaign=campaign, status__in=["queued", "running"])
+    sequence = run_all.run_all_current(campaign=campaign)
     return render(
         request,
         "campaigns/campaign_detail.html",
         {
             "campaign": campaign,
             "rows": rows,
+            "remaining": sum(1 for row in rows if not row.verdict),
+            "ra": run_all.run_all_progress(sequence) if sequence else None,
             "declared_limits": selectors.declared_limits(campaign=campaign),
             "declaration_drift": selectors.declaration_drift(campaign=campaign),
             "active": active.select_related("plan_item__function"),
@@ -209,6 +213,31 @@ def step_run(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 @qa_required
 @require_POST
+def campaign_run_all(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run every planned step without a final verdict, one after the other, on the station."""
+    campaign = _campaign(request, pk)
+    try:
+        sequence = run_all.campaign_run_all(campaign=campaign, user=request.user)
+        messages.success(request, f"Running {len(sequence.items)} step(s) one after the other.")
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(campaign)
+
+
+@qa_required
+@require_POST
+def campaign_run_all_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    sequence = campaign.run_alls.filter(status="running").first()
+    if sequence and run_all.campaign_run_all_stop(run_all=sequence, user=request.user):
+        messages.info(request, "Stopped: the running step was asked to abort.")
+    else:
+        messages.info(request, "Nothing to stop: the steps are not running.")
+    return redirect(campaign)
+
+
+@qa_required
+@require_POST
 def step_plan(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     item = _plan_item(request, pk, number)
     form = ApplicabilityForm(request.POST)
@@ -286,7 +315,7 @@ def prompt_answer(request: HttpRequest, prompt_pk: int) -> HttpResponse:
         services.prompt_answer(prompt=prompt, user=request.user, **form.cleaned_data)
     except ValidationError as error:
         _fail(request, error)
-    return redirect(prompt.attempt)
+    return _back(request, prompt.attempt)
 
 
 @qa_required
@@ -302,7 +331,15 @@ def prompt_simulate(request: HttpRequest, prompt_pk: int) -> HttpResponse:
         services.prompt_do_on_simulator(prompt=prompt, user=request.user)
     except ValidationError as error:
         _fail(request, error)
-    return redirect(prompt.attempt)
+    return _back(request, prompt.attempt)
+
+
+def _back(request: HttpRequest, default) -> HttpResponse:
+    """Back to the page the form was on (``next``: the campaign page answers prompts too)."""
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
+    return redirect(default)
 
 
 @qa_required

@@ -15,6 +15,7 @@ from campaigns.models import (
     Check,
     CriterionResult,
     Prompt,
+    RunAll,
     TestFunction,
     Verdict,
 )
@@ -277,3 +278,44 @@ class WaitSerializer(serializers.Serializer):
     prompt = PromptSerializer(allow_null=True)
     ended = serializers.BooleanField()
     timed_out = serializers.BooleanField()
+
+
+class RunAllRequestSerializer(serializers.Serializer):
+    steps = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        help_text="Step numbers in the order to run them (default: every planned step without "
+        "a final verdict, in catalogue order).",
+    )
+
+
+class RunAllSerializer(serializers.ModelSerializer):
+    """A campaign's "run all remaining steps": the steps in order, the attempts so far."""
+
+    campaign = serializers.IntegerField(source="campaign_id")
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    steps = serializers.SerializerMethodField()
+    current = serializers.SerializerMethodField()
+    attempts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RunAll
+        fields = ["id", "campaign", "status", "reason", "started_by", "created", "ended",
+                  "steps", "current", "attempts"]  # fmt: skip
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_steps(self, run: RunAll) -> list[int]:
+        numbers = dict(run.campaign.plan.values_list("pk", "function__number"))
+        return [numbers[pk] for pk in run.items if pk in numbers]
+
+    @extend_schema_field(AttemptSerializer(allow_null=True))
+    def get_current(self, run: RunAll) -> dict | None:
+        current = run.current if run.is_running else None
+        return AttemptSerializer(current).data if current else None
+
+    @extend_schema_field(AttemptSerializer(many=True))
+    def get_attempts(self, run: RunAll) -> list[dict]:
+        attempts = Attempt.objects.filter(pk__in=run.attempts).select_related(
+            "plan_item__function", "started_by", "decided_by"
+        )
+        return AttemptSerializer(sorted(attempts, key=lambda a: a.pk), many=True).data

@@ -24,11 +24,13 @@ from api.serializers.campaigns import (
     EndWaitSerializer,
     PromptAnswerSerializer,
     PromptSerializer,
+    RunAllRequestSerializer,
+    RunAllSerializer,
     StepSerializer,
     TestFunctionSerializer,
     VerdictSerializer,
 )
-from campaigns import selectors, services
+from campaigns import run_all, selectors, services
 from campaigns.engine.params import PARAMETERS
 from campaigns.forms import CampaignForm
 from campaigns.models import CampaignStatus, PlanItem, Prompt
@@ -151,6 +153,37 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         campaign = self.get_object()
         services.campaign_reopen(campaign=campaign)
         return self._done(campaign)
+
+    @extend_schema(methods=["GET"], request=None, responses={200: RunAllSerializer, 404: None})
+    @extend_schema(
+        methods=["POST"], request=RunAllRequestSerializer, responses={201: RunAllSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], url_path="run-all")
+    def run_all(self, request: Request, pk=None) -> Response:
+        """GET: the campaign's latest run of all remaining steps (404 when it never had one).
+        POST: run the planned steps without a final verdict (or ``steps``) one after the other
+        on the station, the first one now; 409 when the station is running another attempt."""
+        campaign = self.get_object()
+        if request.method == "GET":
+            sequence = run_all.run_all_current(campaign=campaign)
+            if sequence is None:
+                raise NotFound("This campaign never ran all its steps.")
+            return Response(RunAllSerializer(sequence).data)
+        numbers = _valid(RunAllRequestSerializer, request).get("steps")
+        sequence = run_all.campaign_run_all(campaign=campaign, user=request.user, numbers=numbers)
+        return Response(RunAllSerializer(sequence).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=RunAllSerializer)
+    @action(detail=True, methods=["post"], url_path="run-all/stop")
+    def run_all_stop(self, request: Request, pk=None) -> Response:
+        """Stop the running sequence and abort its running step (it keeps what it saw)."""
+        campaign = self.get_object()
+        sequence = run_all.run_all_current(campaign=campaign)
+        if sequence is None:
+            raise NotFound("This campaign never ran all its steps.")
+        run_all.campaign_run_all_stop(run_all=sequence, user=request.user)
+        sequence.refresh_from_db()
+        return Response(RunAllSerializer(sequence).data)
 
     # --- one step of the campaign: /campaigns/<id>/steps/<number>/... ---------------------
     def _plan_item(self, number: str) -> PlanItem:

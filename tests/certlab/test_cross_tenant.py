@@ -117,6 +117,8 @@ COVERED = {
     "campaigns:campaign_reopen": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:campaign_apply_declaration": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:campaign_sign_off": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:campaign_run_all": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:campaign_run_all_stop": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:report": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:report_pdf": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:campaign_frames": lambda o: [
@@ -157,6 +159,8 @@ COVERED = {
     "api:campaign-plan": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:campaign-run": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:campaign-sign-off": lambda o: [{"pk": o.campaign.pk}],
+    "api:campaign-run-all": lambda o: [{"pk": o.campaign.pk}],
+    "api:campaign-run-all-stop": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-step": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:attempt-detail": lambda o: [{"pk": o.attempt.pk}],
     "api:attempt-abort": lambda o: [{"pk": o.attempt.pk}],
@@ -287,6 +291,7 @@ def _session_headers(user) -> list[tuple[bytes, bytes]]:
 SOCKETS = {
     "stations/{station}/frames/": "station",
     "attempts/{attempt}/": "attempt",
+    "campaigns/{campaign}/run-all/": "campaign",
 }
 LONG_POLLS = {
     "api/v1/attempts/{attempt}/next/?timeout=1": "attempt",
@@ -298,7 +303,10 @@ def test_every_websocket_and_long_poll_route_is_covered():
     from certlab.routing import browser_urlpatterns, http_urlpatterns
 
     def shape(route: str) -> str:
-        return route.split("?")[0].replace("{station}", "<int:pk>").replace("{attempt}", "<int:pk>")
+        route = route.split("?")[0]
+        for name in ("{station}", "{attempt}", "{campaign}"):
+            route = route.replace(name, "<int:pk>")
+        return route
 
     assert sorted(str(p.pattern) for p in browser_urlpatterns) == sorted(map(shape, SOCKETS))
     assert sorted(str(p.pattern) for p in http_urlpatterns) == sorted(map(shape, LONG_POLLS))
@@ -330,7 +338,7 @@ async def test_a_vendor_cannot_watch_or_wait_on_another_vendors_station_or_attem
     own = await sync_to_async(_tenant)("ALFA", qa)
     other = await sync_to_async(_tenant)(OTHER, qa)
     headers = await sync_to_async(_session_headers)(own.vendor)
-    ids = {"station": other.station.pk, "attempt": other.attempt.pk}
+    ids = {"station": other.station.pk, "attempt": other.attempt.pk, "campaign": other.campaign.pk}
     for route in SOCKETS:
         path = "/ws/" + route.format(**ids)
         comm = WebsocketCommunicator(_application(), path, headers=headers)
