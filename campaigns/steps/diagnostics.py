@@ -5,12 +5,19 @@ the answer must name a file, DiagnosticsStatusNotification must say Uploading th
 (either may come before the answer; the context listens from the start), and the FTP server must
 really hold that file, not empty, with its hash recorded. The file is attached as evidence.
 Whether its content is useful is QA's to judge.
+
+No connector should change its status for a diagnostics upload, so a connector rarely reports
+one here; any StatusNotification the station sends during the step is judged by the OCPP 1.6
+state machine (section 4.9) from the connector's status before: an allowed transition passes, an
+unexpected one is flagged for QA, a forbidden one fails. 13.a is about the upload only, so this
+is a finding beside it (OCPP 1.6 §4.9), recorded only when there were statuses to judge.
 """
 
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
+from campaigns.engine.connector_states import check_statuses, status_before
 from campaigns.engine.context import StepContext
 
 NUMBER = 13
@@ -21,6 +28,32 @@ DONE = ("Uploaded", "UploadFailed")
 
 
 async def run(ctx: StepContext) -> None:
+    since = ctx.mark()
+    await _diagnostics(ctx)
+    _check_statuses(ctx, since)
+
+
+def _check_statuses(ctx: StepContext, since: int) -> None:
+    """Whatever connector reported a status during the step, judged by section 4.9."""
+    frames = ctx.frames("StatusNotification", since=since)
+    connectors = sorted({f.payload.get("connectorId") for f in frames
+                         if isinstance(f.payload, dict)} - {None}, key=str)  # fmt: skip
+    for connector in connectors:
+        if not isinstance(connector, int):
+            continue
+        check_statuses(
+            ctx,
+            "13.a",
+            frames,
+            connector_id=connector,
+            start=status_before(ctx, connector, since),
+            key=f"13.a#status-{connector}",
+            what="StatusNotifications during the diagnostics upload",
+            finding="OCPP 1.6 §4.9",
+        )
+
+
+async def _diagnostics(ctx: StepContext) -> None:
     if ctx.files is None:
         ctx.check("13.a", None, "Not observed: CertLab's file services are not available here.")
         return

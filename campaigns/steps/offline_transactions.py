@@ -8,6 +8,12 @@ offline), in time order, each with the transactionId CertLab gave. If the transa
 running after the first outage (the built-in simulator cannot be reached while offline), a second
 prompt stops it by a power cut, which the station also reports after it is back. The step waits a
 bounded time after each reconnect and reports exactly what arrived and what did not.
+
+The connector's StatusNotifications over the step (Preparing, Charging, then Finishing and
+Available, or only the status after the outage: a station need not queue them) are judged by the
+OCPP 1.6 state machine (section 4.9), once the connector is back to Available: an allowed
+sequence passes, an unexpected transition is flagged for QA, a forbidden one fails. 14.a asks
+only for the queued transaction messages, so this is a finding beside it (OCPP 1.6 §4.9).
 """
 
 import asyncio
@@ -15,7 +21,16 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from campaigns.engine.charging import Session, change_key, finish, read_key, remote_start
+from campaigns.engine.charging import (
+    Session,
+    change_key,
+    finish,
+    read_key,
+    remote_start,
+    status_frames,
+    wait_available,
+)
+from campaigns.engine.connector_states import check_statuses, status_before
 from campaigns.engine.context import SimulatorAction, StepContext, TimedAction
 from campaigns.engine.frames import Frame
 
@@ -64,6 +79,8 @@ async def run(ctx: StepContext) -> None:
     else:
         await _offline_and_back(ctx, session)
     await finish(ctx, session)
+    if session.transaction_id is not None:
+        await _check_statuses(ctx, session)
     if changed and current is not None:
         await change_key(ctx, "MeterValueSampleInterval", current)
 
@@ -111,6 +128,22 @@ async def _offline_and_back(ctx: StepContext, session: Session) -> None:
         if _stop_of(ctx, since, tx):
             break
     _evaluate(ctx, since, session, outages)
+
+
+async def _check_statuses(ctx: StepContext, session: Session) -> None:
+    """The connector's statuses from the remote start to Available again, by section 4.9."""
+    connector = session.connector_id
+    await wait_available(ctx, connector)
+    check_statuses(
+        ctx,
+        "14.a",
+        status_frames(ctx, connector, session.since),
+        connector_id=connector,
+        start=status_before(ctx, connector, session.since),
+        key="14.a#status",
+        what=f"StatusNotifications of transaction {session.transaction_id} across the outage",
+        finding="OCPP 1.6 §4.9",
+    )
 
 
 def _connection(ctx: StepContext, since: int) -> int | None:

@@ -213,3 +213,36 @@ async def test_diagnostics_arriving_on_a_full_disk_end_lab_side_and_nothing_hang
     assert run.proposed == Proposed.INCOMPLETE
     assert "Not enough disk space" in run.result_text
     assert "not enough disk space" in full.log()
+
+
+async def test_no_status_during_the_upload_records_no_status_finding(scripted, make_ctx):
+    scripted.on("GetDiagnostics", {"fileName": FILE}, then=_notify("Uploading", "Uploaded"))
+    ctx = _ctx(make_ctx, FakeFiles(RECEIVED))
+    await run_step(step_module(13), ctx, time_limit=10)
+    assert not [r for r in ctx.results if "#status-" in r.key]
+
+
+async def test_statuses_during_the_upload_are_judged_by_the_state_machine(scripted, make_ctx):
+    def status(connector, value, delay):
+        payload = {"connectorId": connector, "errorCode": "NoError", "status": value}
+        return ("StatusNotification", payload, delay)
+
+    scripted.on(
+        "GetDiagnostics",
+        {"fileName": FILE},
+        then=[
+            *_notify("Uploading", "Uploaded"),
+            status(1, "Available", 0.01),
+            status(1, "Unavailable", 0.02),  # A8
+            status(1, "Available", 0.03),  # H1
+            status(0, "Charging", 0.04),  # not a status of the Charge Point
+        ],
+    )
+    ctx = _ctx(make_ctx, FakeFiles(RECEIVED))
+    run = await run_step(step_module(13), ctx, time_limit=10)
+    found = {r.key: r for r in ctx.results if "#status-" in r.key}
+    assert found["13.a#status-1"].outcome == Outcome.PASSED
+    assert found["13.a#status-0"].outcome == Outcome.FAILED
+    assert "'Charging' is not a status of connector 0" in found["13.a#status-0"].detail
+    assert {r.reference for r in found.values()} == {"OCPP 1.6 §4.9"}
+    assert run.proposed == Proposed.OK  # 13.a is the upload's

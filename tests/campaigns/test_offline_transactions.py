@@ -189,3 +189,51 @@ async def test_the_outage_prompt_gives_each_action_its_own_time():
     assert outage.steps[3].text == "Restore the network, then answer Done."
     # the operator has the actions' time on top of the prompt's own
     assert outage.timeout == ctx.params.prompt_timeout + 90 + ctx.params.offline_seconds
+
+
+class StatusesBack(OfflineCharger):
+    """Replays its queue, then reports ``back`` (the connector's statuses once reconnected)."""
+
+    def __init__(self, back) -> None:
+        super().__init__(lambda tx: [meter(tx, 0.9), stop(tx, 0.7)])
+        self.back = back
+
+    def _back(self, tx):
+        super()._back(tx)
+        for i, status in enumerate(self.back):
+            self.status(1, status, 0.1 + 0.01 * i)
+
+
+def _status_finding(ctx):
+    return next(r for r in ctx.results if r.key == "14.a#status")
+
+
+async def test_the_statuses_across_the_outage_are_judged_by_the_state_machine():
+    ctx, running = run_against(StatusesBack(["Finishing", "Available"]))
+    run = await running
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
+    finding = _status_finding(ctx)
+    assert (finding.outcome, finding.reference) == (Outcome.PASSED, "OCPP 1.6 §4.9")
+    assert finding.detail == (
+        "StatusNotifications of transaction 41 across the outage: Connector 1: Preparing → "
+        "Charging → Finishing → Available; every transition allowed by OCPP 1.6 (section 4.9)"
+    )
+
+
+async def test_a_forbidden_status_after_the_outage_is_a_failed_finding_not_a_failed_14a():
+    ctx, running = run_against(StatusesBack(["Reserved", "Available"]))
+    run = await running
+    finding = _status_finding(ctx)
+    assert finding.outcome == Outcome.FAILED
+    assert "Charging → Reserved (C7, an empty cell)" in finding.detail
+    assert run.outcomes == {"14.a": Outcome.PASSED}  # the lab's criterion: the queue
+    assert "1 finding beyond the criteria for QA: OCPP 1.6 §4.9" in run.result_text
+
+
+async def test_an_unreported_finishing_after_the_outage_is_flagged_for_qa():
+    ctx, running = run_against(StatusesBack(["Preparing", "Available"]))
+    await running
+    assert _status_finding(ctx).outcome == Outcome.PASSED
+    flagged = next(r for r in ctx.results if r.key == "14.a#status-unexpected")
+    assert flagged.outcome == Outcome.FLAGGED
+    assert "Charging → Preparing (C2, an empty cell)" in flagged.detail
