@@ -10,10 +10,12 @@ a header line shows as "?"."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
+import math
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -167,23 +169,36 @@ class FrameSection:
     blocks: list[FrameBlock]
 
 
-def _ascii(line: str) -> bytes:
-    """A line of JSON with every non-ASCII character as its JSON escape: the same JSON."""
-    try:
-        return line.encode("ascii")
-    except UnicodeEncodeError:
-        return "".join(c if c < "\x80" else json.dumps(c)[1:-1] for c in line).encode("ascii")
+def _json_escapes(error: UnicodeEncodeError) -> tuple[str, int]:
+    """An encoding error handler: the characters ASCII lacks as their JSON escapes."""
+    return json.dumps(error.object[error.start : error.end])[1:-1], error.end
 
 
-def _wrapped(text: str, width: int) -> Iterator[bytes]:
-    for raw_line in text.split("\n"):
-        line = _ascii(raw_line)
-        if len(line) <= width:
-            yield line
-            continue
-        yield line[:width]
-        for start in range(width, len(line), width - 2):
-            yield b"\xbb " + line[start : start + width - 2]  # » marks a wrapped line
+codecs.register_error("certlab-json-escapes", _json_escapes)
+
+
+def _ascii(text: str) -> bytes:
+    """JSON with every non-ASCII character as its JSON escape: the same JSON."""
+    return text.encode("ascii", errors="certlab-json-escapes")
+
+
+def _wrapped(text: str, width: int) -> list[bytes]:
+    """The body's lines cut to the column, each already escaped as a PDF string's inside.
+    Wrapped on the plain text (an escape is not a character the reader sees), escaped in one
+    pass over the whole body: per-line work is what 190,000 lines make expensive."""
+    lines = _ascii(text).split(b"\n")
+    if max(map(len, lines)) > width:
+        cut: list[bytes] = []
+        for line in lines:
+            cut.append(line[:width])
+            # » marks a wrapped line
+            cut += [b"\xbb " + line[i : i + width - 2] for i in range(width, len(line), width - 2)]
+        lines = cut
+    return _escape(b"\n".join(lines)).split(b"\n")
+
+
+def _escape(data: bytes) -> bytes:
+    return data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
 
 
 class _Column:
@@ -198,14 +213,15 @@ class _Column:
         self.font: Font | None = None
         self.rows = 0.0
 
-    def line(self, font: Font, data: bytes) -> None:
+    def lines(self, font: Font, escaped: list[bytes]) -> None:
+        """Lines already escaped (`_wrapped`), each shown on its own line."""
         if font is not self.font:
             size = self.grid.size + (0 if font is self.mono else 0.4)
             colour = b"0 0 0" if font is self.mono else b"0.12 0.16 0.3"
             self.ops.append(b"/%s %.2f Tf %s rg" % (font.name.encode(), size, colour))
             self.font = font
-        self.ops.append(_literal(data) + b"'")
-        self.rows += 1
+        self.ops.append(b"(" + b")'\n(".join(escaped) + b")'")
+        self.rows += len(escaped)
 
     def gap(self) -> None:
         self.ops.append(b"0 %.2f Td" % (-self.grid.leading / 2))
@@ -248,12 +264,16 @@ def frame_pages(section: FrameSection, grid: Grid, sans: Font, mono: Font) -> li
         if column.rows + 2 > rows:  # never a head alone at the foot of a column
             column = next_column(column)
         head = encode(block.head)
-        column.line(sans, head)
-        for data in _wrapped(block.body, width):
-            if column.rows >= rows:
+        column.lines(sans, [_escape(head)])
+        body = _wrapped(block.body, width)
+        while body:
+            room = max(0, math.ceil(rows - column.rows))
+            if room:
+                column.lines(mono, body[:room])
+                body = body[room:]
+            if body:
                 column = next_column(column)
-                column.line(sans, head + b" (continued)")
-            column.line(mono, data)
+                column.lines(sans, [_escape(head + b" (continued)")])
         column.gap()  # a little air between frames
     parts.append(column.close())
     pages.append(b"".join(parts))

@@ -62,7 +62,10 @@ class FrameEntry:
             moment = datetime.fromisoformat(self.timestamp.replace("Z", "+00:00"))
         except ValueError:
             return self.timestamp
-        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + (" UTC" if moment.tzinfo else "")
+        # isoformat, not strftime: the same text (milliseconds cut, not rounded), several times
+        # faster, which counts with 10,000 frames.
+        shown = moment.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
+        return shown + (" UTC" if moment.tzinfo else "")
 
 
 @dataclass

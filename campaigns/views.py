@@ -402,10 +402,11 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    from campaigns.report import render_pdf
+    from campaigns.report import cycle_collector_paused, render_pdf
 
     campaign = _campaign(request, pk)
-    pdf = render_pdf(request, "campaigns/report.html", _report_context(campaign))
+    with cycle_collector_paused():  # the context holds every frame of the appendix
+        pdf = render_pdf(request, "campaigns/report.html", _report_context(campaign))
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"certlab-{campaign.station.charge_point_id}-{campaign.pk}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -417,11 +418,12 @@ def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 def evidence_bundle(request: HttpRequest, pk: int) -> HttpResponse:
     """The report with its evidence, verifiable offline (campaigns.bundle)."""
     from campaigns.bundle import bundle_bytes
-    from campaigns.report import render_pdf
+    from campaigns.report import cycle_collector_paused, render_pdf
 
     campaign = _campaign(request, pk)
-    context = _report_context(campaign)
-    pdf = render_pdf(request, "campaigns/report.html", context)
+    with cycle_collector_paused():
+        context = _report_context(campaign)
+        pdf = render_pdf(request, "campaigns/report.html", context)
     response = HttpResponse(
         bundle_bytes(campaign, pdf=pdf, revision=context["seal"].revision),
         content_type="application/zip",
