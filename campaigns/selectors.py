@@ -10,10 +10,16 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from accounts.models import User
 from campaigns.engine import needs
 from campaigns.models import (
+    ACTIVE_STATUSES,
     Applicability,
     Attempt,
     Campaign,
+    CampaignStatus,
     PlanItem,
+    Prompt,
+    PromptStatus,
+    RunAll,
+    RunAllStatus,
     Verdict,
 )
 
@@ -160,3 +166,37 @@ def history_text(decided: list[Attempt]) -> str:
     ]
     parts.append(f"retest {decided[-1].result_text}")
     return "; ".join(parts)
+
+
+def campaigns_in_progress(*, user: User, limit: int = 20) -> list[Campaign]:
+    """Running campaigns the user may see, the latest started first."""
+    running = campaigns_for(user=user).filter(status=CampaignStatus.RUNNING)
+    return list(running.order_by("-started", "-pk")[:limit])
+
+
+def recent_sign_offs(*, user: User, limit: int = 8) -> list[Campaign]:
+    signed = campaigns_for(user=user).filter(status=CampaignStatus.SIGNED_OFF)
+    return list(signed.select_related("signed_off_by").order_by("-signed_off", "-pk")[:limit])
+
+
+def prompts_waiting(*, user: User) -> list[Prompt]:
+    """Open prompts of attempts the user may see, the oldest first: each holds a step."""
+    return list(
+        Prompt.objects.filter(status=PromptStatus.OPEN, attempt__in=attempts_for(user=user))
+        .select_related(
+            "attempt__plan_item__function", "attempt__plan_item__campaign", "attempt__station"
+        )
+        .order_by("deadline", "pk")
+    )
+
+
+def running_sequences(*, campaigns: list[Campaign]) -> dict[int, RunAll]:
+    """The running "run all remaining steps" of each of these campaigns that has one."""
+    runs = RunAll.objects.filter(campaign__in=campaigns, status=RunAllStatus.RUNNING)
+    return {run.campaign_id: run for run in runs}
+
+
+def active_attempts_on(*, stations: list) -> dict[int, Attempt]:
+    """The attempt queued or running on each of these stations that has one."""
+    active = Attempt.objects.filter(station__in=stations, status__in=ACTIVE_STATUSES)
+    return {a.station_id: a for a in active.select_related("plan_item__function")}

@@ -4,20 +4,14 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from campaigns.selectors import campaigns_for
 from certlab.health import check_health
-from stations import selectors
+from certlab.home import home_overview
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    campaigns = campaigns_for(user=request.user)
-    counts = {
-        **selectors.catalogue_counts(user=request.user),
-        "campaigns": campaigns.count(),
-        "running": campaigns.filter(status="running").count(),
-    }
-    return render(request, "home.html", {"counts": counts})
+    return render(request, "home.html", home_overview(user=request.user))
 
 
 @require_GET

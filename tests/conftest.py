@@ -29,6 +29,30 @@ def vendor_client(vendor_user) -> Client:
     return client
 
 
+@pytest.fixture
+def mark_online():
+    """``mark_online(station)``: the station reads as connected in the registry (Redis), as a
+    live daphne process holding its socket marks it; ``mark_online(station, False)`` unmarks."""
+    from stations import registry
+
+    holder = "test-holder"
+    client = registry.sync_client()
+    client.set(registry.HOLDER_PREFIX + holder, "1", ex=600)
+    marked = []
+
+    def mark(station, on: bool = True) -> None:
+        if on:
+            client.hset(registry.ONLINE_KEY, station.charge_point_id, f"specific.{holder}!x")
+            marked.append(station.charge_point_id)
+        else:
+            client.hdel(registry.ONLINE_KEY, station.charge_point_id)
+
+    yield mark
+    if marked:
+        client.hdel(registry.ONLINE_KEY, *marked)
+    client.delete(registry.HOLDER_PREFIX + holder)
+
+
 @pytest.fixture(autouse=True)
 def _fast_test_settings(settings, request):
     """The manifest storage needs collectstatic; unit tests render pages without running it.

@@ -12,32 +12,14 @@ from django.utils import timezone
 
 from campaigns import run_all, services
 from campaigns.models import Applicability, Attempt, AttemptStatus, Prompt, RunAll
-from stations import registry
 from tests.factories import StationFactory
 
 pytestmark = pytest.mark.django_db
 
-HOLDER = "run-all-test"
-
 
 @pytest.fixture
-def online():
-    """Stations marked connected in the registry, as a live daphne process marks them."""
-    client = registry.sync_client()
-    client.set(registry.HOLDER_PREFIX + HOLDER, "1", ex=300)
-    marked = []
-
-    def mark(station, on: bool = True) -> None:
-        if on:
-            client.hset(registry.ONLINE_KEY, station.charge_point_id, f"specific.{HOLDER}!x")
-            marked.append(station.charge_point_id)
-        else:
-            client.hdel(registry.ONLINE_KEY, station.charge_point_id)
-
-    yield mark
-    if marked:
-        client.hdel(registry.ONLINE_KEY, *marked)
-    client.delete(registry.HOLDER_PREFIX + HOLDER)
+def online(mark_online):
+    return mark_online
 
 
 @pytest.fixture

@@ -1,0 +1,47 @@
+"""The home page's overview to start the day: campaigns in progress with their progress, the
+stations connected now, the prompts waiting for someone, recent sign-offs. Everything comes
+through the selectors that decide what a user may see (a vendor: their own), in a fixed number
+of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+from accounts.models import User
+from campaigns import selectors as campaign_selectors
+from stations import registry
+from stations import selectors as station_selectors
+
+
+def home_overview(*, user: User) -> dict:
+    campaigns = campaign_selectors.campaigns_for(user=user)
+    in_progress = campaign_selectors.campaigns_in_progress(user=user)
+    progress = campaign_selectors.progress_for(campaigns=in_progress)
+    sequences = campaign_selectors.running_sequences(campaigns=in_progress)
+    connected = _connected_stations(user)
+    busy = campaign_selectors.active_attempts_on(stations=connected)
+    return {
+        "counts": {
+            **station_selectors.catalogue_counts(user=user),
+            "campaigns": campaigns.count(),
+            "running": campaigns.filter(status="running").count(),
+        },
+        "in_progress": [
+            {
+                "campaign": c,
+                "done": progress[c.pk][0],
+                "total": progress[c.pk][1],
+                "sequence": sequences.get(c.pk),
+            }
+            for c in in_progress
+        ],
+        "connected": [(s, busy.get(s.pk)) for s in connected],
+        "prompts": campaign_selectors.prompts_waiting(user=user),
+        "sign_offs": campaign_selectors.recent_sign_offs(user=user),
+    }
+
+
+def _connected_stations(user: User) -> list:
+    """The visible stations whose socket is open now (the registry in Redis knows)."""
+    stations = station_selectors.stations_for(user=user).order_by("charge_point_id")
+    ids = list(stations.values_list("charge_point_id", flat=True))
+    online = registry.online_ids(ids)
+    return list(stations.filter(charge_point_id__in=online)) if online else []
