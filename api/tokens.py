@@ -13,6 +13,7 @@ from accounts.models import User
 from api.models import ApiToken
 
 PREFIX = "certlab_"
+NAME_LENGTH = ApiToken._meta.get_field("name").max_length
 LAST_USED_EVERY = timedelta(minutes=1)  # a busy script does not write on every request
 
 
@@ -25,9 +26,11 @@ def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     name = name.strip()
     if not name:
         raise ValidationError("Name the token after the script that will use it.")
+    if len(name) > NAME_LENGTH:
+        raise ValidationError(f"A token's name is at most {NAME_LENGTH} characters.")
     token = PREFIX + secrets.token_urlsafe(32)
     record = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=token[: len(PREFIX) + 6], digest=_digest(token)
+        user=user, name=name, prefix=token[: len(PREFIX) + 6], digest=_digest(token)
     )
     return record, token
 

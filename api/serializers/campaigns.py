@@ -19,6 +19,7 @@ from campaigns.models import (
     TestFunction,
     Verdict,
 )
+from certlab import limits
 
 
 def _is_qa(serializer: serializers.Serializer) -> bool:
@@ -81,7 +82,9 @@ class CampaignCreateSerializer(serializers.Serializer):
     update_firmware = serializers.IntegerField(required=False, allow_null=True)
     rehearsal = serializers.BooleanField(required=False, default=False)
     strict = serializers.BooleanField(required=False, default=False)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=limits.NOTE
+    )
 
 
 def _parameter_field(name: str, spec: ParameterSpec) -> serializers.Field:
@@ -90,7 +93,7 @@ def _parameter_field(name: str, spec: ParameterSpec) -> serializers.Field:
     if isinstance(default, bool):
         return serializers.BooleanField(required=False, allow_null=True, help_text=label)
     if isinstance(default, str):
-        return serializers.CharField(required=False, help_text=label)
+        return serializers.CharField(required=False, max_length=20, help_text=label)
     return serializers.IntegerField(required=False, help_text=label)
 
 
@@ -132,13 +135,19 @@ class CampaignDetailSerializer(CampaignSerializer):
 
 class ApplicabilitySerializer(serializers.Serializer):
     applicability = serializers.ChoiceField(choices=Applicability.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=limits.REASON
+    )
 
 
 class VerdictSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices)
-    result_text = serializers.CharField(help_text="The result as it goes into the report.")
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    result_text = serializers.CharField(
+        max_length=limits.RESULT_TEXT, help_text="The result as it goes into the report."
+    )
+    notes = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=limits.NOTE
+    )
 
 
 class EndWaitSerializer(serializers.Serializer):
@@ -147,7 +156,9 @@ class EndWaitSerializer(serializers.Serializer):
 
 class PromptAnswerSerializer(serializers.Serializer):
     choice = serializers.CharField(max_length=40, help_text="One of the prompt's choices.")
-    value = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    value = serializers.CharField(
+        max_length=limits.PROMPT_VALUE, required=False, allow_blank=True, default=""
+    )
 
 
 class PromptSerializer(serializers.ModelSerializer):

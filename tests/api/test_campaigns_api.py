@@ -133,6 +133,43 @@ def test_a_verdict_complete_reopen_and_sign_off_follow_the_campaign_rules(qa_api
     assert locked.status_code == 400 and "signed off" in locked.json()["detail"]
 
 
+def test_texts_longer_than_the_forms_allow_are_a_400_naming_the_limit(qa_api, ours):
+    """The API holds the same limits as the forms (certlab.limits): nothing the report prints
+    arrives longer than it was laid out for, and nothing is cut silently."""
+    huge = "x" * 100_000
+    verdict = qa_api.post(
+        f"/api/v1/attempts/{ours.attempt.pk}/verdict/",
+        {"verdict": "ok", "result_text": huge},
+        format="json",
+    )
+    assert verdict.status_code == 400
+    assert "no more than 2000 characters" in verdict.json()["result_text"][0]
+    notes = qa_api.post(
+        f"/api/v1/attempts/{ours.attempt.pk}/verdict/",
+        {"verdict": "ok", "result_text": "Ok", "notes": huge},
+        format="json",
+    )
+    assert notes.status_code == 400 and "no more than 4000" in notes.json()["notes"][0]
+    ours.attempt.refresh_from_db()
+    assert ours.attempt.final_verdict == "" and ours.attempt.result_text == ""
+    reason = qa_api.post(
+        f"/api/v1/campaigns/{ours.campaign.pk}/steps/7/plan/",
+        {"applicability": "not_applicable", "reason": huge},
+        format="json",
+    )
+    assert reason.status_code == 400 and "no more than 500" in reason.json()["reason"][0]
+    created = qa_api.post(
+        "/api/v1/campaigns/", {"station": ours.station.pk, "notes": huge}, format="json"
+    )
+    assert created.status_code == 400 and "no more than 4000" in created.json()["notes"][0]
+    exactly = qa_api.post(
+        f"/api/v1/attempts/{ours.attempt.pk}/verdict/",
+        {"verdict": "ok", "result_text": "y" * 2000},
+        format="json",
+    )
+    assert exactly.status_code == 200
+
+
 def test_an_attempt_shows_its_criteria_checks_evidence_and_prompts(qa_api, vendor_api, ours):
     ours.attempt.attachments = {"traceback": "lab trouble", "configuration": {"a": 1}}
     ours.attempt.save()

@@ -43,6 +43,13 @@ def test_a_token_without_a_name_is_refused_with_a_message(qa_client):
     assert not ApiToken.objects.exists()
 
 
+def test_a_token_name_longer_than_its_column_is_refused_not_cut(qa_client):
+    response = qa_client.post(reverse("api:tokens"), {"name": "x" * 101})
+    assert response.status_code == 400
+    assert "at most 100 characters" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
 def test_a_revoked_token_is_refused(qa_client, qa_user):
     record, token = token_create(user=qa_user, name="old script")
     assert _bearer(token).get("/api/v1/stations/").status_code == 200

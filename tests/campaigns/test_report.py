@@ -158,3 +158,15 @@ def test_a_vendor_gets_404_for_another_vendors_report(vendor_client, qa_user):
     other = full_campaign(station=StationFactory(), owner=qa_user)
     for name in ("report", "report_pdf"):
         assert vendor_client.get(reverse(f"campaigns:{name}", args=[other.pk])).status_code == 404
+
+
+def test_a_long_table_breaks_across_pages_with_its_header_on_each(qa_client, qa_user, station):
+    campaign = full_campaign(station=station, owner=qa_user)
+    rows = [{"key": f"LongKey{i:03d}", "readonly": False, "value": f"v{i}"} for i in range(300)]
+    campaign.plan.get(function__number=4).attempts.update(attachments={"configuration": rows})
+    pages = [flat(page) for page in pdf_pages(qa_client, campaign)]
+    holding = [page for page in pages if "LongKey" in page]
+    assert len(holding) >= 3
+    assert all("key value readonly LongKey" in page for page in holding)  # header, then rows
+    shown = " ".join(holding)
+    assert all(f"LongKey{i:03d}" in shown for i in range(300))  # every row, none cut
