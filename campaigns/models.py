@@ -123,6 +123,8 @@ class Campaign(models.Model):
     # and each verdict row's [name, hash]; resealed when a verdict changes and at sign-off.
     evidence_digest = models.CharField(max_length=64, blank=True)
     evidence_rows = models.JSONField(default=list, blank=True)
+    # The report's revision: 1, raised each time a signed-off campaign is reopened.
+    revision = models.PositiveSmallIntegerField("report revision", default=1)
     notes = models.TextField(blank=True)
     strict = models.BooleanField(
         "strict (OCTT) mode",
@@ -448,3 +450,57 @@ class RunAll(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status == RunAllStatus.RUNNING
+
+
+class AuditEntry(models.Model):
+    """One change to what a report says: who (a user, or CertLab itself), when, what, before and
+    after, and why. Written by campaigns.services in the change's own transaction (campaigns.audit)
+    and never changed nor deleted. A station's expected firmware changed in the catalogue has no
+    campaign: it belongs to the history of each campaign of the station open at the time."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="audit", null=True, blank=True
+    )
+    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="+")
+    plan_item = models.ForeignKey(
+        PlanItem, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    attempt = models.ForeignKey(
+        Attempt, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True,
+        blank=True,
+    )  # fmt: skip
+    # Who, as shown: the user's name at the time, or "CertLab (step 12)" when CertLab acted.
+    actor_label = models.CharField(max_length=150)
+    at = models.DateTimeField()
+    what = models.CharField(max_length=40, help_text="Machine key, e.g. verdict.result_text")
+    field = models.CharField(max_length=80, help_text="What changed, for people")
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+    lab_only = models.BooleanField(default=False, help_text="Never shown to vendors.")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["campaign", "-at"], name="audit_campaign_at"),
+            models.Index(fields=["station", "-at"], name="audit_station_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label}: {self.field}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("An audit entry is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("An audit entry is never deleted.")
+
+    @property
+    def step(self) -> int | None:
+        return self.plan_item.function.number if self.plan_item_id else None

@@ -13,6 +13,7 @@ from campaigns.models import (
     ACTIVE_STATUSES,
     Applicability,
     Attempt,
+    AuditEntry,
     Campaign,
     CampaignStatus,
     PlanItem,
@@ -200,3 +201,22 @@ def active_attempts_on(*, stations: list) -> dict[int, Attempt]:
     """The attempt queued or running on each of these stations that has one."""
     active = Attempt.objects.filter(station__in=stations, status__in=ACTIVE_STATUSES)
     return {a.station_id: a for a in active.select_related("plan_item__function")}
+
+
+def history_for(*, campaign: Campaign, user: User) -> QuerySet[AuditEntry]:
+    """The campaign's history as `user` may read it: a vendor never sees the lab-only entries.
+    The caller has checked that the user may see the campaign."""
+    return campaign_history(campaign=campaign, lab_only=user.is_qa)
+
+
+def campaign_history(*, campaign: Campaign, lab_only: bool) -> QuerySet[AuditEntry]:
+    """The campaign's audit trail, newest first: its own entries, and the station's changes made
+    while the campaign was open (from its creation to its sign-off); with the lab-only entries
+    or without them (the report never prints them: it goes to the vendor)."""
+    station_changes = Q(campaign=None, station_id=campaign.station_id, at__gte=campaign.created)
+    if campaign.is_signed_off and campaign.signed_off:
+        station_changes &= Q(at__lte=campaign.signed_off)
+    entries = AuditEntry.objects.filter(Q(campaign=campaign) | station_changes).select_related(
+        "plan_item__function", "attempt"
+    )
+    return entries if lab_only else entries.filter(lab_only=False)

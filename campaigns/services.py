@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
+from campaigns import audit
 from campaigns.catalogue import sync_catalogue
 from campaigns.engine import needs
 from campaigns.engine.context import SimulatorAction
@@ -88,7 +89,8 @@ def _planned(campaign: Campaign, function: TestFunction, lacking: str | None) ->
     )
 
 
-def campaign_apply_declaration(*, campaign: Campaign) -> list[PlanItem]:
+@transaction.atomic
+def campaign_apply_declaration(*, campaign: Campaign, user: User | None = None) -> list[PlanItem]:
     """Steps still planned and never run that the station's declaration now rules out (it was
     changed after the campaign was planned) become not applicable, with the reason."""
     from campaigns.selectors import declaration_drift
@@ -96,9 +98,15 @@ def campaign_apply_declaration(*, campaign: Campaign) -> list[PlanItem]:
     _unlocked(campaign)
     changed = []
     for item, reason in declaration_drift(campaign=campaign):
+        before = item.get_applicability_display()
         item.applicability, item.reason = Applicability.NOT_APPLICABLE, reason
         item.save(update_fields=["applicability", "reason"])
+        audit.record(campaign=campaign, user=user, what=audit.APPLICABILITY, field="Applicability",
+                     before=before, after=item.get_applicability_display(), plan_item=item,
+                     reason=reason, by="station declaration")  # fmt: skip
         changed.append(item)
+    if changed:
+        campaign_seal(campaign)
     return changed
 
 
@@ -118,16 +126,29 @@ def _unlocked(campaign: Campaign) -> None:
         raise ValidationError("This campaign is signed off; it can no longer change.")
 
 
-def plan_item_set_applicability(*, plan_item: PlanItem, applicability: str, reason: str) -> None:
-    _unlocked(plan_item.campaign)
+@transaction.atomic
+def plan_item_set_applicability(
+    *, plan_item: PlanItem, applicability: str, reason: str, user: User | None = None
+) -> None:
+    campaign = plan_item.campaign
+    _unlocked(campaign)
     if applicability not in Applicability.values:
         raise ValidationError(f"Unknown applicability {applicability!r}.")
     if applicability != Applicability.PLANNED and not reason.strip():
         raise ValidationError("Say why the step is not applicable or not supported.")
+    before, before_reason = plan_item.get_applicability_display(), plan_item.reason
     plan_item.applicability = applicability
     plan_item.reason = reason.strip() if applicability != Applicability.PLANNED else ""
     plan_item.save(update_fields=["applicability", "reason"])
-    campaign_seal(plan_item.campaign)
+    after = plan_item.get_applicability_display()
+    if before != after:
+        audit.record(campaign=campaign, user=user, what=audit.APPLICABILITY,
+                     field="Applicability", before=before, after=after, plan_item=plan_item,
+                     reason=plan_item.reason)  # fmt: skip
+    else:
+        audit.record(campaign=campaign, user=user, what=audit.PLAN_REASON, field="Reason",
+                     before=before_reason, after=plan_item.reason, plan_item=plan_item)  # fmt: skip
+    campaign_seal(campaign)
 
 
 def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
@@ -265,26 +286,52 @@ def lab_tags_prepare(*, params: LabParameters) -> None:
 def attempt_record_verdict(
     *, attempt: Attempt, user: User, verdict: str, result_text: str, notes: str = ""
 ) -> None:
-    _unlocked(attempt.plan_item.campaign)
+    with transaction.atomic():
+        _record_verdict(attempt, user, verdict, result_text.strip(), notes.strip())
+    # After the commit: the page that reloads on this event must find the verdict.
+    attempt_changed_sync(attempt.pk, "verdict")
+
+
+def _record_verdict(attempt: Attempt, user: User, verdict: str, result_text: str, notes: str):
+    campaign = attempt.plan_item.campaign
+    _unlocked(campaign)
     if attempt.is_active:
         raise ValidationError("The attempt is still running: wait for it to end or abort it.")
     if verdict not in Verdict.values:
         raise ValidationError(f"Unknown verdict {verdict!r}.")
-    if not result_text.strip():
+    if not result_text:
         raise ValidationError("Write the result text as it goes into the report.")
+    # Before: as stored now (locked), not as the caller's copy last saw it.
+    current = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    before = (_verdict_label(current.final_verdict), current.result_text, current.notes)
     attempt.final_verdict = verdict
-    attempt.result_text = result_text.strip()
-    attempt.notes = notes.strip()
+    attempt.result_text = result_text
+    attempt.notes = notes
     attempt.decided_by = user
     attempt.decided_at = timezone.now()
     attempt.save(
         update_fields=["final_verdict", "result_text", "notes", "decided_by", "decided_at"]
     )
-    campaign_seal(attempt.plan_item.campaign)
-    attempt_changed_sync(attempt.pk, "verdict")
+    after = (_verdict_label(attempt.final_verdict), attempt.result_text, attempt.notes)
+    for (what, field), old, new in zip(VERDICT_FIELDS, before, after, strict=True):
+        audit.record(campaign=campaign, user=user, what=what, field=field, before=old, after=new,
+                     attempt=attempt)  # fmt: skip
+    campaign_seal(campaign)
 
 
-def campaign_complete(*, campaign: Campaign) -> None:
+VERDICT_FIELDS = [
+    (audit.VERDICT, "Verdict"),
+    (audit.RESULT_TEXT, "Result text"),
+    (audit.NOTES, "Note"),
+]
+
+
+def _verdict_label(value: str) -> str:
+    return Verdict(value).label if value in Verdict.values else value
+
+
+@transaction.atomic
+def campaign_complete(*, campaign: Campaign, user: User | None = None) -> None:
     """Every planned step needs a final verdict; the refusal names those that have none."""
     from campaigns.selectors import undecided_steps
 
@@ -298,22 +345,48 @@ def campaign_complete(*, campaign: Campaign) -> None:
             f"Steps without a final verdict: {_step_list(missing)}. Decide them, or mark them "
             "not applicable or not supported with a reason."
         )
+    before = campaign.get_status_display()
     campaign.status = CampaignStatus.COMPLETED
     campaign.completed = timezone.now()
     campaign.save(update_fields=["status", "completed"])
+    _record_status(campaign, user, before)
 
 
-def campaign_reopen(*, campaign: Campaign) -> None:
+@transaction.atomic
+def campaign_reopen(*, campaign: Campaign, user: User | None = None, reason: str = "") -> None:
     """A completed campaign back to running, so that steps can be retested. Reopening a
     signed-off campaign is a different, audited act (issue 10's evidence work)."""
     _unlocked(campaign)
     if campaign.status != CampaignStatus.COMPLETED:
         raise ValidationError("Only a completed campaign can be reopened.")
+    before = campaign.get_status_display()
     campaign.status = CampaignStatus.RUNNING
     campaign.completed = None
     campaign.save(update_fields=["status", "completed"])
+    _record_status(campaign, user, before, reason=reason.strip())
 
 
+@transaction.atomic
+def campaign_reopen_signed_off(*, campaign: Campaign, user: User, reason: str) -> None:
+    """The explicit undoing of a sign-off: only with a reason, recorded in the history with the
+    new report revision. The campaign runs again (its evidence no longer frozen); a new sign-off
+    seals the verdicts afresh."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Say why the signed-off campaign is reopened.")
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status != CampaignStatus.SIGNED_OFF:
+        raise ValidationError("This campaign is not signed off: nothing to reopen this way.")
+    before, revision = locked.get_status_display(), locked.revision
+    campaign.status, campaign.revision = CampaignStatus.RUNNING, revision + 1
+    campaign.completed = campaign.signed_off = campaign.signed_off_by = None
+    campaign.save(update_fields=["status", "revision", "completed", "signed_off", "signed_off_by"])
+    _record_status(campaign, user, before, reason=reason)
+    audit.record(campaign=campaign, user=user, what=audit.REVISION, field="Report revision",
+                 before=revision, after=campaign.revision, reason=reason)  # fmt: skip
+
+
+@transaction.atomic
 def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
     """A rehearsal can never be signed off: its fast intervals certify nothing."""
     from campaigns.selectors import undecided_steps
@@ -329,17 +402,25 @@ def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
         raise ValidationError("Complete the campaign before signing it off.")
     if missing := undecided_steps(campaign=campaign):
         raise ValidationError(f"Steps without a final verdict: {_step_list(missing)}.")
+    before = campaign.get_status_display()
     campaign.status = CampaignStatus.SIGNED_OFF
     campaign.signed_off = timezone.now()
     campaign.signed_off_by = user
     campaign.save(update_fields=["status", "signed_off", "signed_off_by"])
     campaign_seal(campaign)
+    _record_status(campaign, user, before)
+
+
+def _record_status(campaign: Campaign, user: User | None, before: str, reason: str = "") -> None:
+    audit.record(campaign=campaign, user=user, what=audit.STATUS, field="Status", before=before,
+                 after=campaign.get_status_display(), reason=reason)  # fmt: skip
 
 
 def _step_list(items: list[PlanItem]) -> str:
     return ", ".join(f"{item.function.number} ({item.function.title})" for item in items)
 
 
+@transaction.atomic
 def attempt_record_firmware_installed(*, attempt: Attempt, version: str) -> None:
     """Step 12 saw the station boot on `version`: the campaign's steps from now on run on it and
     the station's record expects it, so the next campaign's boot check holds. The campaign keeps
@@ -351,9 +432,21 @@ def attempt_record_firmware_installed(*, attempt: Attempt, version: str) -> None
     ).first()
     if installed is None:
         return  # a version the lab does not know: the step's checks say what the station reported
+    by = f"step {attempt.plan_item.function.number}"
+    audit.record(campaign=campaign, user=None, what=audit.FIRMWARE_AFTER_UPDATE,
+                 field="Firmware after update", before=_version(campaign.firmware_after_update),
+                 after=installed.version, attempt=attempt, by=by)  # fmt: skip
     campaign.firmware_after_update = installed
     campaign.firmware_update_attempt = attempt
     campaign.save(update_fields=["firmware_after_update", "firmware_update_attempt"])
     if station.expected_firmware_id != installed.pk:
+        audit.record(campaign=campaign, user=None, what=audit.EXPECTED_FIRMWARE,
+                     field="Station's expected firmware",
+                     before=_version(station.expected_firmware), after=installed.version,
+                     attempt=attempt, by=by)  # fmt: skip
         station.expected_firmware = installed
         station.save(update_fields=["expected_firmware"])
+
+
+def _version(firmware: FirmwareVersion | None) -> str:
+    return firmware.version if firmware else ""

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from stations.models import ChargerModel, FirmwareVersion, Station, StationLive
 from stations.models.catalogue import iccid_validator
+from stations.signals import expected_firmware_changed
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,21 @@ def station_boot_changes(*, station: Station) -> list[RecordChange]:
 
 
 @transaction.atomic
-def station_fill_from_boot(*, station: Station) -> list[RecordChange]:
+def station_fill_from_boot(*, station: Station, user=None) -> list[RecordChange]:
     """Apply ``station_boot_changes``; returns the changes that were taken."""
     station = Station.objects.select_for_update().get(pk=station.pk)
+    before = station.expected_firmware
     taken = [c for c in station_boot_changes(station=station) if c.taken]
     for change in taken:
         setattr(station, change.field, change.value)
     if taken:
         station.full_clean()
         station.save(update_fields=[c.field for c in taken])
+    if station.expected_firmware != before:
+        expected_firmware_changed.send(
+            sender=Station, station=station, before=before, after=station.expected_firmware,
+            user=user, via="from the last BootNotification",
+        )  # fmt: skip
     return taken
 
 

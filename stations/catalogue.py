@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django import forms
+from django.db import transaction
 from django.db.models import Model, QuerySet
 
 from stations import forms as station_forms
 from stations import selectors
 from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
+from stations.signals import expected_firmware_changed
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,19 @@ def limit_choices(form: forms.ModelForm, *, user) -> None:
     for name, visible in scoped.items():
         if name in form.fields:
             form.fields[name].queryset = visible(user=user)
+
+
+@transaction.atomic
+def save_form(form: forms.ModelForm, *, user) -> Model:
+    """Save a valid catalogue form (the pages and the API alike). A station whose expected
+    firmware changes says so (stations.signals) in the same transaction."""
+    before = None
+    if isinstance(form.instance, Station) and form.instance.pk:
+        before = Station.objects.select_related("expected_firmware").get(pk=form.instance.pk)
+    obj = form.save()
+    if before is not None and before.expected_firmware_id != obj.expected_firmware_id:
+        expected_firmware_changed.send(
+            sender=Station, station=obj, before=before.expected_firmware,
+            after=obj.expected_firmware, user=user, via="in the catalogue",
+        )  # fmt: skip
+    return obj

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.permissions import qa_required
 from certlab.downloads import uploaded_file_response
 from stations import boot_record, selectors
-from stations.catalogue import KINDS, Kind, limit_choices
+from stations.catalogue import KINDS, Kind, limit_choices, save_form
 
 
 def _kind(slug: str) -> Kind:
@@ -79,7 +79,7 @@ def _edit(request: HttpRequest, kind: Kind, instance) -> HttpResponse:
     form = kind.form(request.POST or None, request.FILES or None, instance=instance)
     limit_choices(form, user=request.user)
     if request.method == "POST" and form.is_valid():
-        obj = form.save()
+        obj = save_form(form, user=request.user)
         verb = "Saved" if instance else "Created"
         messages.success(request, f"{verb} {kind.singular} “{obj}”.")
         return redirect(obj)
@@ -95,7 +95,7 @@ def station_fill_from_boot(request: HttpRequest, pk: int) -> HttpResponse:
     station = selectors.get_visible_or_404(selectors.stations_for(user=request.user), pk)
     if request.method == "POST":
         try:
-            taken = boot_record.station_fill_from_boot(station=station)
+            taken = boot_record.station_fill_from_boot(station=station, user=request.user)
         except ValidationError as error:
             messages.error(request, "The record was not changed: " + " ".join(error.messages))
             return redirect(station)

@@ -27,7 +27,7 @@ from api.serializers.catalogue import (
 from api.views.common import FileRenderer, form_data
 from api.views.frames import frame_page
 from certlab.downloads import uploaded_file_response
-from stations.catalogue import KINDS, limit_choices
+from stations.catalogue import KINDS, limit_choices, save_form
 from transfers import selectors as transfer_selectors
 
 
@@ -59,7 +59,7 @@ class CatalogueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         limit_choices(form, user=self.request.user)
         if not form.is_valid():
             raise form_errors(form)
-        obj = form.save()
+        obj = save_form(form, user=self.request.user)
         return Response(self.get_serializer(obj).data, status=code)
 
 
