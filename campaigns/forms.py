@@ -204,6 +204,17 @@ class VerdictForm(forms.Form):
     )
 
 
+class ReopenForm(forms.Form):
+    """Reopening a signed-off campaign: the reason goes into the report's history."""
+
+    reason = forms.CharField(
+        label="Why reopen it",
+        max_length=limits.REASON,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why the signed-off campaign is reopened."},
+    )
+
+
 class PromptAnswerForm(forms.Form):
     choice = forms.CharField(max_length=40)
     value = forms.CharField(max_length=limits.PROMPT_VALUE, required=False)

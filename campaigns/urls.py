@@ -13,6 +13,11 @@ urlpatterns = [
     path("<int:pk>/complete/", views.campaign_complete, name="campaign_complete"),
     path("<int:pk>/reopen/", views.campaign_reopen, name="campaign_reopen"),
     path(
+        "<int:pk>/reopen-signed-off/",
+        views.campaign_reopen_signed_off,
+        name="campaign_reopen_signed_off",
+    ),
+    path(
         "<int:pk>/apply-declaration/",
         views.campaign_apply_declaration,
         name="campaign_apply_declaration",
@@ -20,6 +25,7 @@ urlpatterns = [
     path("<int:pk>/run-all/", views.campaign_run_all, name="campaign_run_all"),
     path("<int:pk>/run-all/stop/", views.campaign_run_all_stop, name="campaign_run_all_stop"),
     path("<int:pk>/sign-off/", views.campaign_sign_off, name="campaign_sign_off"),
+    path("<int:pk>/history/", views.campaign_history, name="campaign_history"),
     path("<int:pk>/report/", views.report, name="report"),
     path("<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
     path("<int:pk>/evidence.zip", views.evidence_bundle, name="evidence_bundle"),

@@ -22,6 +22,7 @@ from campaigns.forms import (
     CampaignFilterForm,
     CampaignForm,
     PromptAnswerForm,
+    ReopenForm,
     VerdictForm,
     error_text,
 )
@@ -138,6 +139,16 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+def campaign_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every change to what the report says, newest first (a vendor: not the lab-only ones)."""
+    campaign = _campaign(request, pk)
+    entries = selectors.history_for(campaign=campaign, user=request.user)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "campaigns/campaign_history.html", {"campaign": campaign, "page": page})
+
+
+@login_required
+@require_GET
 def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     return _step_page(request, _plan_item(request, pk, number))
 
@@ -247,6 +258,7 @@ def step_plan(request: HttpRequest, pk: int, number: int) -> HttpResponse:
                 plan_item=item,
                 applicability=form.cleaned_data["applicability"],
                 reason=form.cleaned_data["reason"],
+                user=request.user,
             )
             messages.success(request, "Plan updated.")
         except ValidationError as error:
@@ -347,7 +359,7 @@ def _back(request: HttpRequest, default) -> HttpResponse:
 def campaign_complete(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     try:
-        services.campaign_complete(campaign=campaign)
+        services.campaign_complete(campaign=campaign, user=request.user)
         messages.success(request, "Campaign completed.")
     except ValidationError as error:
         _fail(request, error)
@@ -359,7 +371,7 @@ def campaign_complete(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_apply_declaration(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     try:
-        changed = services.campaign_apply_declaration(campaign=campaign)
+        changed = services.campaign_apply_declaration(campaign=campaign, user=request.user)
     except ValidationError as error:
         _fail(request, error)
     else:
@@ -373,8 +385,26 @@ def campaign_apply_declaration(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     try:
-        services.campaign_reopen(campaign=campaign)
+        services.campaign_reopen(campaign=campaign, user=request.user)
         messages.success(request, "Campaign reopened: steps can be retested.")
+    except ValidationError as error:
+        _fail(request, error)
+    return redirect(campaign)
+
+
+@qa_required
+@require_POST
+def campaign_reopen_signed_off(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign(request, pk)
+    form = ReopenForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(f"Not reopened. {error_text(form)}")
+        services.campaign_reopen_signed_off(
+            campaign=campaign, user=request.user, reason=form.cleaned_data["reason"]
+        )
+        revision = campaign.revision
+        messages.success(request, f"Reopened: the report is now revision {revision}, a draft.")
     except ValidationError as error:
         _fail(request, error)
     return redirect(campaign)

@@ -11,6 +11,7 @@ from campaigns.models import (
     Applicability,
     Attempt,
     AttemptNote,
+    AuditEntry,
     Campaign,
     Check,
     CriterionResult,
@@ -67,6 +68,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "completed",
             "signed_off",
             "signed_off_by",
+            "revision",
         ]
 
     def get_notes(self, obj: Campaign) -> str:
@@ -148,6 +150,26 @@ class VerdictSerializer(serializers.Serializer):
     notes = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=limits.NOTE
     )
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="None: CertLab itself acted."
+    )
+    actor_label = serializers.CharField(help_text='Who, as shown: "CertLab (step 12)" too.')
+    step = serializers.IntegerField(read_only=True, help_text="The step it concerns, if any.")
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "actor", "actor_label", "step", "attempt", "what", "field",
+                  "before", "after", "reason", "lab_only"]  # fmt: skip
+
+
+class ReopenSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=limits.REASON, required=False, allow_blank=True, default="",
+        help_text="Why: required to reopen a signed-off campaign; goes into its history.",
+    )  # fmt: skip
 
 
 class EndWaitSerializer(serializers.Serializer):

@@ -18,12 +18,14 @@ from api.serializers.campaigns import (
     ApplicabilitySerializer,
     AttemptDetailSerializer,
     AttemptSerializer,
+    AuditEntrySerializer,
     CampaignCreateSerializer,
     CampaignDetailSerializer,
     CampaignSerializer,
     EndWaitSerializer,
     PromptAnswerSerializer,
     PromptSerializer,
+    ReopenSerializer,
     RunAllRequestSerializer,
     RunAllSerializer,
     StepSerializer,
@@ -136,7 +138,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk=None) -> Response:
         campaign = self.get_object()
-        services.campaign_complete(campaign=campaign)
+        services.campaign_complete(campaign=campaign, user=request.user)
         return self._done(campaign)
 
     @extend_schema(request=None, responses=CampaignSerializer)
@@ -146,12 +148,18 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         services.campaign_sign_off(campaign=campaign, user=request.user)
         return self._done(campaign)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=ReopenSerializer, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk=None) -> Response:
-        """A completed campaign back to running, so that steps can be retested."""
+        """A completed campaign back to running, so that steps can be retested. A signed-off
+        one too, but only with a ``reason`` (400 without): recorded in its history, and its
+        report's revision raised."""
         campaign = self.get_object()
-        services.campaign_reopen(campaign=campaign)
+        reason = _valid(ReopenSerializer, request)["reason"]
+        if campaign.is_signed_off:
+            services.campaign_reopen_signed_off(campaign=campaign, user=request.user, reason=reason)
+        else:
+            services.campaign_reopen(campaign=campaign, user=request.user, reason=reason)
         return self._done(campaign)
 
     @extend_schema(methods=["GET"], request=None, responses={200: RunAllSerializer, 404: None})
@@ -185,6 +193,15 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         sequence.refresh_from_db()
         return Response(RunAllSerializer(sequence).data)
 
+    @extend_schema(responses=AuditEntrySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk=None) -> Response:
+        """Every change to what the report says, newest first, paginated: who (``actor``, None
+        when CertLab acted), when, what, before, after and why. A vendor: not the lab-only ones."""
+        entries = selectors.history_for(campaign=self.get_object(), user=request.user)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+
     # --- one step of the campaign: /campaigns/<id>/steps/<number>/... ---------------------
     def _plan_item(self, number: str) -> PlanItem:
         campaign = self.get_object()
@@ -210,7 +227,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         """Mark the step planned, not applicable or not supported by the lab (with a reason)."""
         item = self._plan_item(number)
         services.plan_item_set_applicability(
-            plan_item=item, **_valid(ApplicabilitySerializer, request)
+            plan_item=item, user=request.user, **_valid(ApplicabilitySerializer, request)
         )
         return Response(self._step(item))
 
