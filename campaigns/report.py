@@ -107,14 +107,15 @@ class Finisher:
 
     def _frame_pages(self, document, pdf, width, height, sans, mono, fonts) -> dict[int, list]:
         """Each step's frame pages, keyed by the index of the WeasyPrint page they follow: the
-        last page of the step's section (the page before the next section or the sign-off)."""
+        last page of the step's section (the page before the next section or the history)."""
         starts = {}
         for index, page in enumerate(document.pages):
             for anchor in page.anchors:
                 starts.setdefault(anchor, index)
         follows: dict[int, list] = {}
         grid = pdf_pages.Grid(width=width, height=height)
-        sections = [ap.anchor for ap in self.appendices] + ["signoff"]
+        # The history section follows the last step's (report.html), then the sign-off.
+        sections = [ap.anchor for ap in self.appendices] + ["history"]
         for position, appendix in enumerate(self.appendices):
             if not appendix.frames:
                 continue

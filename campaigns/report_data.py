@@ -139,16 +139,15 @@ class StepAppendix:
 
 @dataclass(frozen=True)
 class ReportSeal:
-    """The report's revision and evidence digest, printed in the header. The tamper-evident
-    record (issue 10, evidence) computes them; until it does, revision 1 and no digest."""
+    """The report's revision (raised by each reopening of the signed-off campaign) and its
+    evidence digest (campaigns.sealing), printed in the header."""
 
     revision: int = 1
     digest: str = ""
 
 
 def report_seal(campaign: Campaign) -> ReportSeal:
-    return ReportSeal(revision=getattr(campaign, "report_revision", None) or 1,
-                      digest=getattr(campaign, "evidence_digest", "") or "")  # fmt: skip
+    return ReportSeal(revision=campaign.revision, digest=campaign.evidence_digest)
 
 
 def report_context(campaign: Campaign) -> dict:
@@ -169,6 +168,7 @@ def report_context(campaign: Campaign) -> dict:
         "period": period,
         "testers": _testers(attempts),
         "seal": report_seal(campaign),
+        "history": list(selectors.campaign_history(campaign=campaign, lab_only=False)),
         "pdf": False,
     }
 
