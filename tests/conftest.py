@@ -122,22 +122,31 @@ def browser_page(monkeypatch):
     # synchronous and safe, so Django's async-context guard would only be a false alarm.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+    from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_default_timeout(15000)
         try:
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture
+async def chromium_page():
+    """A page of Playwright's async API in Debian's chromium, for tests on the lab's servers
+    (their fixtures are async); closed however the test ends."""
+    from playwright.async_api import async_playwright
+
+    from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(30000)
+            yield page
+        finally:
+            await browser.close()

@@ -11,21 +11,10 @@ from playwright.async_api import async_playwright
 from campaigns import services
 from campaigns.engine.params import LabParameters
 from campaigns.models import Attempt
+from tests.chromium import CHROMIUM_ARGS, login
 from tests.factories import UserFactory, VendorFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]  # fmt: skip
-
-
-async def _login(page, base: str, username: str) -> None:
-    await page.goto(f"{base}/accounts/login/")
-    await page.fill("#id_username", username)
-    await page.fill("#id_password", "correct horse battery")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/")
 
 
 async def test_qa_runs_a_step_with_prompts_from_the_browser(lab, worker, tmp_path):
@@ -41,7 +30,7 @@ async def test_qa_runs_a_step_with_prompts_from_the_browser(lab, worker, tmp_pat
                                                   args=CHROMIUM_ARGS)  # fmt: skip
         page = await browser.new_page()
         page.set_default_timeout(20000)
-        await _login(page, base, "qa-browser")
+        await login(page, base, "qa-browser")
         await page.goto(f"{base}/campaigns/{campaign.pk}/steps/10/")
         await page.click("text=Run step")
         # Four manual parts: two errors to create, two to clear. Each prompt arrives live.
@@ -85,7 +74,7 @@ async def test_a_vendor_browser_cannot_watch_another_manufacturers_attempt(lab):
         browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                   args=CHROMIUM_ARGS)  # fmt: skip
         page = await browser.new_page()
-        await _login(page, base, "other-vendor")
+        await login(page, base, "other-vendor")
         response = await page.goto(f"{base}/campaigns/{campaign.pk}/steps/15/")
         assert response.status == 404
         closed = await page.evaluate(

@@ -13,7 +13,7 @@ from playwright.async_api import async_playwright
 from campaigns import services
 from campaigns.engine.params import LabParameters
 from campaigns.models import Attempt
-from tests.campaigns.test_campaign_browser import CHROMIUM_ARGS, _login
+from tests.chromium import CHROMIUM_ARGS, login
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -34,7 +34,7 @@ async def test_qa_ends_a_long_wait_on_a_silent_station_from_the_browser(lab, wor
                                                   args=CHROMIUM_ARGS)  # fmt: skip
         page = await browser.new_page()
         page.set_default_timeout(30000)
-        await _login(page, base, "qa-waits")
+        await login(page, base, "qa-waits")
         await page.goto(f"{base}/campaigns/{campaign.pk}/steps/2/")
         await page.click("text=Run step")
         wait = page.locator(".long-wait")
@@ -81,7 +81,7 @@ async def test_a_prompt_with_timed_actions_counts_each_down_in_the_browser(lab, 
                                                   args=CHROMIUM_ARGS)  # fmt: skip
         page = await browser.new_page()
         page.set_default_timeout(30000)
-        await _login(page, base, "qa-steps")
+        await login(page, base, "qa-steps")
         await page.goto(f"{base}/campaigns/{campaign.pk}/steps/14/")
         await page.click("text=Run step")
         steps = page.locator(".prompt-steps li")

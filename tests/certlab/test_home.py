@@ -60,7 +60,7 @@ def test_a_running_sequence_shows_its_step_on_the_home_page(qa_client, qa_user, 
     campaign = services.campaign_create(station=station, owner=qa_user)
     run = run_all.campaign_run_all(campaign=campaign, user=qa_user)
     page = qa_client.get(reverse("home")).content.decode()
-    assert f"running all: step 1 of {len(run.items)}" in page
+    assert f"run all: step 1 of {len(run.items)}" in page
 
 
 def test_empty_states_say_there_is_nothing(qa_client):

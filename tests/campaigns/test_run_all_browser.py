@@ -1,0 +1,83 @@
+"""A QA engineer starts the day on the home page, creates a campaign from the connected station,
+runs all its remaining steps from the campaign page and does each prompt on the simulator right
+there, as the prompts arrive live; the verdicts so far fill in without a reload."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from campaigns import services
+from campaigns.models import Applicability, Campaign, RunAll
+from tests.chromium import login
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+STEPS = (1, 6)  # a boot, and a charge started with a tag: two prompts on the simulator
+
+
+def _plan_only(campaign: Campaign, numbers: tuple[int, ...]) -> None:
+    """A short run for the test: the other steps planned out, as QA would for a retest day."""
+    for item in campaign.plan.exclude(function__number__in=numbers):
+        services.plan_item_set_applicability(
+            plan_item=item, applicability=Applicability.NOT_SUPPORTED_BY_LAB,
+            reason="Left out of this browser test.",
+        )  # fmt: skip
+
+
+async def test_qa_runs_all_steps_from_the_home_page_with_prompts(
+    lab, worker, chromium_page, tmp_path
+):
+    await lab.start()
+    await sync_to_async(UserFactory)(username="qa-day")
+    page = chromium_page
+    base = f"http://127.0.0.1:{lab.servers.http_port}"
+    await login(page, base, "qa-day")
+    station = page.locator(".home-stations li", has_text=lab.station.charge_point_id)
+    await station.get_by_role("link", name="New campaign").click()
+    assert await page.input_value("#id_station") == str(lab.station.pk)
+    await page.check("#id_rehearsal")
+    await page.select_option("#id_answer_prompts_on_simulator", "no")  # prompts to a person
+    await page.click("text=Create campaign")
+    await page.wait_for_url(f"{base}/campaigns/*/")
+    campaign = await sync_to_async(Campaign.objects.get)(station=lab.station)
+    await sync_to_async(_plan_only)(campaign, STEPS)
+
+    await page.reload()
+    await page.click(f"text=Run all remaining steps ({len(STEPS)})")
+    await page.locator(".run-all").wait_for()
+    assert "Step 1 of 2" in await page.inner_text(".run-all-now")
+    prompts = 0
+    try:
+        # Each prompt arrives on this page live; the run ends on its own after the last step.
+        while True:
+            ahead = page.locator(".run-all .prompt button.sim, .run-all-finished, .run-all-stopped")
+            await ahead.first.wait_for(timeout=180000)
+            if await page.locator(".run-all .prompt button.sim").count() == 0:
+                break
+            assert "Waiting on a prompt" in await page.inner_text(".run-all h2")
+            await page.click(".run-all .prompt button.sim")
+            await page.wait_for_url(f"{base}/campaigns/{campaign.pk}/")  # back to this page
+            prompts += 1
+            assert prompts <= 10, "more prompts than the two steps ask"
+        # The table below follows without a reload: both steps proposed Ok.
+        done = page.locator("table.report tr", has_text="1st attempt: finished, proposed Ok")
+        await done.nth(len(STEPS) - 1).wait_for(timeout=30000)
+    except Exception:
+        await page.screenshot(path=str(tmp_path / "run-all.png"), full_page=True)
+        raise
+    panel = await page.inner_text(".run-all")
+    assert "Finished" in panel and "Every step ran." in panel, panel
+    rows = page.locator(".run-all-done tbody tr")
+    assert await rows.count() == len(STEPS)
+    for index, number in enumerate(STEPS):
+        row = await rows.nth(index).inner_text()
+        assert row.startswith(str(number)) and "Finished" in row and "Ok" in row, row
+    assert prompts >= 1
+    run = await sync_to_async(RunAll.objects.get)(campaign=campaign)
+    assert run.status == "finished" and len(run.attempts) == len(STEPS)
+    # The home page: nothing waits on a prompt any more; the campaign is in progress.
+    await page.goto(f"{base}/")
+    assert "No step is waiting for anyone." in await page.inner_text(".home-prompts")
+    assert lab.station.charge_point_id in await page.inner_text(".home-campaigns")
