@@ -218,14 +218,14 @@ def _testers(attempts: dict[int, list[Attempt]]) -> list[str]:
     return names
 
 
-def _final(attempts: list[Attempt]) -> Attempt | None:
+def final_attempt(attempts: list[Attempt]) -> Attempt | None:
     """The attempt whose verdict the report gives: the last decided, else the last one."""
     decided = [a for a in attempts if a.final_verdict]
     return decided[-1] if decided else (attempts[-1] if attempts else None)
 
 
 def _appendix(row, attempts: list[Attempt], numbering: _Numbering) -> StepAppendix:
-    final = _final(attempts)
+    final = final_attempt(attempts)
     earlier = [a for a in attempts if a is not final]
     if final is None:
         return StepAppendix(row, None, earlier, [CriterionEntry(c, "", []) for c in row.criteria],

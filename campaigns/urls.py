@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns import export_views, views
+from campaigns import compare_views, export_views, views
 from stations import frame_export  # noqa: F401  (registers <frames:…>)
 
 app_name = "campaigns"
@@ -32,6 +32,9 @@ urlpatterns = [
     path("<int:pk>/frames.<frames:fmt>", export_views.campaign_frames, name="campaign_frames"),
     path("<int:pk>/verdicts.json", export_views.verdicts_json, name="verdicts_json"),
     path("<int:pk>/verdicts.xml", export_views.verdicts_junit, name="verdicts_junit"),
+    path("<int:pk>/compare/", compare_views.compare_choose, name="compare_choose"),
+    path("<int:pk>/compare/<int:other>/", compare_views.compare_campaigns, name="compare"),
+    path("<int:pk>/compare/<int:other>.pdf", compare_views.compare_pdf, name="compare_pdf"),
     path("<int:pk>/steps/<int:number>/", views.step_detail, name="step_detail"),
     path("<int:pk>/steps/<int:number>/run/", views.step_run, name="step_run"),
     path("<int:pk>/steps/<int:number>/plan/", views.step_plan, name="step_plan"),

@@ -129,6 +129,10 @@ COVERED = {
     "campaigns:verdicts_json": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:evidence_bundle": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:verdicts_junit": lambda o: [{"pk": o.campaign.pk}],
+    # Each campaign through campaigns_for; own against the other's: tests/campaigns/test_compare.py
+    "campaigns:compare_choose": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:compare": lambda o: [{"pk": o.campaign.pk, "other": o.campaign.pk}],
+    "campaigns:compare_pdf": lambda o: [{"pk": o.campaign.pk, "other": o.campaign.pk}],
     "campaigns:attempt_frames": lambda o: [
         {"attempt_pk": o.attempt.pk, "fmt": f} for f in ("csv", "jsonl")
     ],

@@ -1,0 +1,84 @@
+"""Comparing two campaigns of one charger model (campaigns.compare): choosing the other campaign,
+the comparison as a page and as a PDF in the report's style. Both campaigns go through
+`campaigns_for`: a vendor compares only campaigns of their own manufacturer (404 otherwise)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET
+
+from campaigns import compare
+from campaigns.models import Campaign
+from campaigns.views import _campaign
+
+
+@login_required
+@require_GET
+def compare_choose(request: HttpRequest, pk: int) -> HttpResponse:
+    """The other campaigns of the model to compare with; ?with=<pk> opens the comparison."""
+    campaign = _campaign(request, pk)
+    chosen = request.GET.get("with", "")
+    if chosen:
+        if not chosen.isdigit():
+            raise Http404
+        return redirect("campaigns:compare", pk=campaign.pk, other=int(chosen))
+    return _chooser(request, campaign)
+
+
+def _chooser(request: HttpRequest, campaign: Campaign, *, error: str = "") -> HttpResponse:
+    others = compare.comparable_campaigns(campaign=campaign, user=request.user)
+    context = {"campaign": campaign, "others": others, "error": error}
+    return render(request, "campaigns/compare_choose.html", context, status=400 if error else 200)
+
+
+def _pair(request: HttpRequest, pk: int, other: int) -> tuple[Campaign, Campaign] | HttpResponse:
+    """The two campaigns, the older first (the comparison reads from it to the newer); or the
+    chooser saying why they do not compare."""
+    campaign, chosen = _campaign(request, pk), _campaign(request, other)
+    if campaign.pk == chosen.pk:
+        return _chooser(request, campaign, error="A campaign compares with another campaign.")
+    if not compare.same_model(campaign, chosen):
+        return _chooser(request, campaign, error=(
+            f"Campaign #{chosen.pk} tested {chosen.station.charger_model}, not "
+            f"{campaign.station.charger_model}: only campaigns of one charger model compare."
+        ))  # fmt: skip
+    return tuple(sorted((campaign, chosen), key=lambda c: (c.created, c.pk)))  # type: ignore[return-value]
+
+
+@login_required
+@require_GET
+def compare_campaigns(request: HttpRequest, pk: int, other: int) -> HttpResponse:
+    pair = _pair(request, pk, other)
+    if isinstance(pair, HttpResponse):
+        return pair
+    comparison = compare.campaign_compare(a=pair[0], b=pair[1])
+    campaign = pair[0] if pair[0].pk == pk else pair[1]
+    context = {"comparison": comparison, "campaign": campaign, "other_pk": other}
+    return render(request, "campaigns/compare.html", context)
+
+
+@login_required
+@require_GET
+def compare_pdf(request: HttpRequest, pk: int, other: int) -> HttpResponse:
+    from weasyprint import CSS, HTML
+
+    pair = _pair(request, pk, other)
+    if isinstance(pair, HttpResponse):
+        return pair
+    comparison = compare.campaign_compare(a=pair[0], b=pair[1])
+    html = render_to_string(
+        "campaigns/compare_pdf.html", {"comparison": comparison, "pdf": True}, request=request
+    )
+    stylesheet = finders.find("css/report.css")
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf(
+        stylesheets=[CSS(filename=stylesheet)] if stylesheet else []
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    a, b = comparison.a, comparison.b
+    name = f"certlab-compare-{a.pk}-{b.pk}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
