@@ -10,3 +10,7 @@ os.environ.setdefault(
 )
 
 from certlab.settings import *  # noqa: F403
+
+# Flushes delete rows instead of truncating tables (tests/postgresql/base.py says why).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.postgresql"  # noqa: F405
