@@ -4,7 +4,7 @@ logged since: PostgreSQL must not walk the primary key backwards through them.""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from stations.frame_view import FrameFilter, frame_page, latest_frame_id, replay_after
 from stations.models import Frame
@@ -20,17 +20,25 @@ FROM generate_series(1, %(count)s) AS n
 """
 
 
-@pytest.fixture
-def old_station(db):
+@pytest.fixture(scope="module")
+def old_station(django_db_setup, django_db_blocker):
     """A station tested a while ago (60,000 frames), then 240,000 frames of 20 others, mixed as
     busy stations' frames are: the shape in which PostgreSQL took the primary key backwards
-    for ``station_id = X ORDER BY id DESC`` and filtered its way through all of them."""
-    old, *busy = StationFactory.create_batch(21)
-    with connection.cursor() as cursor:
-        cursor.execute(_FILL, {"stations": [old.pk], "count": 60_000})
-        cursor.execute(_FILL, {"stations": [s.pk for s in busy], "count": 240_000})
-        cursor.execute("ANALYZE stations_frame")
-    return old
+    for ``station_id = X ORDER BY id DESC`` and filtered its way through all of them.
+
+    Filling and analysing take seconds, so the module's tests share them: inside one transaction
+    that is rolled back after the last (each test's own transaction is a savepoint within it)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        old, *busy = StationFactory.create_batch(21)
+        with connection.cursor() as cursor:
+            cursor.execute(_FILL, {"stations": [old.pk], "count": 60_000})
+            cursor.execute(_FILL, {"stations": [s.pk for s in busy], "count": 240_000})
+            cursor.execute("ANALYZE stations_frame")
+        yield old
+        transaction.set_rollback(True)
+
+
+pytestmark = pytest.mark.django_db
 
 
 def plan(queryset) -> str:
