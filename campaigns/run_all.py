@@ -192,10 +192,16 @@ def run_all_progress(run: RunAll) -> dict:
     open_prompt = None
     if current is not None:
         open_prompt = next((p for p in current.prompts.all() if p.status == "open"), None)
+    total = len(done)
+    if run.is_running:  # and the steps still to come, without those decided meanwhile
+        campaign = Campaign.objects.get(pk=run.campaign_id)
+        undecided = {item.pk for item in selectors.undecided_steps(campaign=campaign)}
+        ran = {attempt.plan_item_id for attempt in done}
+        total += sum(1 for pk in run.items if pk in undecided and pk not in ran)
     return {
         "run": run,
         "position": len(done),
-        "total": len(run.items),
+        "total": total,
         "current": current,
         "open_prompt": open_prompt,
         "done": [a for a in done if a is not current],

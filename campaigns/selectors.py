@@ -193,7 +193,9 @@ def prompts_waiting(*, user: User) -> list[Prompt]:
 
 def running_sequences(*, campaigns: list[Campaign]) -> dict[int, RunAll]:
     """The running "run all remaining steps" of each of these campaigns that has one."""
-    runs = RunAll.objects.filter(campaign__in=campaigns, status=RunAllStatus.RUNNING)
+    runs = RunAll.objects.filter(
+        campaign__in=campaigns, status=RunAllStatus.RUNNING
+    ).select_related("current__plan_item__function")
     return {run.campaign_id: run for run in runs}
 
 

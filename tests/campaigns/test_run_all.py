@@ -112,6 +112,8 @@ def test_a_step_decided_or_planned_out_while_the_run_goes_is_skipped(campaign, q
     )
     run = end(run.current)
     assert step_of(run.current) == fourth
+    progress = run_all.run_all_progress(run)
+    assert (progress["position"], progress["total"]) == (2, len(run.items) - 2)
 
 
 @pytest.mark.parametrize(
