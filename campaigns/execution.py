@@ -15,14 +15,10 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from campaigns.bus_port import BusPort
-from campaigns.engine.context import (
-    Answer,
-    CheckResult,
-    PromptSpec,
-    StationInfo,
-    StepContext,
-)
+from campaigns.engine.context import StationInfo, StepContext
 from campaigns.engine.params import LabParameters
+from campaigns.engine.prompts import Answer, PromptSpec
+from campaigns.engine.results import CheckResult
 from campaigns.engine.runner import Ending, StepRun, run_step
 from campaigns.events import attempt_changed
 from campaigns.models import (

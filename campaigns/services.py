@@ -12,8 +12,8 @@ from accounts.models import User
 from campaigns import audit
 from campaigns.catalogue import sync_catalogue
 from campaigns.engine import needs
-from campaigns.engine.context import SimulatorAction
 from campaigns.engine.params import LabParameters
+from campaigns.engine.prompts import SimulatorAction
 from campaigns.events import attempt_changed_sync
 from campaigns.models import (
     Applicability,

@@ -10,8 +10,10 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
-from campaigns.engine.context import CallReply, SimulatorAction, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
+from campaigns.engine.prompts import SimulatorAction
+from campaigns.engine.replies import CallReply
 
 GRACE = 0.5  # s a station that shows Preparing gets to start before the cable prompt
 

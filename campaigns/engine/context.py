@@ -8,23 +8,24 @@ Every wait has a limit, every check leaves a result with its evidence, and a sta
 disappears raises ``StationGone`` out of the step, which the runner turns into a clear verdict.
 A long wait can be ended by QA (``WaitEnded``) or by the engine when the station has plainly
 stopped answering (``StationGone``); see engine/waits.
+
+What the verbs leave lives by concept beside this module: a call's reply and a reboot
+(replies.py), a prompt and its answer (prompts.py), the checks and their ledger (results.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from campaigns.engine import needs
 from campaigns.engine.blocks import Blocks, criterion_of, describe_frames, while_open
-from campaigns.engine.frames import Frame, Where, payload_matches
+from campaigns.engine.frames import Frame, Where, fits, where_text
 from campaigns.engine.params import LabParameters
 from campaigns.engine.port import (
     BadResponse,
@@ -34,44 +35,16 @@ from campaigns.engine.port import (
     StationGone,
     StationPort,
 )
-from campaigns.engine.texts import summarise
+from campaigns.engine.prompts import Answer, PromptChannel, PromptSpec, SimulatorAction, TimedAction
+from campaigns.engine.replies import CallReply, Reboot
+from campaigns.engine.results import CheckResult, Ledger
 from campaigns.engine.waits import WaitWatch
 from stations.capabilities import Capabilities
 
-SIMULATOR_VENDOR_ID = "CertLab.Simulator"  # the simulator's DataTransfer remote control
 # s CertLab's own answer to a station's call may take to reach the step (its handler's database
 # work, the frame log, the stream) before the step gives up on it as CertLab's trouble.
 LAB_WAIT = 60.0
 OWN_FRAMES_WAIT = 15.0  # s for the logged frames of our own call to follow its reply
-
-
-class Outcome(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    NOT_OBSERVED = "not_observed"
-    NOT_APPLICABLE = "not_applicable"
-    FLAGGED = "flagged"  # for QA to judge (an unexpected status transition, say)
-
-
-class Level(StrEnum):
-    """What a check judges: the lab's acceptance criterion (it decides the proposed verdict),
-    or a finding that goes beyond the criterion's text (an OCTT rule): shown apart for QA, and
-    deciding the verdict only in a campaign run in strict (OCTT) mode."""
-
-    CRITERION = "criterion"
-    FINDING = "finding"
-
-
-@dataclass
-class CheckResult:
-    criterion: str
-    key: str
-    outcome: Outcome
-    detail: str
-    evidence: list[dict[str, Any]]
-    at: datetime
-    level: Level = Level.CRITERION
-    reference: str = ""  # where the rule comes from ("OCTT TC_012"), for a finding
 
 
 @dataclass(frozen=True)
@@ -85,136 +58,6 @@ class StationInfo:
     firmware_version: str
     is_simulator: bool = False
     capabilities: Capabilities = field(default_factory=Capabilities)  # the vendor's declaration
-
-
-@dataclass
-class CallReply:
-    """What became of one call: a payload, a CALLERROR, a bad answer or no answer in time."""
-
-    action: str
-    payload: dict | None = None
-    error_code: str = ""
-    error_description: str = ""
-    timed_out: bool = False
-    schema_error: str = ""
-    request: Frame | None = None
-    response: Frame | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not (self.error_code or self.timed_out or self.schema_error)
-
-    @property
-    def status(self) -> str | None:
-        return (self.payload or {}).get("status") if isinstance(self.payload, dict) else None
-
-    @property
-    def frames(self) -> list[Frame]:
-        return [f for f in (self.request, self.response) if f is not None]
-
-    def describe(self) -> str:
-        if self.timed_out:
-            return "no answer in time"
-        if self.error_code:
-            return f"CALLERROR {self.error_code}" + (
-                f" ({self.error_description})" if self.error_description else ""
-            )
-        if self.schema_error:
-            return f"an answer that breaks the schema ({self.schema_error})"
-        return self.status or summarise(self.payload)
-
-
-@dataclass(frozen=True)
-class Reboot:
-    """What a station showed of a reboot: the connection dropped, then a BootNotification."""
-
-    dropped: bool
-    boot: Frame | None
-
-    @property
-    def complete(self) -> bool:
-        return self.dropped and self.boot is not None
-
-
-@dataclass(frozen=True)
-class SimulatorAction:
-    """A local action the built-in simulator can perform itself ("plug_in", connector_id=1)."""
-
-    name: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, name: str, **kwargs: Any) -> SimulatorAction:
-        return cls(name, kwargs)
-
-    def data_transfer(self) -> dict[str, str]:
-        """The DataTransfer.req payload that has the simulator do this (its remote control)."""
-        return {"vendorId": SIMULATOR_VENDOR_ID, "messageId": self.name,
-                "data": json.dumps(self.kwargs)}  # fmt: skip
-
-    @property
-    def answer_value(self) -> str:
-        """What an operator would have typed into the prompt: the tag used, the error made."""
-        return str(self.kwargs.get("id_tag", self.kwargs.get("error_code", "")))
-
-
-@dataclass(frozen=True)
-class TimedAction:
-    """One action of a prompt with several, in order, each with its own time: "Cut the
-    network" (30 s), "Leave it offline" (60 s), "Stop the transaction" (60 s)…"""
-
-    text: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class PromptSpec:
-    text: str
-    choices: tuple[str, ...]
-    input_label: str = ""
-    timeout: float = 300
-    simulator: SimulatorAction | None = None  # set on the built-in simulator only
-    # The manual part itself ("present_tag", connector_id=1, id_tag=…), on every station: a
-    # script doing a real charger's local actions reads it from the prompt (the API).
-    action: SimulatorAction | None = None
-    steps: tuple[TimedAction, ...] = ()  # timed actions, each shown with its own countdown
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The operator's answer. ``ctx.prompt`` adds the prompt's text and where in the frame
-    history it was shown (``asked``) and answered (``answered``): frames before ``asked`` were
-    not caused by the action; see campaigns/engine/blocks.py for what a "not done" means."""
-
-    choice: str | None
-    value: str = ""
-    timed_out: bool = False
-    text: str = ""
-    asked: int = 0
-    answered: int = 0
-    timeout: float = 0
-    not_applicable: str = ""  # not asked: why the station's declaration rules the action out
-
-    @property
-    def done(self) -> bool:
-        return self.choice == "Done"
-
-    @property
-    def why_not(self) -> str:
-        """Why the action did not happen, for a "not observed" result ('' when it did)."""
-        if self.done:
-            return ""
-        asked = f"“{self.text.rstrip('.')}”" if self.text else "the prompt"
-        if self.not_applicable:
-            return f"{asked} was not asked: not applicable, {self.not_applicable}"
-        if self.timed_out or self.choice is None:
-            wait = f" after {self.timeout:.0f} s" if self.timeout else ""
-            return f"{asked} expired{wait} with no answer"
-        return f"the operator answered “{self.choice}” to {asked}"
-
-
-class PromptChannel(Protocol):
-    async def ask(self, prompt: PromptSpec) -> Answer: ...
 
 
 class Recorder(Protocol):
@@ -257,7 +100,6 @@ class StepContext:
         self.files = files
         self.recorder = recorder
         self.history: list[Frame] = []
-        self.results: list[CheckResult] = []
         self.notes: list[str] = []
         self.attachments: dict[str, Any] = {}
         self.summary_text = ""
@@ -267,6 +109,14 @@ class StepContext:
         self._pending: set[asyncio.Task] = set()
         self._open = False
         self._blocks = Blocks()
+        # The results verbs are the ledger's (campaigns/engine/results.py).
+        self.ledger = Ledger(lacks=self.lacks, blocks=self._blocks, publish=self._publish)
+        self.results = self.ledger.results
+        self.check = self.ledger.check
+        self.finding = self.ledger.finding
+        self.unexpected = self.ledger.unexpected
+        self.lab_side = self.ledger.lab_side
+        self.criteria_passed = self.ledger.criteria_passed
         self.waits = WaitWatch(
             station_id=station.charge_point_id,
             silence_limit=params.silence_limit,
@@ -308,6 +158,10 @@ class StepContext:
             async with self._changed:
                 self.history.append(frame)
                 self._changed.notify_all()
+
+    def _publish(self, result: CheckResult) -> None:
+        if self.recorder and self._open:
+            self._spawn(self.recorder.on_check(result))
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -366,7 +220,7 @@ class StepContext:
         direction: str = "in",
         message_type: str | None = "CALL",
     ) -> list[Frame]:
-        return [f for f in self.history[since:] if _fits(f, action, where, direction, message_type)]
+        return [f for f in self.history[since:] if fits(f, action, where, direction, message_type)]
 
     async def _wait_for(
         self, test, since: int, *, timeout: float, count: int = 1, what: str = "",
@@ -427,8 +281,8 @@ class StepContext:
         ``criteria``: what this wait decides, left not observed if QA end it (engine/waits)."""
         start = self.mark() if since is None else since
         found = await self._wait_for(
-            lambda f: _fits(f, action, where, direction, message_type), start, timeout=within,
-            what=f"a {action}" + _where_text(where), criteria=criteria,
+            lambda f: fits(f, action, where, direction, message_type), start, timeout=within,
+            what=f"a {action}" + where_text(where), criteria=criteria,
         )  # fmt: skip
         return found[0] if found else None
 
@@ -476,8 +330,8 @@ class StepContext:
         """Wait until ``count`` matching frames have arrived (or ``within`` s); return them."""
         start = self.mark() if since is None else since
         return await self._wait_for(
-            lambda f: _fits(f, action, where, "in", "CALL"), start, timeout=within, count=count,
-            what=f"{count} {action}" + _where_text(where), criteria=criteria,
+            lambda f: fits(f, action, where, "in", "CALL"), start, timeout=within, count=count,
+            what=f"{count} {action}" + where_text(where), criteria=criteria,
         )  # fmt: skip
 
     async def collect(
@@ -625,93 +479,11 @@ class StepContext:
         """Why a criterion ("7.b") or check key cannot be scored any more ('' when it can)."""
         return self._blocks.reason(criterion_of(item), item)
 
-    # --- results ----------------------------------------------------------------------------
-    def check(
-        self,
-        criterion: str,
-        ok: bool | None,
-        detail: str,
-        *,
-        evidence: Iterable[Frame | None] = (),
-        key: str = "",
-        not_applicable: bool = False,
-        level: Level = Level.CRITERION,
-        reference: str = "",
-        flagged: bool = False,
-    ) -> CheckResult:
-        """Record one check of a criterion: ok True passed, False failed, None not observed;
-        ``flagged`` leaves it to QA to judge. A criterion the station's declaration rules out
-        stays not applicable whatever a step records for it: what it saw is kept in the detail.
-        A check of something whose action did not happen is not observed whatever ``ok`` says."""
-        if not not_applicable and (reason := self.lacks(criterion)):
-            not_applicable, detail = True, f"Not applicable: {reason}. Seen anyway: {detail}"
-        key = key or f"{criterion}#{sum(r.criterion == criterion for r in self.results) + 1}"
-        why = self._blocks.reason(criterion, key)
-        if why and (ok is not None or flagged) and not not_applicable:
-            ok, flagged, detail = None, False, f"Not scored, as {why}: {detail}"
-        outcome = (
-            Outcome.NOT_APPLICABLE if not_applicable
-            else Outcome.FLAGGED if flagged
-            else Outcome.NOT_OBSERVED if ok is None
-            else Outcome.PASSED if ok
-            else Outcome.FAILED
-        )  # fmt: skip
-        result = CheckResult(
-            criterion=criterion,
-            key=key,
-            outcome=outcome,
-            detail=detail,
-            evidence=[f.ref() for f in evidence if f is not None],
-            at=datetime.now(UTC),
-            level=level,
-            reference=reference,
-        )
-        self.results.append(result)
-        if self.recorder and self._open:
-            self._spawn(self.recorder.on_check(result))
-        return result
-
-    def finding(
-        self,
-        criterion: str,
-        ok: bool | None,
-        detail: str,
-        *,
-        reference: str,
-        evidence: Iterable[Frame | None] = (),
-        key: str = "",
-        flagged: bool = False,
-        not_applicable: bool = False,
-    ) -> CheckResult:
-        """A check beyond the criterion's text (``reference``: the OCTT test case or the OCPP
-        section it comes from): shown to QA apart, deciding the verdict only in strict mode."""
-        return self.check(criterion, ok, detail, evidence=evidence, key=key, level=Level.FINDING,
-                          reference=reference, flagged=flagged,
-                          not_applicable=not_applicable)  # fmt: skip
-
-    def unexpected(self, criterion: str, frames: Iterable[Frame], why: str, *, key: str = ""
-                   ) -> CheckResult:  # fmt: skip
-        """What the station did by itself at a moment nobody asked for it (before the prompt for
-        it, while the operator was asked for something else): not observed, QA to judge."""
-        frames = [f for f in frames if f is not None]
-        return self.check(criterion, None, f"Unexpected, QA to judge: {why}: "
-                          f"{describe_frames(frames)}", evidence=frames, key=key)  # fmt: skip
-
-    def lab_side(self, criterion: str, detail: str, *, key: str = "") -> CheckResult:
-        """Not observed because of CertLab (its queue, database, worker, clock), never the
-        station's fault."""
-        return self.check(criterion, None, f"Not observed, CertLab's trouble: {detail}", key=key)
-
+    # --- results (campaigns/engine/results.py: check, finding, unexpected, lab_side) ---------
     async def note(self, text: str) -> None:
         self.notes.append(text)
         if self.recorder:
             await self.recorder.on_note(text)
-
-    def criteria_passed(self) -> bool:
-        """Every check of the lab's criteria so far passed (findings beyond them aside: the
-        result text counts those itself)."""
-        lab = [r for r in self.results if r.level == Level.CRITERION]
-        return all(r.outcome in (Outcome.PASSED, Outcome.NOT_APPLICABLE) for r in lab)
 
     def summary(self, text: str) -> None:
         """The proposed result text, in the seed reports' style ("Ok, Configuration (67)")."""
@@ -719,16 +491,3 @@ class StepContext:
 
     def attach(self, name: str, data: Any) -> None:
         self.attachments[name] = data
-
-
-def _where_text(where: Where) -> str:
-    return f" ({summarise(where)})" if isinstance(where, dict) and where else ""
-
-
-def _fits(frame: Frame, action, where: Where, direction: str, message_type) -> bool:
-    return (
-        (action is None or frame.action == action)
-        and (direction is None or frame.direction == direction)
-        and (message_type is None or frame.message_type == message_type)
-        and payload_matches(where, frame.payload)
-    )

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from campaigns.engine.texts import summarise
+
 Where = Mapping[str, Any] | Callable[[Any], bool] | None
 
 
@@ -78,3 +80,20 @@ def payload_matches(where: Where, payload: Any) -> bool:
         except (KeyError, TypeError, ValueError, AttributeError):
             return False
     return subset_matches(where, payload)
+
+
+def where_text(where: Where) -> str:
+    """What a wait looks for beyond the action, in words (" (connectorId 1, status Charging)")."""
+    return f" ({summarise(where)})" if isinstance(where, dict) and where else ""
+
+
+def fits(frame: Frame, action: str | None, where: Where, direction: str | None,
+         message_type: str | None) -> bool:  # fmt: skip
+    """``frame`` is ``action`` (None: any) in ``direction`` of ``message_type``, matching
+    ``where``."""
+    return (
+        (action is None or frame.action == action)
+        and (direction is None or frame.direction == direction)
+        and (message_type is None or frame.message_type == message_type)
+        and payload_matches(where, frame.payload)
+    )

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from campaigns.engine.context import Level, Outcome, StepContext
+from campaigns.engine.context import StepContext
+from campaigns.engine.results import Level, Outcome
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from types import ModuleType
 from typing import Any
 
 from campaigns.engine import idle, needs, outages
-from campaigns.engine.context import Level, Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.port import LabTrouble, StationGone
+from campaigns.engine.results import Level, Outcome
 from campaigns.engine.verdict import Proposed, criterion_outcomes, propose, result_text
 from campaigns.engine.waits import WaitEnded
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
-from campaigns.engine.context import CheckResult, Level, Outcome
+from campaigns.engine.results import CheckResult, Level, Outcome
 
 
 class Proposed(StrEnum):

@@ -7,7 +7,8 @@ A station declared without a modem has no ICCID: the iccid is then not asked for
 all the same is pointed out, as the declaration is wrong).
 """
 
-from campaigns.engine.context import SimulatorAction, StepContext
+from campaigns.engine.context import StepContext
+from campaigns.engine.prompts import SimulatorAction
 
 NUMBER = 1
 CRITERIA = ("1.a",)

@@ -9,7 +9,9 @@ followed) and the key put back at once. The station's own values are put back at
 
 import asyncio
 
-from campaigns.engine.context import CallReply, Outcome, StepContext
+from campaigns.engine.context import StepContext
+from campaigns.engine.replies import CallReply
+from campaigns.engine.results import Outcome
 
 NUMBER = 5
 CRITERIA = ("5.a",)

@@ -13,8 +13,9 @@ import asyncio
 import re
 from datetime import UTC, datetime
 
-from campaigns.engine.context import Reboot, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
+from campaigns.engine.replies import Reboot
 
 NUMBER = 12
 CRITERIA = ("12.a", "12.b", "12.c")

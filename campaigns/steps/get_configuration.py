@@ -14,7 +14,9 @@ a connector lock may keep UnlockConnectorOnEVSideDisconnect read-only.
 
 import uuid
 
-from campaigns.engine.context import CallReply, Outcome, StepContext
+from campaigns.engine.context import StepContext
+from campaigns.engine.replies import CallReply
+from campaigns.engine.results import Outcome
 
 NUMBER = 4
 CRITERIA = ("4.a",)

@@ -13,8 +13,9 @@ error notifications on other connectors, which the details list.
 from dataclasses import dataclass
 
 from campaigns.engine.connector_states import check_statuses, status_before
-from campaigns.engine.context import SimulatorAction, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
+from campaigns.engine.prompts import SimulatorAction
 
 NUMBER = 10
 CRITERIA = ("10.a", "10.b")

@@ -9,8 +9,10 @@ tolerance. The station's own interval is put back at the end.
 import asyncio
 import itertools
 
-from campaigns.engine.context import CallReply, Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
+from campaigns.engine.replies import CallReply
+from campaigns.engine.results import Outcome
 
 NUMBER = 2
 CRITERIA = ("2.a", "2.b", "2.c")

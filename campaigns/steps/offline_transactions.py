@@ -31,8 +31,9 @@ from campaigns.engine.charging import (
     wait_available,
 )
 from campaigns.engine.connector_states import check_statuses, status_before
-from campaigns.engine.context import SimulatorAction, StepContext, TimedAction
+from campaigns.engine.context import StepContext
 from campaigns.engine.frames import Frame
+from campaigns.engine.prompts import SimulatorAction, TimedAction
 
 NUMBER = 14
 CRITERIA = ("14.a",)

@@ -21,7 +21,8 @@ from campaigns.engine.charging import (
     unplug,
 )
 from campaigns.engine.connector_states import CHARGING_STATES, check_statuses, status_before
-from campaigns.engine.context import SimulatorAction, StepContext
+from campaigns.engine.context import StepContext
+from campaigns.engine.prompts import SimulatorAction
 
 NUMBER = 6
 CRITERIA = ("6.a", "6.b", "6.c")

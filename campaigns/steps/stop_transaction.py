@@ -20,7 +20,8 @@ from campaigns.engine.charging import (
     status_frames,
 )
 from campaigns.engine.connector_states import check_statuses, status_before
-from campaigns.engine.context import SimulatorAction, StepContext
+from campaigns.engine.context import StepContext
+from campaigns.engine.prompts import SimulatorAction
 
 NUMBER = 7
 CRITERIA = ("7.a", "7.b", "7.c")

@@ -150,7 +150,7 @@ class _Operator:
         self.prompts: list[str] = []
 
     async def ask(self, prompt):
-        from campaigns.engine.context import Answer
+        from campaigns.engine.prompts import Answer
 
         self.prompts.append(prompt.text)
         charger = self.charger

@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from campaigns import services
 from campaigns.engine import needs
-from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.params import LabParameters
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.models import Applicability

@@ -3,8 +3,10 @@ ConnectionTimeOut) and against a scripted charger for the branches a simulator c
 
 import pytest
 
-from campaigns.engine.context import Answer, Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.params import LabParameters
+from campaigns.engine.prompts import Answer
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import step_module

@@ -2,8 +2,8 @@
 
 import pytest
 
-from campaigns.engine.context import Outcome
 from campaigns.engine.port import CallRejected
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import change_availability, step_module

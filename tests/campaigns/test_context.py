@@ -2,8 +2,8 @@
 
 import asyncio
 
-from campaigns.engine.context import Outcome
 from campaigns.engine.port import CallRejected
+from campaigns.engine.results import Outcome
 
 
 async def test_call_returns_payload_and_its_frames(scripted, make_ctx):

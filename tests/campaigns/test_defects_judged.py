@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from campaigns.engine.context import Answer, Outcome
+from campaigns.engine.prompts import Answer
+from campaigns.engine.results import Outcome
 from campaigns.engine.verdict import Proposed
 from tests.campaigns.charging_lab import prepare_tags
 

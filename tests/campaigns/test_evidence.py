@@ -21,7 +21,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from campaigns import evidence, sealing, services
-from campaigns.engine.context import CheckResult, Outcome
+from campaigns.engine.results import CheckResult, Outcome
 from campaigns.engine.runner import Ending, StepRun
 from campaigns.engine.verdict import Proposed
 from campaigns.execution import _finish

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import services
-from campaigns.engine.context import CheckResult, Level, Outcome
+from campaigns.engine.results import CheckResult, Level, Outcome
 from campaigns.engine.runner import Ending, StepRun
 from campaigns.engine.verdict import Proposed
 from campaigns.execution import _finish

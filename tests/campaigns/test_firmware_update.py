@@ -3,8 +3,8 @@ scripted branches (no file, NotImplemented, wrong order, failures, no reboot, ol
 
 import pytest
 
-from campaigns.engine.context import Outcome
 from campaigns.engine.port import CallRejected
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import step_module

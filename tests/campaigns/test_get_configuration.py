@@ -4,9 +4,10 @@ from dataclasses import replace
 
 import pytest
 
-from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.params import LabParameters
 from campaigns.engine.port import CallRejected
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import get_configuration, step_module

@@ -3,7 +3,9 @@ error that is not Faulted, a station error put on the connectors, no recovery, n
 
 import pytest
 
-from campaigns.engine.context import Answer, Outcome, StepContext
+from campaigns.engine.context import StepContext
+from campaigns.engine.prompts import Answer
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import step_module

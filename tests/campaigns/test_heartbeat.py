@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from campaigns.engine.context import Outcome
 from campaigns.engine.port import CallRejected
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import heartbeat, step_module

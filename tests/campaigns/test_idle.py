@@ -5,9 +5,11 @@ stopped and whatever setting it changed is put back, whatever its verdict."""
 from types import SimpleNamespace
 
 from campaigns.engine import charging
-from campaigns.engine.context import Answer, Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.idle import OpenTransaction, StationState
 from campaigns.engine.params import LabParameters
+from campaigns.engine.prompts import Answer
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from tests.campaigns.charging_lab import ScriptedCharger

@@ -8,7 +8,7 @@ import asyncio
 import types
 from datetime import UTC, datetime
 
-from campaigns.engine.context import Outcome
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from stations.outages import Outage

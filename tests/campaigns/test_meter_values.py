@@ -3,8 +3,9 @@ meter_without_voltage_current_power) and against a scripted charger."""
 
 import pytest
 
-from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.params import LabParameters
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import step_module

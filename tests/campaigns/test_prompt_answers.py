@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
-from campaigns.engine.context import Answer, Outcome
 from campaigns.engine.port import LabTrouble, StationGone
+from campaigns.engine.prompts import Answer
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from tests.campaigns.charging_lab import AnsweringStation

@@ -3,8 +3,8 @@ simulator cannot show (Rejected, CALLERROR, a boot without a drop, missing Statu
 
 import pytest
 
-from campaigns.engine.context import Outcome
 from campaigns.engine.port import CallRejected
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import step_module

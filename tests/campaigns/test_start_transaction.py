@@ -3,8 +3,8 @@ against a scripted station for the branches a simulator cannot show."""
 
 import pytest
 
-from campaigns.engine.context import Outcome
 from campaigns.engine.port import CallRejected
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import step_module
@@ -250,7 +250,7 @@ async def test_start_with_another_id_tag_fails(station, ctx_for):
 async def test_invalid_tag_followed_by_a_start_fails_6c(station, ctx_for):
     """The operator presents the tags (scripted by the prompts' answers): the invalid one is
     refused by CertLab, yet the station starts charging."""
-    from campaigns.engine.context import Answer
+    from campaigns.engine.prompts import Answer
 
     class Operator:
         async def ask(self, prompt):

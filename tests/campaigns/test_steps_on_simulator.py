@@ -3,7 +3,7 @@ real endpoint, the real station bus and the real FTP server."""
 
 import pytest
 
-from campaigns.engine.context import Outcome
+from campaigns.engine.results import Outcome
 from campaigns.engine.verdict import Proposed
 from stations.capabilities import Capabilities
 

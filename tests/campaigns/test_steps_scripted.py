@@ -5,8 +5,9 @@ import asyncio
 import pytest
 
 from campaigns.catalogue import load_catalogue
-from campaigns.engine.context import Answer, Outcome
 from campaigns.engine.port import CallRejected
+from campaigns.engine.prompts import Answer
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import all_steps, step_module

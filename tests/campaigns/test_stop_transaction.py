@@ -3,8 +3,9 @@ rejected remote stops, wrong reasons and a station that keeps charging without i
 
 import pytest
 
-from campaigns.engine.context import Outcome, StepContext
+from campaigns.engine.context import StepContext
 from campaigns.engine.params import LabParameters
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.steps import step_module

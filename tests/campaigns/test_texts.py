@@ -1,6 +1,6 @@
 """Result texts summarise a station's answer in words, whatever its size: never raw JSON."""
 
-from campaigns.engine.context import CallReply
+from campaigns.engine.replies import CallReply
 from campaigns.engine.texts import summarise
 
 

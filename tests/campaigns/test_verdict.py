@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from campaigns.engine.context import CheckResult, Level, Outcome
+from campaigns.engine.results import CheckResult, Level, Outcome
 from campaigns.engine.verdict import (
     Proposed,
     criterion_outcome,

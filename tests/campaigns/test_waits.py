@@ -4,8 +4,8 @@ unanswered after a long silence, but never merely because the station is quiet."
 
 import asyncio
 
-from campaigns.engine.context import Outcome
 from campaigns.engine.port import CallRejected
+from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
 from campaigns.engine.waits import SHOW_AFTER
