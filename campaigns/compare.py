@@ -240,8 +240,7 @@ def _boot_payload(attempt: Attempt | None) -> dict | None:
     frames = [f for f in _frames(attempt) if _is(f, "in", "CALL", "BootNotification")]
     if not frames:
         return None
-    message = _message(frames[-1])
-    return message[3] if len(message) > 3 and isinstance(message[3], dict) else None
+    return _payload(frames[-1])
 
 
 def _heartbeat(attempt_a: Attempt | None, attempt_b: Attempt | None) -> list[Measure]:
@@ -264,9 +263,7 @@ def _own_heartbeat_interval(attempt: Attempt | None) -> str | None:
     own), from the GetConfiguration answer that proves 2.c."""
     answers = [f for f in _frames(attempt, criterion="2.c") if _is(f, "in", "CALLRESULT")]
     for frame in answers:
-        message = _message(frame)
-        payload = message[2] if len(message) > 2 and isinstance(message[2], dict) else {}
-        for entry in payload.get("configurationKey") or []:
+        for entry in (_payload(frame) or {}).get("configurationKey") or []:
             if isinstance(entry, dict) and entry.get("key") == "HeartbeatInterval":
                 return _text(entry.get("value"))
     return None
@@ -351,12 +348,16 @@ def _is(ref: dict, direction: str, message_type: str, action: str = "") -> bool:
     )
 
 
-def _message(ref: dict) -> list:
+def _payload(ref: dict) -> dict | None:
+    """The payload of a logged frame: the last element of its OCPP message ([2, id, action,
+    payload] or [3, id, payload]); a frame whose raw text is the payload alone is taken as is."""
     try:
         message = json.loads(ref.get("raw") or "")
     except (ValueError, TypeError):
-        return []
-    return message if isinstance(message, list) else []
+        return None
+    if isinstance(message, list) and message and isinstance(message[-1], dict):
+        return message[-1]
+    return message if isinstance(message, dict) else None
 
 
 def _times(refs: list[dict]) -> list[datetime] | None:

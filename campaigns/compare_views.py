@@ -73,12 +73,22 @@ def compare_pdf(request: HttpRequest, pk: int, other: int) -> HttpResponse:
     html = render_to_string(
         "campaigns/compare_pdf.html", {"comparison": comparison, "pdf": True}, request=request
     )
+    a, b = comparison.a, comparison.b
+    head = f"{a.station.charger_model} · campaigns #{a.pk} → #{b.pk} · comparison, not a report"
+    # The report's @page draws its running head from a string: given here, not from the page.
+    running = f"@page {{ @top-left {{ content: {_css_string(head)} }} }}"
     stylesheet = finders.find("css/report.css")
+    sheets = [CSS(filename=stylesheet)] if stylesheet else []
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf(
-        stylesheets=[CSS(filename=stylesheet)] if stylesheet else []
+        stylesheets=[*sheets, CSS(string=running)]
     )
     response = HttpResponse(pdf, content_type="application/pdf")
-    a, b = comparison.a, comparison.b
     name = f"certlab-compare-{a.pk}-{b.pk}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def _css_string(text: str) -> str:
+    """A quoted CSS string of any text (a model's name is the user's)."""
+    escaped = "".join(c if c.isalnum() or c in " .#·→-_,:" else f"\\{ord(c):x} " for c in text)
+    return f'"{escaped}"'

@@ -5,6 +5,7 @@ back with pypdf), the chooser's empty state, and a vendor kept to its own campai
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -16,8 +17,13 @@ from pypdf import PdfReader
 
 from campaigns import services
 from campaigns.compare import NOT_MEASURED, campaign_compare
+from campaigns.engine.context import StepContext
 from campaigns.engine.params import LabParameters
+from campaigns.engine.runner import run_step
 from campaigns.models import Attempt, AttemptStatus, Campaign, Check
+from campaigns.steps import step_module
+from tests.campaigns.conftest import GOOD_BOOT, STATION
+from tests.campaigns.scripted import ScriptedStation
 from tests.factories import FirmwareVersionFactory, StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -263,3 +269,70 @@ def test_a_vendor_compares_its_own_campaigns_and_nothing_of_another_vendor(
     assert vendor_client.get(reverse("campaigns:compare_choose", args=[theirs.pk])).status_code == (
         404
     )
+
+
+def run_and_store(campaign: Campaign, number: int, script, **params) -> None:
+    """Run the real step module against a scripted station and keep what it recorded as the
+    worker does (campaigns.execution): its checks with their evidence and its attachments."""
+
+    async def run():
+        scripted = ScriptedStation()
+        script(scripted)
+        ctx = StepContext(port=scripted, station=STATION, params=LabParameters.fast(
+            answer_prompts_on_simulator=False, **params))  # fmt: skip
+        await run_step(step_module(number), ctx, time_limit=30)
+        return ctx
+
+    ctx = asyncio.run(run())
+    attempt = decide(campaign, number, attachments=json.loads(json.dumps(ctx.attachments)))
+    criteria = {c.key: c for c in attempt.plan_item.function.criteria.all()}
+    Check.objects.bulk_create(
+        Check(attempt=attempt, criterion=criteria[r.criterion], key=r.key, outcome=r.outcome.value,
+              level=r.level.value, detail=r.detail, evidence=r.evidence, at=r.at)
+        for r in ctx.results
+    )  # fmt: skip
+
+
+def beating(interval: float, firmware: str):
+    def script(scripted) -> None:
+        values = {"HeartbeatInterval": "300"}
+
+        def get(payload: dict) -> dict:
+            keys = payload.get("key") or list(values)
+            return {"configurationKey": [{"key": k, "readonly": False, "value": values[k]}
+                                         for k in keys if k in values]}  # fmt: skip
+
+        def change(payload: dict) -> dict:
+            for n in range(1, 5):
+                scripted.emit("Heartbeat", {}, interval * n)
+            values[payload["key"]] = payload["value"]
+            return {"status": "Accepted"}
+
+        scripted.on("GetConfiguration", get)
+        scripted.on("ChangeConfiguration", change)
+        scripted.on("TriggerMessage", {"status": "Accepted"}, then=[("Heartbeat", {}, 0.05)])
+        scripted.emit("BootNotification", {**GOOD_BOOT, "firmwareVersion": firmware}, 0.1)
+
+    return script
+
+
+def test_what_the_real_steps_record_is_what_the_comparison_reads(pair):
+    a, b = pair
+    # The lab sets 1 s in both; the station on V2 beats every 2.5 s regardless.
+    for campaign, beat, firmware in ((a, 1.0, "V1"), (b, 2.5, "V2")):
+        campaign.parameters = {**campaign.parameters, "heartbeat_interval": 1}
+        campaign.save()
+        run_and_store(campaign, 1, beating(beat, firmware))
+        run_and_store(campaign, 2, beating(beat, firmware), heartbeat_interval=1,
+                      heartbeat_tolerance=0.9)  # fmt: skip
+    measures = {m.name: m for m in campaign_compare(a=a, b=b).measures}
+    assert (measures["Firmware version"].a, measures["Firmware version"].b) == ("V1", "V2")
+    assert measures["Firmware version"].moved and not measures["Model"].moved
+    assert measures["Model"].a == GOOD_BOOT["chargePointModel"]
+    own = measures["HeartbeatInterval the station had (read in step 2)"]
+    assert (own.a, own.b, own.moved) == ("300 s", "300 s", False)
+    beats = measures["Gaps between periodic Heartbeats"]
+    medians = [float(re.match(r"median ([\d.]+) s", text)[1]) for text in (beats.a, beats.b)]
+    # The scripted beats are timed by the event loop: a loaded machine may delay one a little.
+    assert medians[0] == pytest.approx(1.0, abs=0.3) and medians[1] == pytest.approx(2.5, abs=0.3)
+    assert "the lab set 1 s" in beats.a and beats.moved
