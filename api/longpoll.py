@@ -69,7 +69,7 @@ class _Wait(AsyncHttpConsumer):
             extra = [(b"WWW-Authenticate", b"Bearer")] if refused.status == 401 else []
             await self._json(refused.status, {"detail": refused.detail}, extra)
             return
-        moment = await self.wait(pk, after_prompt=after, timeout=timeout)
+        moment = await self.wait(pk, user, after_prompt=after, timeout=timeout)
         await self._json(200, await _body(moment))
 
     async def _user(self):
@@ -112,7 +112,9 @@ class AttemptNext(_Wait):
     def visible(user):
         return attempts_for(user=user)
 
-    wait = staticmethod(watch.next_of_attempt)
+    @staticmethod
+    async def wait(pk: int, user, *, after_prompt: int, timeout: float) -> watch.Moment:
+        return await watch.next_of_attempt(pk, after_prompt=after_prompt, timeout=timeout)
 
 
 class StationNextPrompt(_Wait):
@@ -122,7 +124,12 @@ class StationNextPrompt(_Wait):
     def visible(user):
         return stations_for(user=user)
 
-    wait = staticmethod(watch.next_prompt_of_station)
+    @staticmethod
+    async def wait(pk: int, user, *, after_prompt: int, timeout: float) -> watch.Moment:
+        # Only prompts of campaigns the user sees: the station is the vendor's, a draft is not.
+        return await watch.next_prompt_of_station(
+            pk, after_prompt=after_prompt, timeout=timeout, user=user
+        )
 
 
 # Before Django in the ASGI application's HTTP routes; the session middleware gives the

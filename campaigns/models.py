@@ -140,6 +140,18 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="signed_off_campaigns",
     )  # fmt: skip
+    # Who outside the lab sees the campaign: its vendor only once QA share it (or sign it off),
+    # so a draft and its first rough attempts stay the lab's (campaigns.selectors.campaigns_for).
+    shared_with_vendor = models.DateTimeField(null=True, blank=True)
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    vendor_acknowledged = models.DateTimeField(null=True, blank=True)
+    vendor_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created"]
@@ -162,6 +174,11 @@ class Campaign(models.Model):
     @property
     def is_signed_off(self) -> bool:
         return self.status == CampaignStatus.SIGNED_OFF
+
+    @property
+    def vendor_can_see(self) -> bool:
+        """The rule campaigns.selectors.VENDOR_SEES applies in queries, for one campaign."""
+        return self.shared_with_vendor is not None or self.is_signed_off
 
     @property
     def takes_attempts(self) -> bool:

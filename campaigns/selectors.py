@@ -24,6 +24,11 @@ from campaigns.models import (
     Verdict,
 )
 
+# What a vendor may see of its own manufacturer's campaigns: those QA shared with it and those
+# signed off (the certified report is theirs). Drafts and anything not shared stay the lab's.
+# Every page, download, export, websocket and API answer reaches campaigns through this.
+VENDOR_SEES = Q(shared_with_vendor__isnull=False) | Q(status=CampaignStatus.SIGNED_OFF)
+
 
 def campaigns_for(*, user: User) -> QuerySet[Campaign]:
     campaigns = Campaign.objects.select_related(
@@ -34,7 +39,8 @@ def campaigns_for(*, user: User) -> QuerySet[Campaign]:
     if user.is_qa:
         return campaigns
     if user.is_vendor and user.manufacturer_id:
-        return campaigns.filter(station__charger_model__manufacturer_id=user.manufacturer_id)
+        own = campaigns.filter(station__charger_model__manufacturer_id=user.manufacturer_id)
+        return own.filter(VENDOR_SEES)
     return campaigns.none()
 
 
@@ -199,9 +205,10 @@ def running_sequences(*, campaigns: list[Campaign]) -> dict[int, RunAll]:
     return {run.campaign_id: run for run in runs}
 
 
-def active_attempts_on(*, stations: list) -> dict[int, Attempt]:
-    """The attempt queued or running on each of these stations that has one."""
-    active = Attempt.objects.filter(station__in=stations, status__in=ACTIVE_STATUSES)
+def active_attempts_on(*, stations: list, user: User) -> dict[int, Attempt]:
+    """The attempt queued or running on each of these stations that has one, of the campaigns
+    the user sees (a vendor's station also runs campaigns not shared with it)."""
+    active = attempts_for(user=user).filter(station__in=stations, status__in=ACTIVE_STATUSES)
     return {a.station_id: a for a in active.select_related("plan_item__function")}
 
 

@@ -406,7 +406,11 @@ def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
     campaign.status = CampaignStatus.SIGNED_OFF
     campaign.signed_off = timezone.now()
     campaign.signed_off_by = user
-    campaign.save(update_fields=["status", "signed_off", "signed_off_by"])
+    fields = ["status", "signed_off", "signed_off_by"]
+    if campaign.shared_with_vendor is None:  # the certified report is the vendor's, reopened or not
+        campaign.shared_with_vendor, campaign.shared_by = campaign.signed_off, user
+        fields += ["shared_with_vendor", "shared_by"]
+    campaign.save(update_fields=fields)
     campaign_seal(campaign)
     _record_status(campaign, user, before)
 

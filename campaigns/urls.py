@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns import compare_views, export_views, views
+from campaigns import compare_views, export_views, vendor_views, views
 from stations import frame_export  # noqa: F401  (registers <frames:…>)
 
 app_name = "campaigns"
@@ -26,6 +26,9 @@ urlpatterns = [
     path("<int:pk>/run-all/stop/", views.campaign_run_all_stop, name="campaign_run_all_stop"),
     path("<int:pk>/sign-off/", views.campaign_sign_off, name="campaign_sign_off"),
     path("<int:pk>/history/", views.campaign_history, name="campaign_history"),
+    path("<int:pk>/share/", vendor_views.campaign_share, name="campaign_share"),
+    path("<int:pk>/unshare/", vendor_views.campaign_unshare, name="campaign_unshare"),
+    path("<int:pk>/acknowledge/", vendor_views.campaign_acknowledge, name="campaign_acknowledge"),
     path("<int:pk>/report/", views.report, name="report"),
     path("<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
     path("<int:pk>/evidence.zip", views.evidence_bundle, name="evidence_bundle"),

@@ -40,11 +40,18 @@ def attempt_moment(attempt_id: int, *, after_prompt: int = 0) -> Moment:
     return Moment(attempt, prompt)
 
 
-def station_moment(station_id: int, *, after_prompt: int = 0) -> Moment:
-    """The station's first open prompt after ``after_prompt``, whichever attempt asks it."""
+def station_moment(station_id: int, *, after_prompt: int = 0, user=None) -> Moment:
+    """The station's first open prompt after ``after_prompt``, whichever attempt asks it (of
+    the attempts ``user`` may see, when given: a vendor's station runs unshared campaigns too)."""
+    prompts = Prompt.objects.select_related("attempt__plan_item__function", "attempt__started_by")
+    if user is not None:
+        from campaigns.selectors import attempts_for
+
+        prompts = prompts.filter(attempt__in=attempts_for(user=user))
     prompt = (
-        Prompt.objects.select_related("attempt__plan_item__function", "attempt__started_by")
-        .filter(attempt__station_id=station_id, status=PromptStatus.OPEN, pk__gt=after_prompt)
+        prompts.filter(
+            attempt__station_id=station_id, status=PromptStatus.OPEN, pk__gt=after_prompt
+        )
         .order_by("pk")
         .first()
     )
@@ -82,12 +89,12 @@ async def next_of_attempt(attempt_id: int, *, after_prompt: int = 0, timeout: fl
 
 
 async def next_prompt_of_station(
-    station_id: int, *, after_prompt: int = 0, timeout: float
+    station_id: int, *, after_prompt: int = 0, timeout: float, user=None
 ) -> Moment:
     """Returns as soon as any attempt on the station opens a prompt newer than
     ``after_prompt`` (a script beside ``run_campaign`` follows a station, not one attempt)."""
     return await _wait(
         station_attempts_group(station_id),
-        lambda: station_moment(station_id, after_prompt=after_prompt),
+        lambda: station_moment(station_id, after_prompt=after_prompt, user=user),
         timeout,
     )

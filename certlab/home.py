@@ -17,7 +17,7 @@ def home_overview(*, user: User) -> dict:
     progress = campaign_selectors.progress_for(campaigns=in_progress)
     sequences = campaign_selectors.running_sequences(campaigns=in_progress)
     connected = _connected_stations(user)
-    busy = campaign_selectors.active_attempts_on(stations=connected)
+    busy = campaign_selectors.active_attempts_on(stations=connected, user=user)
     return {
         "counts": {
             **station_selectors.catalogue_counts(user=user),

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from api.tokens import token_create
 from campaigns import services
 from campaigns.models import Attempt, Check, Criterion, Prompt
+from campaigns.vendor import campaign_share
 from stations.models import Frame
 from tests.factories import (
     ChargerModelFactory,
@@ -94,6 +95,8 @@ def build_world(qa, name: str) -> World:
         station=station, firmware=firmware, protocol="http", file_name="f.bin", started=now
     )
     vendor = VendorFactory(manufacturer=model.manufacturer, username=f"vendor-{name}")
+    # Shared with its vendor: another vendor's must be refused even then.
+    campaign_share(campaign=campaign, user=qa)
     return World(
         model.manufacturer,
         model,

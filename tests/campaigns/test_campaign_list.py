@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaigns import selectors, services
 from campaigns.models import Applicability, Attempt, AttemptStatus, Campaign, CampaignStatus
+from campaigns.vendor import campaign_share
 from tests.factories import StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +149,7 @@ def test_a_vendor_filtering_by_status_still_sees_only_its_own(vendor_client, ven
         station=StationFactory(charger_model__manufacturer=vendor_user.manufacturer), owner=qa_user
     )
     services.campaign_create(station=StationFactory(), owner=qa_user)
+    campaign_share(campaign=own, user=qa_user)
     Campaign.objects.update(status=CampaignStatus.COMPLETED)
     url = reverse("campaigns:campaign_list")
     response = vendor_client.get(url, {"status": "completed"})

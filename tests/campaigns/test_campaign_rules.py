@@ -10,6 +10,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.engine.params import LabParameters
 from campaigns.models import Attempt, AttemptStatus, Campaign
+from campaigns.vendor import campaign_share
 from certlab import limits
 from tests.factories import FirmwareVersionFactory, StationFactory
 
@@ -19,13 +20,19 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def campaign(vendor_user, qa_user):
     station = StationFactory(charger_model__manufacturer=vendor_user.manufacturer)
-    return services.campaign_create(station=station, owner=qa_user)
+    campaign = services.campaign_create(station=station, owner=qa_user)
+    campaign_share(campaign=campaign, user=qa_user)
+    return campaign
 
 
 @pytest.fixture
 def rehearsal(vendor_user, qa_user):
     station = StationFactory(charger_model__manufacturer=vendor_user.manufacturer)
-    return services.campaign_create(station=station, owner=qa_user, parameters=LabParameters.fast())
+    rehearsal = services.campaign_create(
+        station=station, owner=qa_user, parameters=LabParameters.fast()
+    )
+    campaign_share(campaign=rehearsal, user=qa_user)
+    return rehearsal
 
 
 def decide(campaign, number, verdict="ok", user=None, **fields):

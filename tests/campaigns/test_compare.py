@@ -22,6 +22,7 @@ from campaigns.engine.params import LabParameters
 from campaigns.engine.runner import run_step
 from campaigns.models import Attempt, AttemptStatus, Campaign, Check
 from campaigns.steps import step_module
+from campaigns.vendor import campaign_share
 from tests.campaigns.conftest import GOOD_BOOT, STATION
 from tests.campaigns.scripted import ScriptedStation
 from tests.factories import FirmwareVersionFactory, StationFactory
@@ -261,6 +262,9 @@ def test_a_vendor_compares_its_own_campaigns_and_nothing_of_another_vendor(
     vendor_client, qa_user, pair
 ):
     a, b = pair
+    assert vendor_client.get(reverse("campaigns:compare", args=[a.pk, b.pk])).status_code == 404
+    for campaign in pair:  # the lab's until shared (issue 11.5)
+        campaign_share(campaign=campaign, user=qa_user)
     assert vendor_client.get(reverse("campaigns:compare", args=[a.pk, b.pk])).status_code == 200
     theirs = services.campaign_create(station=StationFactory(), owner=qa_user)
     for name in ("compare", "compare_pdf"):

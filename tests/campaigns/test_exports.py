@@ -15,6 +15,7 @@ from django.test import AsyncClient
 from django.urls import reverse
 
 from campaigns.models import Applicability, Check, CriterionResult
+from campaigns.vendor import campaign_share
 from stations import frame_export
 from stations.models import Frame
 from tests.campaigns.report_campaign import T0, full_campaign
@@ -32,7 +33,9 @@ def station(vendor_user):
 
 @pytest.fixture
 def campaign(station, qa_user):
-    return full_campaign(station=station, owner=qa_user)
+    campaign = full_campaign(station=station, owner=qa_user)
+    campaign_share(campaign=campaign, user=qa_user)
+    return campaign
 
 
 def log(station, at, raw='[2,"u","Heartbeat",{}]', **fields) -> Frame:

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from campaigns import services
 from campaigns.models import Attempt, AttemptStatus
+from campaigns.vendor import campaign_share
 from tests.factories import StationFactory, VendorFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,7 @@ def campaign(vendor_user, qa_user):
     services.attempt_record_verdict(attempt=attempt, user=qa_user, verdict="ok",
                                     result_text="Heartbeat every 60 s",
                                     notes="LAB-ONLY cable was loose")  # fmt: skip
+    campaign_share(campaign=campaign, user=qa_user)
     return campaign
 
 

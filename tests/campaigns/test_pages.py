@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Attempt, AttemptStatus, Campaign, Prompt
+from campaigns.vendor import campaign_share
 from tests.factories import StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def own_campaign(vendor_user, qa_user):
     station = StationFactory(charger_model__manufacturer=vendor_user.manufacturer)
-    return services.campaign_create(station=station, owner=qa_user)
+    campaign = services.campaign_create(station=station, owner=qa_user)
+    campaign_share(campaign=campaign, user=qa_user)
+    return campaign
 
 
 @pytest.fixture

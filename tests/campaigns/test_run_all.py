@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaigns import run_all, services
 from campaigns.models import Applicability, Attempt, AttemptStatus, Prompt, RunAll
+from campaigns.vendor import campaign_share
 from tests.factories import StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,9 @@ def online(mark_online):
 def campaign(vendor_user, qa_user, online):
     station = StationFactory(charger_model__manufacturer=vendor_user.manufacturer)
     online(station)
-    return services.campaign_create(station=station, owner=qa_user)
+    campaign = services.campaign_create(station=station, owner=qa_user)
+    campaign_share(campaign=campaign, user=qa_user)  # the vendor watches the run
+    return campaign
 
 
 def planned(campaign) -> list[int]:

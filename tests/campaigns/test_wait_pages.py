@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Attempt, AttemptStatus
+from campaigns.vendor import campaign_share
 from stations.models import Frame
 from tests.factories import StationFactory
 
@@ -56,10 +57,11 @@ def test_a_frame_from_the_station_since_starts_the_silence_again(qa_client, wait
     assert 5 <= _silent(html) < 60
 
 
-def test_a_vendor_sees_the_wait_but_no_button(vendor_client, vendor_user, waiting_attempt):
+def test_a_vendor_sees_the_wait_but_no_button(vendor_client, vendor_user, qa_user, waiting_attempt):
     station = waiting_attempt.station
     station.charger_model.manufacturer = vendor_user.manufacturer
     station.charger_model.save()
+    campaign_share(campaign=waiting_attempt.plan_item.campaign, user=qa_user)
     html = _page(vendor_client, waiting_attempt)
     assert "Waiting for a FirmwareStatusNotification" in html
     assert "End the wait" not in html

@@ -23,6 +23,7 @@ from django.utils import timezone
 from api.tokens import token_create
 from campaigns import services
 from campaigns.models import Attempt, AttemptStatus, Check, Prompt
+from campaigns.vendor import campaign_share
 from stations.models import Command, PendingStation, Station
 from tests.factories import (
     ChargerModelFactory,
@@ -65,6 +66,7 @@ def _tenant(label: str, qa) -> Tenant:
     )  # fmt: skip
     vendor = VendorFactory(username=f"{label.lower()}-vendor", manufacturer=maker)
     campaign = services.campaign_create(station=station, owner=qa)
+    campaign_share(campaign=campaign, user=qa)  # its own vendor sees it; the other must not
     item = campaign.plan.get(function__number=3)
     now = timezone.now()
     attempt = Attempt.objects.create(
@@ -121,6 +123,9 @@ COVERED = {
     "campaigns:campaign_run_all": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:campaign_run_all_stop": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:campaign_history": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:campaign_share": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:campaign_unshare": lambda o: [{"pk": o.campaign.pk}],
+    "campaigns:campaign_acknowledge": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:report": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:report_pdf": lambda o: [{"pk": o.campaign.pk}],
     "campaigns:campaign_frames": lambda o: [

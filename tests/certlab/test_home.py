@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaigns import run_all, services
 from campaigns.models import Attempt, AttemptStatus, Prompt, RunAll
+from campaigns.vendor import campaign_share
 from tests.factories import StationFactory, VendorFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,8 +77,11 @@ def test_a_vendor_sees_only_their_own(vendor_client, vendor_user, qa_user, mark_
     other = StationFactory(charge_point_id="CP-ZETA")
     for station in (own, other):
         mark_online(station)
-    running_campaign(own, qa_user, prompt="Own prompt.")
+    campaign, _ = running_campaign(own, qa_user, prompt="Own prompt.")
     running_campaign(other, qa_user, prompt="ZETA prompt.")
+    hidden = vendor_client.get(reverse("home")).content.decode()
+    assert "CP-OWN" in hidden and "Own prompt." not in hidden and "· running" not in hidden
+    campaign_share(campaign=campaign, user=qa_user)  # until then the lab's (issue 11.5)
     page = vendor_client.get(reverse("home")).content.decode()
     assert "CP-OWN" in page and "Own prompt." in page
     assert "ZETA" not in page

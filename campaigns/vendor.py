@@ -1,0 +1,53 @@
+"""The vendor's side of a campaign: QA share it with the vendor (or take it back), and the vendor
+acknowledges the signed-off report. Who sees what is decided in one place,
+``campaigns.selectors.campaigns_for``; these are the acts that change it."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from campaigns.models import Campaign
+
+
+def campaign_share(*, campaign: Campaign, user: User) -> None:
+    """The campaign's vendor sees it from now on, results so far included."""
+    if campaign.shared_with_vendor is not None:
+        raise ValidationError(f"Already shared with {campaign.manufacturer} since "
+                              f"{campaign.shared_with_vendor:%Y-%m-%d %H:%M}.")  # fmt: skip
+    campaign.shared_with_vendor = timezone.now()
+    campaign.shared_by = user
+    campaign.save(update_fields=["shared_with_vendor", "shared_by"])
+
+
+def campaign_unshare(*, campaign: Campaign) -> None:
+    """A signed-off campaign stays the vendor's: its report is what was certified."""
+    if campaign.is_signed_off:
+        raise ValidationError(
+            "A signed-off campaign stays visible to its vendor: the report is theirs."
+        )
+    if campaign.shared_with_vendor is None:
+        raise ValidationError("This campaign is not shared with its vendor.")
+    campaign.shared_with_vendor = None
+    campaign.shared_by = None
+    campaign.save(update_fields=["shared_with_vendor", "shared_by"])
+
+
+@transaction.atomic
+def campaign_acknowledge(*, campaign: Campaign, user: User) -> None:
+    """The vendor says it received the signed-off report; once, by one of its own users."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if not user.is_vendor or user.manufacturer_id != campaign.manufacturer.pk:
+        raise ValidationError("Only the campaign's vendor acknowledges its report.")
+    if not campaign.is_signed_off:
+        raise ValidationError("Only a signed-off report can be acknowledged.")
+    if campaign.vendor_acknowledged is not None:
+        raise ValidationError(
+            f"Already acknowledged by {campaign.vendor_acknowledged_by.get_username()} on "
+            f"{campaign.vendor_acknowledged:%Y-%m-%d %H:%M}."
+        )
+    campaign.vendor_acknowledged = timezone.now()
+    campaign.vendor_acknowledged_by = user
+    campaign.save(update_fields=["vendor_acknowledged", "vendor_acknowledged_by"])
