@@ -3,7 +3,8 @@
 
 ``report.pdf``; ``frames.jsonl`` and ``checks.jsonl`` (one chain row a line, with its step and
 attempt, in chain order); ``verdicts.json`` (the verdict rows of the digest); ``manifest.json``
-(campaign, digest, report revision, each attempt's chain head, each file's SHA-256)."""
+(campaign, digest, report revision, each attempt's chain head, each file's SHA-256). The
+digest folds the revision's row (evidence.campaign_rows) before the verdicts."""
 
 from __future__ import annotations
 

@@ -6,7 +6,9 @@ Each row is canonical JSON; the chain folds them: ``link = sha256(previous link 
 starting from ``GENESIS``; the last link is the attempt's chain head. Each row's own hash is
 kept next to its name, so that a verifier can say *which* row changed, not only that one did.
 A campaign's evidence digest is the chain of its verdict rows (per step: verdict, result text
-and the chain head of the attempt the verdict was given on).
+and the chain head of the attempt the verdict was given on), after a row naming the report's
+revision once a reopening raised it past 1, so that each revision's digest is its own (revision 1
+has no such row: records sealed before revisions existed verify as they were).
 """
 
 from __future__ import annotations
@@ -38,8 +40,19 @@ def verdict_row(*, step: int, verdict: str, result_text: str, chain_head: str) -
             "chain_head": chain_head}  # fmt: skip
 
 
+def revision_row(*, revision: int) -> dict:
+    return {"kind": "revision", "revision": revision}
+
+
+def campaign_rows(*, revision: int, verdicts: list[dict]) -> list[dict]:
+    """The rows of a campaign's evidence digest: the revision's (past 1), then the verdicts."""
+    return ([revision_row(revision=revision)] if revision > 1 else []) + verdicts
+
+
 def row_name(row: dict) -> str:
     """How a report of changes names a row."""
+    if row["kind"] == "revision":
+        return "report revision"
     if row["kind"] == "frame":
         return f"frame {row['id']}"
     if row["kind"] == "check":

@@ -1,6 +1,7 @@
 """The tamper-evident record kept in the database: an attempt is sealed when it ends (its frames
 and checks folded into a chain, campaigns.evidence), a campaign when a verdict changes and at
-sign-off; ``campaign_verify`` recomputes both from the database and names what changed."""
+sign-off (and at a reopening, which raises the revision); ``campaign_verify`` recomputes both
+from the database and names what changed."""
 
 from __future__ import annotations
 
@@ -58,8 +59,14 @@ def verdict_rows(campaign: Campaign) -> list[dict]:
     return rows
 
 
+def campaign_rows(campaign: Campaign, revision: int) -> list[dict]:
+    return evidence.campaign_rows(revision=revision, verdicts=verdict_rows(campaign))
+
+
 def campaign_seal(campaign: Campaign) -> None:
-    digest, rows = evidence.fold(verdict_rows(campaign))
+    # The revision as stored: a caller's copy of the campaign may predate a reopening.
+    revision = Campaign.objects.values_list("revision", flat=True).get(pk=campaign.pk)
+    digest, rows = evidence.fold(campaign_rows(campaign, revision))
     campaign.evidence_digest, campaign.evidence_rows = digest, rows
     Campaign.objects.filter(pk=campaign.pk).update(evidence_digest=digest, evidence_rows=rows)
 
@@ -81,7 +88,7 @@ def campaign_verify(campaign: Campaign) -> list[str]:
         found += [f"{where}: {change}" for change in named]
         if head != attempt.evidence_head and not named:
             found.append(f"{where}: chain head changed")
-    digest, index = evidence.fold(verdict_rows(campaign))
+    digest, index = evidence.fold(campaign_rows(campaign, campaign.revision))
     named = evidence.changes(campaign.evidence_rows, index)
     found += named
     if digest != campaign.evidence_digest and not named:

@@ -384,6 +384,7 @@ def campaign_reopen_signed_off(*, campaign: Campaign, user: User, reason: str) -
     _record_status(campaign, user, before, reason=reason)
     audit.record(campaign=campaign, user=user, what=audit.REVISION, field="Report revision",
                  before=revision, after=campaign.revision, reason=reason)  # fmt: skip
+    campaign_seal(campaign)  # the digest names the new revision
 
 
 @transaction.atomic

@@ -58,7 +58,9 @@ def verify(path: str) -> list[str]:
     for row in verdicts:
         if row["chain_head"] not in heads:
             found.append(f"step {row['step']} verdict: names a chain head no attempt has")
-    if evidence.fold(verdicts)[0] != manifest["evidence_digest"]:
+    # The digest names the report's revision past 1 (evidence.campaign_rows).
+    rows = evidence.campaign_rows(revision=manifest.get("report_revision", 1), verdicts=verdicts)
+    if evidence.fold(rows)[0] != manifest["evidence_digest"]:
         found.append("verdicts: do not fold to the evidence digest")
     return found
 

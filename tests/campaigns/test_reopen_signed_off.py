@@ -2,6 +2,7 @@
 without a reason, audited, and the report's revision raised; the report's appendix lists the
 history, long texts whole."""
 
+import contextlib
 import io
 import re
 
@@ -15,6 +16,7 @@ from campaigns import audit, services
 from campaigns.models import Attempt, AuditEntry, Campaign
 from campaigns.sealing import attempt_seal
 from tests.campaigns.report_campaign import full_campaign
+from tests.campaigns.test_evidence import _bundle, _offline
 from tests.factories import StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +124,30 @@ def test_the_report_prints_the_revision_and_its_history_appendix_wraps_long_text
     html = qa_client.get(reverse("campaigns:report", args=[signed.pk])).content.decode()
     assert 'id="history"' in html and "Vendor appeal on step 4" in html
     assert "LAB-ONLY-NOTE" not in html.split('id="history"')[1]
+
+
+def _verify(campaign) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.suppress(SystemExit):  # exit code 1: what changed is in the output
+        call_command("verify_campaign", str(campaign.pk), stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+def test_re_signed_unchanged_after_a_reopen_the_digest_is_fresh_and_verifies(
+    qa_client, qa_user, signed, tmp_path
+):
+    first = signed.evidence_digest
+    services.campaign_reopen_signed_off(campaign=signed, user=qa_user, reason="second look")
+    assert ": verified (digest" in _verify(signed)
+    services.campaign_complete(campaign=signed, user=qa_user)
+    services.campaign_sign_off(campaign=signed, user=qa_user)
+    signed.refresh_from_db()
+    assert signed.evidence_digest not in ("", first)  # the digest names revision 2
+    assert ": verified (digest" in _verify(signed)
+    bundle = _bundle(qa_client, signed, tmp_path)
+    offline = _offline(bundle, tmp_path)
+    assert offline.returncode == 0 and "verified" in offline.stdout, offline.stdout
+    # A revision put back by SQL is named.
+    Campaign.objects.filter(pk=signed.pk).update(revision=1)
+    signed.refresh_from_db()
+    assert "report revision: missing" in _verify(signed)
