@@ -52,6 +52,17 @@ def test_reopen_without_a_reason_is_refused_with_a_message(qa_client, signed):
     assert "signed off; it can no longer change" in plain.content.decode()
 
 
+def test_a_reason_over_the_limit_is_refused_with_a_message(qa_client, qa_user, signed):
+    response = reopen(qa_client, signed, "x" * 501)
+    assert "Ensure this value has at most 500 characters" in response.content.decode()
+    api = APIClient()
+    api.force_authenticate(qa_user)
+    refused = api.post(f"/api/v1/campaigns/{signed.pk}/reopen/", {"reason": "x" * 501})
+    assert refused.status_code == 400 and "reason" in refused.json()
+    signed.refresh_from_db()
+    assert (signed.status, signed.revision) == ("signed_off", 1)
+
+
 def test_a_vendor_cannot_reopen(vendor_client, signed):
     assert reopen(vendor_client, signed, "because").status_code == 403
 
