@@ -44,11 +44,15 @@ def _visible(queryset, pk: int) -> bool:
 
 
 @database_sync_to_async
-def _body(moment: watch.Moment) -> dict:
+def _body(moment: watch.Moment, user) -> dict:
+    from types import SimpleNamespace
+
     from api.serializers.campaigns import AttemptSerializer, PromptSerializer
 
+    context = {"request": SimpleNamespace(user=user)}  # who asks decides what the body says
+    attempt = moment.attempt
     return {
-        "attempt": AttemptSerializer(moment.attempt).data if moment.attempt else None,
+        "attempt": AttemptSerializer(attempt, context=context).data if attempt else None,
         "prompt": PromptSerializer(moment.prompt).data if moment.prompt else None,
         "ended": moment.ended,
         "timed_out": moment.timed_out,
@@ -70,7 +74,7 @@ class _Wait(AsyncHttpConsumer):
             await self._json(refused.status, {"detail": refused.detail}, extra)
             return
         moment = await self.wait(pk, user, after_prompt=after, timeout=timeout)
-        await self._json(200, await _body(moment))
+        await self._json(200, await _body(moment, user))
 
     async def _user(self):
         headers = dict(self.scope.get("headers", []))

@@ -194,13 +194,20 @@ class ApplicabilityForm(forms.Form):
 
 class VerdictForm(forms.Form):
     verdict = forms.ChoiceField(choices=Verdict.choices, label="Final verdict")
+    # Two texts for two readers: what the report states, and what stays in the lab. The labels
+    # say who reads each, so nothing meant for the lab reaches the vendor by accident.
     result_text = forms.CharField(
-        label="Result (as in the report)",
+        label="Result (in the report — the vendor reads this)",
         max_length=limits.RESULT_TEXT,
         widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Printed in the report, the PDF, the exports and the API: the vendor reads it.",
     )
     notes = forms.CharField(
-        required=False, max_length=limits.NOTE, widget=forms.Textarea(attrs={"rows": 2})
+        label="Internal note (lab only — never shown to the vendor)",
+        required=False,
+        max_length=limits.NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For QA only: never in the report, the exports or anything the vendor sees.",
     )
 
 

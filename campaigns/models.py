@@ -278,8 +278,16 @@ class Attempt(models.Model):
     proposed_verdict = models.CharField(max_length=12, choices=ProposedVerdict.choices, blank=True)
     proposed_text = models.TextField(blank=True)
     final_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
-    result_text = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
+    result_text = models.TextField(
+        "result (in the report)",
+        blank=True,
+        help_text="What the report states; the vendor reads it.",
+    )
+    # The internal note: QA's working note on the verdict, never shown to a vendor (pages, report,
+    # exports, API); its changes are lab-only in the audit trail too.
+    notes = models.TextField(
+        "internal note (lab only)", blank=True, help_text="Never shown to the vendor."
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )

@@ -145,10 +145,15 @@ class ApplicabilitySerializer(serializers.Serializer):
 class VerdictSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices)
     result_text = serializers.CharField(
-        max_length=limits.RESULT_TEXT, help_text="The result as it goes into the report."
+        max_length=limits.RESULT_TEXT,
+        help_text="The result as it goes into the report: the vendor reads it.",
     )
     notes = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=limits.NOTE
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=limits.NOTE,
+        help_text="Internal note, lab only: never shown to the vendor.",
     )
 
 
@@ -252,6 +257,9 @@ class AttemptSerializer(serializers.ModelSerializer):
     step = serializers.IntegerField(source="plan_item.function.number")
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    notes = serializers.SerializerMethodField(
+        help_text="The verdict's internal note (lab only: empty for a vendor)."
+    )
 
     class Meta:
         model = Attempt
@@ -277,6 +285,9 @@ class AttemptSerializer(serializers.ModelSerializer):
             "decided_by",
             "decided_at",
         ]
+
+    def get_notes(self, obj: Attempt) -> str:
+        return obj.notes if _is_qa(self) else ""
 
 
 class AttemptDetailSerializer(AttemptSerializer):

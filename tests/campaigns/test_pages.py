@@ -138,7 +138,7 @@ def test_qa_records_a_verdict_and_the_report_shows_the_retest_history(qa_client,
                    {"verdict": "ok", "result_text": "Ok", "notes": "new firmware"})  # fmt: skip
     report = qa_client.get(reverse("campaigns:report", args=[own_campaign.pk])).content.decode()
     assert "1st attempt failed: ClearCache Rejected; retest Ok" in report
-    assert "Note: new firmware" in report
+    assert "new firmware" not in report  # the internal note is the lab's, never the report's
 
 
 def test_a_verdict_without_result_text_is_refused_with_a_message_keeping_the_notes_typed(
@@ -150,7 +150,10 @@ def test_a_verdict_without_result_text_is_refused_with_a_message_keeping_the_not
     response = qa_client.post(url, typed)
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Verdict not recorded. Result (as in the report): This field is required." in html
+    assert (
+        "Verdict not recorded. Result (in the report — the vendor reads this): This field is "
+        "required." in html
+    )
     assert "Cable swapped twice, see log</textarea>" in html
     assert response.context["verdict_form"]["verdict"].value() == "failed"
     attempt.refresh_from_db()
