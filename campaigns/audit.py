@@ -23,8 +23,8 @@ REVISION = "campaign.revision"
 FIRMWARE_AFTER_UPDATE = "campaign.firmware_after_update"
 EXPECTED_FIRMWARE = "station.expected_firmware"
 
-# Texts the vendor never reads in the report: their changes are the lab's business. A verdict's
-# note is QA's working note (the result text is what the report states).
+# Texts the vendor never reads: their changes are the lab's business. A verdict's note is QA's
+# internal note (lab only); the result text is what the report states.
 LAB_ONLY = {NOTES}
 
 

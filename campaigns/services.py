@@ -322,7 +322,7 @@ def _record_verdict(attempt: Attempt, user: User, verdict: str, result_text: str
 VERDICT_FIELDS = [
     (audit.VERDICT, "Verdict"),
     (audit.RESULT_TEXT, "Result text"),
-    (audit.NOTES, "Note"),
+    (audit.NOTES, "Internal note"),
 ]
 
 
