@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -31,7 +32,8 @@ def compare_choose(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _chooser(request: HttpRequest, campaign: Campaign, *, error: str = "") -> HttpResponse:
     others = compare.comparable_campaigns(campaign=campaign, user=request.user)
-    context = {"campaign": campaign, "others": others, "error": error}
+    page = Paginator(others, 25).get_page(request.GET.get("page"))
+    context = {"campaign": campaign, "page": page, "error": error}
     return render(request, "campaigns/compare_choose.html", context, status=400 if error else 200)
 
 

@@ -340,3 +340,14 @@ def test_what_the_real_steps_record_is_what_the_comparison_reads(pair):
     # The scripted beats are timed by the event loop: a loaded machine may delay one a little.
     assert medians[0] == pytest.approx(1.0, abs=0.3) and medians[1] == pytest.approx(2.5, abs=0.3)
     assert "the lab set 1 s" in beats.a and beats.moved
+
+
+def test_the_chooser_lists_the_models_campaigns_newest_first_25_a_page(qa_client, qa_user, pair):
+    a, b = pair
+    more = [services.campaign_create(station=a.station, owner=qa_user) for _ in range(25)]
+    url = reverse("campaigns:compare_choose", args=[a.pk])
+    first = qa_client.get(url).content.decode()
+    assert reverse("campaigns:compare", args=[a.pk, more[-1].pk]) in first
+    assert reverse("campaigns:compare", args=[a.pk, b.pk]) not in first  # the 26th: next page
+    second = qa_client.get(url, {"page": 2}).content.decode()
+    assert reverse("campaigns:compare", args=[a.pk, b.pk]) in second
