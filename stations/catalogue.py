@@ -77,6 +77,9 @@ KINDS: dict[str, Kind] = {
                 Column("Model", "charger_model"),
                 Column("Version", "version"),
                 Column("File", "file"),
+                Column("Size (bytes)", "file_size"),
+                Column("SHA-256", "file_sha256"),
+                Column("Uploaded by", "uploaded_by"),
             ),
             empty_hint="Add the firmware version under test, with its file for the update test.",
         ),
@@ -117,6 +120,12 @@ def save_form(form: forms.ModelForm, *, user) -> Model:
     before = None
     if isinstance(form.instance, Station) and form.instance.pk:
         before = Station.objects.select_related("expected_firmware").get(pk=form.instance.pk)
+    if (
+        isinstance(form.instance, FirmwareVersion)
+        and form.cleaned_data.get("file")
+        and ("file" in form.changed_data)
+    ):
+        return _save_firmware(form, user=user)
     obj = form.save()
     if before is not None and before.expected_firmware_id != obj.expected_firmware_id:
         expected_firmware_changed.send(
@@ -124,3 +133,13 @@ def save_form(form: forms.ModelForm, *, user) -> Model:
             after=obj.expected_firmware, user=user, via="in the catalogue",
         )  # fmt: skip
     return obj
+
+
+def _save_firmware(form: forms.ModelForm, *, user) -> FirmwareVersion:
+    """A new firmware file: stored with its size, SHA-256 and uploader (stations.firmware_files)."""
+    from stations.firmware_files import firmware_store_file
+
+    firmware = form.save(commit=False)
+    firmware_store_file(firmware=firmware, upload=form.cleaned_data["file"], user=user)
+    firmware.save()
+    return firmware

@@ -76,7 +76,10 @@ class FirmwareVersionForm(forms.ModelForm):
     def clean_file(self):
         upload = self.cleaned_data.get("file")
         if upload and getattr(upload, "size", 0) > MAX_FIRMWARE_BYTES:
-            raise forms.ValidationError("A firmware file may be at most 512 MB.")
+            raise forms.ValidationError(
+                f"This file is {upload.size / 1024 / 1024:.0f} MB; a firmware file may be at "
+                f"most {MAX_FIRMWARE_BYTES // 1024 // 1024} MB."
+            )
         return upload
 
 

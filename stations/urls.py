@@ -22,6 +22,7 @@ urlpatterns = [
     path("pending/<int:pending_pk>/adopt/", live_views.pending_adopt, name="pending_adopt"),
     path("pending/<int:pending_pk>/delete/", live_views.pending_delete, name="pending_delete"),
     path("firmware/<int:pk>/download/", views.firmware_download, name="firmware_download"),
+    path("firmware/upload/", views.firmware_upload, name="firmware_upload"),
     path(
         "stations/<int:pk>/fill-from-boot/",
         views.station_fill_from_boot,

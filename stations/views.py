@@ -18,6 +18,7 @@ from accounts.permissions import qa_required
 from certlab.downloads import uploaded_file_response
 from stations import boot_record, selectors
 from stations.catalogue import KINDS, Kind, limit_choices, save_form
+from stations.forms import MAX_FIRMWARE_BYTES, FirmwareVersionForm
 
 
 def _kind(slug: str) -> Kind:
@@ -120,6 +121,28 @@ def firmware_download(request: HttpRequest, pk: int) -> FileResponse:
     if not firmware.file:
         raise Http404("This firmware version has no file.")
     return uploaded_file_response(firmware.file)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def firmware_upload(request: HttpRequest) -> HttpResponse:
+    """A vendor uploads a firmware file for one of its own models (QA may too); another
+    manufacturer's model is not among the choices, and one posted anyway is refused."""
+    form = FirmwareVersionForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"charger_model": request.GET.get("model")},
+    )
+    form.fields["file"].required = True
+    limit_choices(form, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        firmware = save_form(form, user=request.user)
+        messages.success(request, f"Uploaded “{firmware}”: {firmware.file_size} bytes, "
+                                  f"SHA-256 {firmware.file_sha256}.")  # fmt: skip
+        return redirect(firmware)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "max_mb": MAX_FIRMWARE_BYTES // (1024 * 1024)}
+    return render(request, "stations/firmware_upload.html", context, status=status)
 
 
 @login_required

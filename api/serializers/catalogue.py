@@ -36,6 +36,10 @@ class FirmwareVersionSerializer(serializers.ModelSerializer):
     has_file = serializers.SerializerMethodField()
     file_name = serializers.SerializerMethodField()
     size = serializers.SerializerMethodField()
+    sha256 = serializers.CharField(
+        source="file_sha256", read_only=True, help_text="Taken while the file was uploaded."
+    )
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -50,6 +54,8 @@ class FirmwareVersionSerializer(serializers.ModelSerializer):
             "has_file",
             "file_name",
             "size",
+            "sha256",
+            "uploaded_by",
             "download_url",
         ]
         read_only_fields = ["created"]
@@ -62,6 +68,8 @@ class FirmwareVersionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_size(self, obj: FirmwareVersion) -> int | None:
+        if obj.file and obj.file_size is not None:
+            return obj.file_size
         try:
             return obj.file.size if obj.file else None
         except OSError:  # the record names a file storage no longer has

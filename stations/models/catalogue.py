@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -155,6 +156,14 @@ class FirmwareVersion(models.Model):
     )
     version = models.CharField(max_length=50)
     file = models.FileField("firmware file", upload_to=firmware_upload_to, blank=True)
+    # Taken while the upload streamed to storage (stations.firmware_files), so QA can check the
+    # file against the vendor's before it goes onto a station.
+    file_size = models.BigIntegerField("size (bytes)", null=True, blank=True)
+    file_sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", help_text="Who uploaded the file (a vendor's upload: criterion 12.a).",
+    )  # fmt: skip
     release_notes = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
