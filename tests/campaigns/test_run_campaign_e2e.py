@@ -13,7 +13,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from api.tokens import token_create
-from campaigns.models import Attempt, Prompt
+from campaigns.models import Attempt, AuditEntry, Prompt
 from stations import registry
 from stations.models import Station
 from tests.campaigns import test_campaign_e2e
@@ -102,6 +102,13 @@ async def test_run_campaign_runs_the_chosen_steps_unattended_and_writes_junit(
         Attempt.objects.filter(station=lab.station).values_list("final_verdict", flat=True)
     )
     assert verdicts == ["ok", "ok", "ok"]
+    # run_campaign's verdicts are in the campaign's history like any other (campaigns.audit).
+    recorded = await sync_to_async(list)(
+        AuditEntry.objects.filter(station=lab.station, what="verdict.verdict").values_list(
+            "actor__username", "after"
+        )
+    )
+    assert recorded == [("qa-cli", "Ok")] * 3
 
 
 async def test_a_script_does_the_chargers_local_actions_while_run_campaign_waits(
