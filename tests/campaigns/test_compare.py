@@ -273,6 +273,13 @@ def test_a_vendor_compares_its_own_campaigns_and_nothing_of_another_vendor(
     assert vendor_client.get(reverse("campaigns:compare_choose", args=[theirs.pk])).status_code == (
         404
     )
+    # A campaign of the vendor's own model the lab has not shared is neither listed nor compared.
+    unshared = services.campaign_create(station=a.station, owner=qa_user)
+    chooser = vendor_client.get(reverse("campaigns:compare_choose", args=[a.pk])).content.decode()
+    assert reverse("campaigns:compare", args=[a.pk, b.pk]) in chooser
+    assert reverse("campaigns:compare", args=[a.pk, unshared.pk]) not in chooser
+    refused = vendor_client.get(reverse("campaigns:compare", args=[a.pk, unshared.pk]))
+    assert refused.status_code == 404
 
 
 def run_and_store(campaign: Campaign, number: int, script, **params) -> None:
