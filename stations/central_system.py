@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.db import database_sync_to_async
 from ocpp.charge_point import (
     camel_to_snake_case,
     remove_nones,
@@ -31,6 +30,7 @@ from ocpp.routing import create_route_map, on
 from ocpp.v16 import ChargePoint, call_result
 
 from stations import ocpp_j, services
+from stations.answers import answer_db
 from stations.frame_log import LoggedFrame
 from stations.models import Direction, MessageType, PendingStation, Station
 
@@ -415,7 +415,7 @@ class CentralSystem(ChargePoint):
 
     @on("BootNotification")
     async def on_boot_notification(self, **kwargs):
-        status, interval = await database_sync_to_async(services.boot_answer)(
+        status, interval = await answer_db(services.boot_answer)(
             station=self.station, payload=self.current_payload
         )
         return call_result.BootNotification(
@@ -428,7 +428,7 @@ class CentralSystem(ChargePoint):
 
     @on("StatusNotification")
     async def on_status_notification(self, connector_id, error_code, status, **kwargs):
-        await database_sync_to_async(services.status_record)(
+        await answer_db(services.status_record)(
             station=self.station,
             connector_id=connector_id,
             status=status,
@@ -442,12 +442,12 @@ class CentralSystem(ChargePoint):
 
     @on("Authorize")
     async def on_authorize(self, id_tag):
-        info = await database_sync_to_async(services.id_tag_info)(id_tag=id_tag)
+        info = await answer_db(services.id_tag_info)(id_tag=id_tag)
         return call_result.Authorize(id_tag_info=info)
 
     @on("StartTransaction")
     async def on_start_transaction(self, connector_id, id_tag, meter_start, timestamp, **kwargs):
-        tx, info = await database_sync_to_async(services.transaction_start)(
+        tx, info = await answer_db(services.transaction_start)(
             station=self.station,
             connector_id=connector_id,
             id_tag=id_tag,
@@ -459,7 +459,7 @@ class CentralSystem(ChargePoint):
 
     @on("StopTransaction")
     async def on_stop_transaction(self, transaction_id, meter_stop, timestamp, **kwargs):
-        info = await database_sync_to_async(services.transaction_stop)(
+        info = await answer_db(services.transaction_stop)(
             station=self.station,
             transaction_id=transaction_id,
             meter_stop=meter_stop,
@@ -472,7 +472,7 @@ class CentralSystem(ChargePoint):
 
     @on("MeterValues")
     async def on_meter_values(self, connector_id, meter_value, **kwargs):
-        await database_sync_to_async(services.meter_values_record)(
+        await answer_db(services.meter_values_record)(
             station=self.station,
             connector_id=connector_id,
             transaction_id=kwargs.get("transaction_id"),
@@ -487,16 +487,12 @@ class CentralSystem(ChargePoint):
 
     @on("DiagnosticsStatusNotification")
     async def on_diagnostics_status_notification(self, status):
-        await database_sync_to_async(services.live_update)(
-            station=self.station, diagnostics_status=status
-        )
+        await answer_db(services.live_update)(station=self.station, diagnostics_status=status)
         return call_result.DiagnosticsStatusNotification()
 
     @on("FirmwareStatusNotification")
     async def on_firmware_status_notification(self, status):
-        await database_sync_to_async(services.live_update)(
-            station=self.station, firmware_status=status
-        )
+        await answer_db(services.live_update)(station=self.station, firmware_status=status)
         return call_result.FirmwareStatusNotification()
 
 
@@ -530,7 +526,7 @@ class PendingCentralSystem(CentralSystem):
 
     @on("BootNotification")
     async def on_boot_notification(self, **kwargs):
-        await database_sync_to_async(services.pending_station_booted)(
+        await answer_db(services.pending_station_booted)(
             pending_id=self.owner_id, boot_payload=self.current_payload
         )
         return call_result.BootNotification(

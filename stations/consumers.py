@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from stations import bus, daphne_hooks, disconnects, frame_log, registry, services, shutdown
+from stations.answers import answer_db, password_ok
 from stations.central_system import CentralSystem, PendingCentralSystem, Socket
 from stations.dispatch import DirectDispatchMixin
 from stations.frame_log import LoggedFrame
@@ -64,7 +65,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             logger.warning("%s refused: no %s subprotocol", self.charge_point_id, SUBPROTOCOL)
             await self.close()
             return
-        station = await database_sync_to_async(services.station_for_endpoint)(
+        station = await answer_db(services.station_for_endpoint)(
             charge_point_id=self.charge_point_id
         )
         if station is None:
@@ -76,7 +77,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         previous = await registry.claim(self.charge_point_id, self.channel_name)
         if previous and previous != self.channel_name:
             await self.channel_layer.send(previous, {"type": "station.replaced"})
-        connection = await database_sync_to_async(services.connection_open)(
+        connection = await answer_db(services.connection_open)(
             station=station, remote_address=self.remote_address
         )
         await self._count_watchers()
@@ -95,12 +96,12 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             reason = "refused: no basic-auth credentials"
         elif credentials[0] != station.charge_point_id:
             reason = f"refused: basic-auth user {credentials[0][:40]!r} is not the station id"
-        elif not await database_sync_to_async(station.check_password)(credentials[1]):
+        elif not await password_ok(station, credentials[1]):
             reason = "refused: wrong basic-auth password"
         else:
             return True
         logger.warning("%s %s (from %s)", self.charge_point_id, reason, self.remote_address)
-        await database_sync_to_async(services.connection_refuse)(
+        await answer_db(services.connection_refuse)(
             station=station, remote_address=self.remote_address, reason=reason
         )
         await self.close()
@@ -115,7 +116,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             )
             await self.close()
             return
-        pending, connection = await database_sync_to_async(services.pending_connection_open)(
+        pending, connection = await answer_db(services.pending_connection_open)(
             charge_point_id=self.charge_point_id, remote_address=self.remote_address
         )
         self.station = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Exists
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -56,10 +57,15 @@ def station_for_endpoint(*, charge_point_id: str) -> Station | None:
 
 def connection_open(*, station: Station, remote_address: str) -> Connection:
     now = timezone.now()
+    # The connection first, the live state after: a close of the previous connection, running
+    # at the same time on another thread, then either sees this one or is overwritten here.
+    connection = Connection.objects.create(
+        station=station, opened=now, remote_address=remote_address
+    )
     StationLive.objects.update_or_create(
         station=station, defaults={"connected_since": now, "disconnected_at": None}
     )
-    return Connection.objects.create(station=station, opened=now, remote_address=remote_address)
+    return connection
 
 
 def connection_refuse(*, station: Station, remote_address: str, reason: str) -> Connection:
@@ -83,12 +89,14 @@ def connection_close(
     Connection.objects.filter(pk=connection.pk).update(
         closed=now, close_reason=reason[:200], end_reason=end_reason, close_code=code
     )
-    # Only the newest connection speaks for the station's state.
+    # Only the newest connection speaks for the station's state; one statement, so that a new
+    # connection opened meanwhile (services.connection_open) is either seen or wins.
     newer = Connection.objects.filter(
         station_id=connection.station_id, pk__gt=connection.pk, refused=False
-    ).exists()
-    if not newer:
-        StationLive.objects.filter(station_id=connection.station_id).update(disconnected_at=now)
+    )
+    StationLive.objects.filter(station_id=connection.station_id).exclude(Exists(newer)).update(
+        disconnected_at=now
+    )
 
 
 def pending_station_seen(*, charge_point_id: str, remote_address: str) -> PendingStation:
