@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
@@ -56,8 +56,22 @@ ENDING_STATUS = {
 
 def _db(fn):
     # Outside the worker's single event-loop thread: the ORM must not run on the loop itself,
-    # and thread_sensitive=False keeps it off the (possibly blocked) main thread (rule 9).
-    return sync_to_async(fn, thread_sensitive=False)
+    # and thread_sensitive=False keeps it off the (possibly blocked) main thread (rule 9). The
+    # loop's executor is a few threads with a persistent connection each (attempt_loop).
+    return sync_to_async(_replacing_broken_connection(fn), thread_sensitive=False)
+
+
+def _replacing_broken_connection(fn):
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            # What Django does after a request: a connection the server dropped is closed, so
+            # the thread's next call connects again instead of failing for the rest of its life.
+            close_old_connections()
+            raise
+
+    return run
 
 
 class DbRecorder:
@@ -313,27 +327,20 @@ async def execute_attempt(attempt_id: int) -> str | None:
 
 async def _watch(attempt_id: int, running: asyncio.Task, ctx: StepContext) -> None:
     """Beat for liveness, cancel the step when QA ask to abort, end a wait QA gave up on."""
-    beat = 0.0
+    loop = asyncio.get_running_loop()
+    last_beat = loop.time()
     ended: int | None = None
     while not running.done():
         await asyncio.sleep(POLL_EVERY)
-        beat += POLL_EVERY
-        # An abort, or a sweep that found this worker silent (a stalled loop) and ended it;
-        # and the id of a long wait QA gave up on.
-        stop, end_wait = await _db(
-            lambda: (
-                Attempt.objects.filter(pk=attempt_id)
-                .annotate(
-                    stop=ExpressionWrapper(
-                        Q(abort_requested=True) | ~Q(status=AttemptStatus.RUNNING),
-                        output_field=BooleanField(),
-                    )
-                )
-                .values_list("stop", "end_wait_requested")
-                .first()
-                or (True, None)
-            )
-        )()
+        # A database error (a dropped connection, a server out of connections) is ridden out:
+        # the next look tries again, and the beat stays due until it is written. Letting it end
+        # this watcher would stop the beats, and the sweep would call a live attempt
+        # interrupted.
+        try:
+            stop, end_wait = await _db(_look)(attempt_id)
+        except Exception:
+            logger.warning("attempt %s: could not look for an abort", attempt_id, exc_info=True)
+            continue
         if stop:
             running.cancel()
             return
@@ -342,9 +349,28 @@ async def _watch(attempt_id: int, running: asyncio.Task, ctx: StepContext) -> No
             reason = ctx.end_wait(end_wait)
             if reason:
                 await ctx.note(f"{reason}.")
-        if beat >= settings.CERTLAB_ATTEMPT_HEARTBEAT:
-            beat = 0.0
-            await _db(Attempt.objects.filter(pk=attempt_id).update)(heartbeat=timezone.now())
+        if loop.time() - last_beat >= settings.CERTLAB_ATTEMPT_HEARTBEAT:
+            try:
+                await _db(_beat)(attempt_id)
+            except Exception:
+                logger.warning("attempt %s: liveness beat not written", attempt_id, exc_info=True)
+            else:
+                last_beat = loop.time()
+
+
+def _look(attempt_id: int) -> tuple[bool, int | None]:
+    """An abort, or a sweep that found this worker silent (a stalled loop) and ended it; and
+    the id of a long wait QA gave up on."""
+    return Attempt.objects.filter(pk=attempt_id).annotate(
+        stop=ExpressionWrapper(
+            Q(abort_requested=True) | ~Q(status=AttemptStatus.RUNNING),
+            output_field=BooleanField(),
+        )
+    ).values_list("stop", "end_wait_requested").first() or (True, None)
+
+
+def _beat(attempt_id: int) -> None:
+    Attempt.objects.filter(pk=attempt_id).update(heartbeat=timezone.now())
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Celery tasks: each takes ids and calls the engine; one async_to_sync per task (rule 8).
+"""Celery tasks: each takes ids and calls the engine; an attempt runs as a task of the process's
+one event loop (campaigns.attempt_loop), never through a thread of its own (rule 8).
 Every worker also sweeps for attempts whose worker is gone (campaigns.recovery)."""
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ import json
 import logging
 import threading
 
-from asgiref.sync import async_to_sync
 from celery import current_app, shared_task
 from celery.signals import worker_ready, worker_shutdown
 
@@ -19,16 +19,23 @@ logger = logging.getLogger(__name__)
 def run_attempt(attempt_id: int) -> str | None:
     """Run the attempt; then, when it belongs to a "run all remaining steps", the next step
     starts (its verdict proposed first, so the campaign page shows it as the next one begins)."""
+    from django.db import connections
+
+    from campaigns import attempt_loop
     from campaigns.execution import execute_attempt
     from campaigns.run_all import run_all_attempt_ended
 
     try:
-        return async_to_sync(execute_attempt)(attempt_id)
+        return attempt_loop.run(execute_attempt, attempt_id)
     finally:
         try:
             run_all_attempt_ended(attempt_id=attempt_id)
         except Exception:  # the sweep moves the sequence on (run_alls_catch_up)
             logger.exception("could not move on from attempt %s", attempt_id)
+        finally:
+            # This thread's connection is not kept: the worker's connections are the attempt
+            # loop's few (CERTLAB_WORKER_DB_THREADS), not one more per Celery thread.
+            connections.close_all()
 
 
 def attempts_in_queue() -> set[int] | None:

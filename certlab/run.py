@@ -26,10 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-# One prefork worker, as in the embedded lab (tests and benchmarks start the same command); its
-# processes (CERTLAB_WORKER_CONCURRENCY, read by Celery from the settings) run attempts in parallel.
+# One worker, as in the embedded lab (tests and benchmarks start the same command); its threads
+# (CERTLAB_WORKER_CONCURRENCY, read by Celery from the settings) each wait on one attempt, which
+# runs on the process's one event loop (campaigns.attempt_loop).
 WORKER_ARGS = [
-    *(PYTHON, "-m", "celery", "-A", "certlab", "worker", "--pool=prefork"),
+    *(PYTHON, "-m", "celery", "-A", "certlab", "worker", "--pool=threads"),
     *("--loglevel=INFO", "--without-gossip", "--without-mingle"),
 ]
 

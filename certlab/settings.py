@@ -212,9 +212,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 3600, minim
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 3660, minimum=20)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Attempts on different stations run side by side: one prefork child each (one per station at a
-# time is the database's rule, not the worker's).
-CELERY_WORKER_CONCURRENCY = env.int("CERTLAB_WORKER_CONCURRENCY", 4, minimum=1, maximum=64)
+# Attempts on different stations run side by side (one per station at a time is the database's
+# rule, not the worker's): each as a task of the worker process's one event loop, waited for by
+# a thread of Celery's thread pool (campaigns.attempt_loop), so an attempt costs a thread and a
+# task, not a ~105 MB process (docs/PERFORMANCE.md, several stations at once).
+CELERY_WORKER_CONCURRENCY = env.int("CERTLAB_WORKER_CONCURRENCY", 16, minimum=1, maximum=256)
+# The attempts' database work runs on this many threads of the worker process, one persistent
+# connection each, however many attempts run.
+CERTLAB_WORKER_DB_THREADS = env.int("CERTLAB_WORKER_DB_THREADS", 4, minimum=1, maximum=64)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:

@@ -18,7 +18,7 @@ def test_compose_has_every_process_of_the_distributed_mode():
     assert {"web", "worker", "ftp", "redis", "postgres"} <= services.keys()
     assert services["web"]["command"][0] == "daphne"
     assert services["worker"]["command"][:3] == ["celery", "-A", "certlab"]
-    assert "--pool=prefork" in services["worker"]["command"]
+    assert "--pool=threads" in services["worker"]["command"]
     assert services["ftp"]["command"] == ["python", "manage.py", "ftpserver"]
 
 
