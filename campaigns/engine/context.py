@@ -286,6 +286,15 @@ class StepContext:
         )  # fmt: skip
         return found[0] if found else None
 
+    def answered(self, frame: Frame) -> Frame | None:
+        """CertLab's answer to the station's call ``frame`` among the frames seen so far (its
+        timestamp is when CertLab sent it), or None; no waiting (``answer_to`` waits)."""
+        return next(
+            (f for f in self.history[frame.seq + 1:] if f.unique_id == frame.unique_id
+             and f.direction != frame.direction and f.message_type in ("CALLRESULT", "CALLERROR")),
+            None,
+        )  # fmt: skip
+
     async def answer_to(self, frame: Frame | None, *, within: float | None = None) -> Frame | None:
         """CertLab's own answer (CALLRESULT or CALLERROR) to a station's call, as the Central
         System sent it: the transactionId of a StartTransaction, the idTagInfo of an Authorize.

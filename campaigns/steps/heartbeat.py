@@ -120,10 +120,10 @@ async def _check_new_interval(ctx: StepContext) -> str:
         evidence=beats,
         key="2.a#periodic",
     )
-    return _check_gaps(ctx, beats, interval)
+    return await _check_gaps(ctx, beats, interval)
 
 
-def _check_gaps(ctx: StepContext, beats: list[Frame], interval: int) -> str:
+async def _check_gaps(ctx: StepContext, beats: list[Frame], interval: int) -> str:
     tolerance = ctx.params.heartbeat_tolerance
     gaps = [_seconds_between(a, b) for a, b in itertools.pairwise(beats)]
     if not gaps:
@@ -131,14 +131,53 @@ def _check_gaps(ctx: StepContext, beats: list[Frame], interval: int) -> str:
                   evidence=beats, key="2.c#honoured")  # fmt: skip
         return ""
     low, high = interval * (1 - tolerance), interval * (1 + tolerance)
-    off = [gap for gap in gaps if not low <= gap <= high]
+    judged = [await _judge_gap(ctx, a, b, low, high) for a, b in itertools.pairwise(beats)]
+    off = [gap for gap, (verdict, _) in zip(gaps, judged, strict=True) if verdict is False]
+    unseen = [why for verdict, why in judged if verdict is None]
+    late = [why for verdict, why in judged if verdict and why]
     shown = ", ".join(f"{gap:.1f}" for gap in gaps)
-    detail = f"Gaps between Heartbeats {shown} s against {KEY}={interval} s ± {tolerance:.0%}" + (
+    head = f"Gaps between Heartbeats {shown} s against {KEY}={interval} s ± {tolerance:.0%}"
+    if unseen and not off:
+        detail = f"{head}: {'; '.join(unseen)}"
+        ctx.lab_side("2.a", detail, key="2.a#gaps")
+        ctx.lab_side("2.c", detail, key="2.c#honoured")
+        return shown
+    detail = head + (
         f": {len(off)} outside {low:.1f}-{high:.1f} s" if off else ": the new interval is honoured"
-    )
+    ) + "".join(f"; {why}" for why in late)  # fmt: skip
     ctx.check("2.a", not off, detail, evidence=beats, key="2.a#gaps")
     ctx.check("2.c", not off, detail, evidence=beats, key="2.c#honoured")
     return shown
+
+
+async def _judge_gap(
+    ctx: StepContext, first: Frame, second: Frame, low: float, high: float
+) -> tuple[bool | None, str]:
+    """One gap: (True, "") within the tolerance; (True, why) within it counted from CertLab's
+    late answer to the first Heartbeat (a station may start its timer when the answer comes);
+    None when CertLab's answer came too late to tell; False the station's own (too soon, or
+    too late even counted from CertLab's answer)."""
+    gap = _seconds_between(first, second)
+    if low <= gap <= high:
+        return True, ""
+    if gap < low:
+        return False, ""  # too soon: a late answer only makes the station's gap longer
+    # CertLab always answers (a CALLRESULT or an InternalError): one not seen yet is late, and
+    # answer_to waits for it, ending the step lab-side if it never comes.
+    answer = ctx.answered(first) or await ctx.answer_to(first)
+    late = _seconds_between(first, answer)
+    if answer.timestamp >= second.timestamp:
+        return None, (
+            f"CertLab answered the Heartbeat of {first.timestamp:%H:%M:%S} only after the next "
+            f"one ({late:.1f} s late), so the station's timer cannot be judged"
+        )
+    from_answer = _seconds_between(answer, second)
+    if low <= from_answer <= high:
+        return True, (
+            f"the gap of {gap:.1f} s is {from_answer:.1f} s counted from CertLab's answer, "
+            f"which CertLab sent {late:.1f} s late"
+        )
+    return False, ""
 
 
 async def _restore(ctx: StepContext, original: str) -> None:

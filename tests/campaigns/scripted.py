@@ -31,9 +31,16 @@ class ScriptedStation:
         (action, payload, delay in s) as the station."""
         self.replies[action] = (reply, list(then))
 
-    def emit(self, action: str, payload: dict, delay: float = 0.0) -> None:
-        asyncio.get_running_loop().call_later(delay, self._push, "in", "CALL", action,
-                                              f"st-{next(self._ids)}", payload)  # fmt: skip
+    def emit(
+        self, action: str, payload: dict, delay: float = 0.0, *, answered_after: float | None = None
+    ) -> None:
+        """Send ``action`` as the station after ``delay`` s; ``answered_after``: CertLab's
+        answer (an empty CALLRESULT) follows that many seconds later."""
+        loop, unique_id = asyncio.get_running_loop(), f"st-{next(self._ids)}"
+        loop.call_later(delay, self._push, "in", "CALL", action, unique_id, payload)
+        if answered_after is not None:
+            loop.call_later(delay + answered_after, self._push, "out", "CALLRESULT", action,
+                            unique_id, {})  # fmt: skip
 
     def disconnect(self, delay: float = 0.0) -> None:
         asyncio.get_running_loop().call_later(delay, self._set_connected, False)

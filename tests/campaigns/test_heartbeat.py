@@ -28,12 +28,13 @@ def _config(values: dict[str, str]):
 
 
 def _beating(scripted, interval: float, count: int = 6):
-    """After each ChangeConfiguration, Heartbeats every ``interval`` s."""
+    """After each ChangeConfiguration, Heartbeats every ``interval`` s (CertLab answering each
+    at once, as the Central System does)."""
     get, change = _config({"HeartbeatInterval": "300"})
 
     def change_and_beat(payload: dict) -> dict:
         for n in range(1, count + 1):
-            scripted.emit("Heartbeat", {}, interval * n)
+            scripted.emit("Heartbeat", {}, interval * n, answered_after=0.0)
         return change(payload)
 
     scripted.on("GetConfiguration", get)
@@ -116,6 +117,73 @@ async def test_station_gone_mid_step_ends_offline(scripted, make_ctx):
     assert run.ending == Ending.STATION_OFFLINE
     assert run.proposed == Proposed.INCOMPLETE
     assert "HeartbeatInterval restored" not in " ".join(ctx.notes)
+
+
+def _beating_after_answers(scripted, interval: float, answer_delays: list[float]):
+    """After each ChangeConfiguration, Heartbeats from a station that starts its timer when
+    CertLab's answer comes; CertLab answers each one ``answer_delays[n]`` s late."""
+    get, change = _config({"HeartbeatInterval": "300"})
+
+    def change_and_beat(payload: dict) -> dict:
+        at = interval
+        for late in answer_delays:
+            scripted.emit("Heartbeat", {}, at, answered_after=late)
+            at += late + interval
+        return change(payload)
+
+    scripted.on("GetConfiguration", get)
+    scripted.on("ChangeConfiguration", change_and_beat)
+    scripted.on("TriggerMessage", {"status": "Accepted"}, then=[("Heartbeat", {}, 0.05)])
+
+
+async def test_gaps_long_by_certlab_s_late_answers_pass_counted_from_the_answers(
+    scripted, make_ctx
+):
+    # CertLab busy (issue 13): each answer 0.3 s late, so the gaps are 0.8 s against 0.5 ± 20 %.
+    _beating_after_answers(scripted, interval=0.5, answer_delays=[0.3, 0.3, 0.3])
+    ctx = make_ctx(heartbeat_interval=0.5, heartbeat_tolerance=0.2)
+    run = await run_step(step_module(2), ctx, time_limit=20)
+    assert run.proposed == Proposed.OK, run.result_text
+    gaps = next(r for r in ctx.results if r.key == "2.a#gaps")
+    assert "Gaps between Heartbeats 0.8 s" in gaps.detail
+    assert "0.5 s counted from CertLab's answer, which CertLab sent 0.3 s late" in gaps.detail
+
+
+async def test_certlab_answering_after_the_next_heartbeat_leaves_the_gaps_not_observed(
+    scripted, make_ctx
+):
+    # The first answer comes after the second Heartbeat (sent on the station's own schedule
+    # 0.8 s later): what the station's timer counts from cannot be told. CertLab's trouble.
+    get, change = _config({"HeartbeatInterval": "300"})
+    scripted.on("GetConfiguration", get)
+    scripted.on("TriggerMessage", {"status": "Accepted"}, then=[("Heartbeat", {}, 0.05)])
+
+    def change_and_beat(payload: dict) -> dict:
+        scripted.emit("Heartbeat", {}, 0.5, answered_after=1.0)
+        scripted.emit("Heartbeat", {}, 1.3, answered_after=0.0)
+        return change(payload)
+
+    scripted.on("ChangeConfiguration", change_and_beat)
+    ctx = make_ctx(heartbeat_interval=0.5, heartbeat_tolerance=0.2)
+    run = await run_step(step_module(2), ctx, time_limit=20)
+    assert run.outcomes == {
+        "2.a": Outcome.NOT_OBSERVED,
+        "2.b": Outcome.PASSED,
+        "2.c": Outcome.NOT_OBSERVED,
+    }
+    assert run.proposed != Proposed.FAILED
+    gaps = next(r for r in ctx.results if r.key == "2.a#gaps")
+    assert gaps.detail.startswith("Not observed, CertLab's trouble: Gaps between Heartbeats 0.8")
+    assert "only after the next one (1.0 s late)" in gaps.detail
+
+
+async def test_gaps_too_long_even_from_certlab_s_answers_still_fail(scripted, make_ctx):
+    # Answers 0.1 s late do not excuse gaps of 1.0 s against 0.5 ± 20 % (0.9 s from the answer).
+    _beating_after_answers(scripted, interval=0.9, answer_delays=[0.1, 0.1, 0.1])
+    ctx = make_ctx(heartbeat_interval=0.5, heartbeat_tolerance=0.2)
+    run = await run_step(step_module(2), ctx, time_limit=20)
+    assert run.outcomes["2.a"] == Outcome.FAILED
+    assert run.outcomes["2.c"] == Outcome.FAILED
 
 
 # --- on the simulator -------------------------------------------------------------------------
