@@ -1,5 +1,5 @@
 """Several stations at once: N simulated stations each run the full 16-step campaign at the same
-time through one real Celery worker (the embedded lab's command, CERTLAB_WORKER_CONCURRENCY=N),
+time through one real Celery worker (the embedded lab's command, its default concurrency),
 one daphne and the real FTP server, against a campaign run alone on the same servers.
 
     python -m bench.parallel [--stations 8]
@@ -130,9 +130,21 @@ def _passive_ports(count: int) -> tuple[int, int]:
     raise SystemExit(f"no {count} consecutive free ports for FTP passive transfers")
 
 
+def _processes(pid: int) -> int:
+    """The worker's processes (itself and its children): 1 with the thread pool."""
+    import subprocess
+
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid), "-p", str(pid)],
+                         capture_output=True, text=True, check=False).stdout  # fmt: skip
+    return len(out.split())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stations", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=int, default=0, help="CERTLAB_WORKER_CONCURRENCY (default: settings)"
+    )
     args = parser.parse_args()
 
     common.setup_django()
@@ -150,7 +162,9 @@ def main() -> int:
         "CERTLAB_FTP_PORT": str(ftp),
         "CERTLAB_FTP_PASSIVE_PORTS": f"{low}-{high}",
     }
-    worker_env = {**lab, "LOG_LEVEL": "INFO", "CERTLAB_WORKER_CONCURRENCY": str(args.stations)}
+    worker_env = {**lab, "LOG_LEVEL": "INFO"}
+    if args.concurrency:
+        worker_env["CERTLAB_WORKER_CONCURRENCY"] = str(args.concurrency)
     stations = _stations(args.stations)
     py = sys.executable
     with (
@@ -168,14 +182,14 @@ def main() -> int:
         busy_kb = common.rss_kb(worker.pid)
     worst = max(total for total, _ in together)
     same = [steps == alone_steps for _, steps in together]
-    print(f"{args.stations} side by side (worker concurrency {args.stations}):")
+    print(f"{args.stations} side by side (worker concurrency {args.concurrency or 'default'}):")
     for station, (total, steps), ok in zip(stations, together, same, strict=True):
         ratio = total / alone
         print(f"  {station}: {total:5.1f} s = {ratio:.2f} x alone, verdicts the same: {ok}")
         for (number, status, proposed), alone_step in zip(steps, alone_steps, strict=True):
             if (number, status, proposed) != alone_step:
                 print(f"    step {number}: {status} {proposed} (alone: {alone_step[1:]})")
-    processes = args.stations + 1
+    processes = _processes(worker.pid)
     print(
         f"worst {worst:.1f} s = {worst / alone:.2f} x alone (target <= 1.5 x); worker memory "
         f"{idle_kb / 1024:.0f} MB idle, {busy_kb / 1024:.0f} MB after the run, for {processes} "

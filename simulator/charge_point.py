@@ -121,8 +121,8 @@ class SimChargePoint(ChargePoint):
             self.sim.spawn(self.sim.remote_start(chosen, id_tag))
 
     @on("RemoteStopTransaction")
-    def on_remote_stop(self, transaction_id: int, **_: Any) -> Any:
-        known = self.sim.connector_of_transaction(transaction_id) is not None
+    async def on_remote_stop(self, transaction_id: int, **_: Any) -> Any:
+        known = await self.sim.transaction_known(transaction_id)
         return result.RemoteStopTransaction(status="Accepted" if known else "Rejected")
 
     @after("RemoteStopTransaction")

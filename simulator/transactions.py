@@ -131,6 +131,21 @@ class TransactionMixin:
                 return
         await self._start_when_plugged(connector, id_tag)
 
+    async def transaction_known(self: Simulator, transaction_id: int, within: float = 1.0) -> bool:
+        """Whether ``transaction_id`` is one of ours. The Central System's answer to our
+        StartTransaction may have arrived just before its call naming the transaction (in that
+        order on the socket) while the task that sent StartTransaction has not taken the id in
+        yet: that task gets its turn first (up to ``within`` s) while a start awaits its id."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self.connector_of_transaction(transaction_id) is None:
+            unconfirmed = any(c.transaction and c.transaction.transaction_id < 0
+                              for c in self.connectors.values())  # fmt: skip
+            if not unconfirmed or loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     def connector_of_transaction(self: Simulator, transaction_id: int) -> Connector | None:
         for connector in self.connectors.values():
             if connector.transaction and connector.transaction.transaction_id == transaction_id:

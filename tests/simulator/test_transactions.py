@@ -126,6 +126,23 @@ async def test_remote_stop(cs, make_sim):
     assert stop["reason"] == "Remote" and stop["transactionId"] == 100
 
 
+async def test_remote_stop_right_after_the_start_answer_waits_for_its_transaction_id(cs, make_sim):
+    # The Central System's StartTransaction answer came in, then at once its RemoteStop of
+    # that transaction, before the task awaiting the answer took the id in (seen at 8 stations
+    # at once: Rejected 2 ms after CertLab's answer, the step Failed).
+    sim = await make_sim()
+    await sim.plug_in(1)
+    await cs.call(call.RemoteStartTransaction(id_tag="R", connector_id=1))
+    await cs.wait_for("StartTransaction")
+    await asyncio.sleep(0.2)
+    tx = sim.connector(1).transaction
+    tx.transaction_id = -7  # as before the answer is taken in
+    asyncio.get_running_loop().call_later(0.1, setattr, tx, "transaction_id", 100)
+    answer = await cs.call(call.RemoteStopTransaction(transaction_id=100))
+    assert answer.status == "Accepted"
+    assert (await cs.call(call.RemoteStopTransaction(transaction_id=999))).status == "Rejected"
+
+
 async def test_no_start_after_remote_start_defect(cs, make_sim):
     sim = await make_sim(defects={d.NO_START_AFTER_REMOTE_START})
     await sim.plug_in(1)
