@@ -180,6 +180,7 @@ def main() -> int:
         print(f"alone: {alone:.1f} s for 16 steps on {stations[0]}")
         together = run_side_by_side(http, stations, lab)
         busy_kb = common.rss_kb(worker.pid)
+        processes = _processes(worker.pid)
     worst = max(total for total, _ in together)
     same = [steps == alone_steps for _, steps in together]
     print(f"{args.stations} side by side (worker concurrency {args.concurrency or 'default'}):")
@@ -189,7 +190,6 @@ def main() -> int:
         for (number, status, proposed), alone_step in zip(steps, alone_steps, strict=True):
             if (number, status, proposed) != alone_step:
                 print(f"    step {number}: {status} {proposed} (alone: {alone_step[1:]})")
-    processes = _processes(worker.pid)
     print(
         f"worst {worst:.1f} s = {worst / alone:.2f} x alone (target <= 1.5 x); worker memory "
         f"{idle_kb / 1024:.0f} MB idle, {busy_kb / 1024:.0f} MB after the run, for {processes} "

@@ -34,6 +34,7 @@ import time
 import uuid
 import weakref
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal, NamedTuple, Protocol, TypedDict
 
 from channels.layers import get_channel_layer
@@ -411,7 +412,7 @@ def _the_writer() -> FrameWriter:
 class _LoopBuffer:
     """Frames and announcements gathered during one iteration of one event loop."""
 
-    __slots__ = ("announce", "frames", "loop", "pending", "remote", "scheduled")
+    __slots__ = ("announce", "frames", "loop", "pending", "remote", "scheduled", "tails")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -420,6 +421,9 @@ class _LoopBuffer:
         self.announce: dict[str, list[FrameEvent]] = {}
         self.remote: set[str] = set()  # stations with watchers outside this process
         self.scheduled = False
+        # Each station's latest announcement still on its way to the group: the next one waits
+        # for it, so a station's frames reach remote watchers in log order.
+        self.tails: dict[str, asyncio.Task] = {}
 
     def schedule(self) -> None:
         if not self.scheduled:
@@ -441,9 +445,16 @@ class _LoopBuffer:
                 for watcher in _local.get(charge_point_id, ()):
                     watcher.deliver(events)
                 if charge_point_id in remote:
-                    task = self.loop.create_task(_announce(charge_point_id, events))
+                    before = self.tails.get(charge_point_id)
+                    task = self.loop.create_task(_announce(charge_point_id, events, before))
+                    self.tails[charge_point_id] = task
                     _announcing.add(task)
                     task.add_done_callback(_announcing.discard)
+                    task.add_done_callback(partial(self._untail, charge_point_id))
+
+    def _untail(self, charge_point_id: str, task: asyncio.Task) -> None:
+        if self.tails.get(charge_point_id) is task:
+            del self.tails[charge_point_id]
 
 
 _buffers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -512,7 +523,14 @@ def event_for(frame: LoggedFrame, charge_point_id: str) -> FrameEvent:
     }
 
 
-async def _announce(charge_point_id: str, events: list[FrameEvent]) -> None:
+async def _announce(
+    charge_point_id: str, events: list[FrameEvent], before: asyncio.Task | None = None
+) -> None:
+    # Two group_sends in flight at once can overtake each other (each takes several Redis
+    # round trips, on any connection of the pool): a step then saw CertLab's answer before the
+    # station's call it answers, never found it after the call, and waited 30 s for it.
+    if before is not None and not before.done():
+        await asyncio.wait([before])
     message: FramesEvent = {"type": "frames.logged", "origin": ORIGIN, "frames": events}
     try:
         await get_channel_layer().group_send(frames_group(charge_point_id), message)

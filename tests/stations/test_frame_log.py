@@ -3,6 +3,7 @@ holds, in arrival order, with its parsed payload and its timestamp to the micros
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -242,3 +243,32 @@ def test_copy_lines_sends_no_payload_that_postgresql_can_read_from_raw(station):
     first, second = text.splitlines()
     assert first.split("\t")[9:11] == ["\\N", "t"]
     assert second.split("\t")[9:11] == ['{"errorCode":"X"}', "f"]
+
+
+class _FirstSendSlowLayer:
+    """The channel layer's group_send, the first one answered last (a pool's Redis
+    connections answer in any order under load)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.sent: list[list[str]] = []
+
+    async def group_send(self, group: str, message: dict) -> None:
+        self.calls += 1
+        await asyncio.sleep(0.3 if self.calls == 1 else 0)
+        self.sent.append([event["unique_id"] for event in message["frames"]])
+
+
+async def test_a_stations_frames_reach_remote_watchers_in_log_order(station, monkeypatch):
+    # A station's call and CertLab's answer, logged one loop iteration apart (the answer's
+    # query awaited in between): a step waiting for the answer after the call must see it so.
+    layer = _FirstSendSlowLayer()
+    monkeypatch.setattr(frame_log, "get_channel_layer", lambda: layer)
+    call = frame(station, '[2,"u1","Authorize",{"idTag":"T"}]', action="Authorize")
+    frame_log.record(call, "CP-ORDER", remote_watchers=True)
+    await asyncio.sleep(0)  # the loop iteration ends: the call's batch goes out
+    answer = frame(station, '[3,"u1",{}]', direction="out", message_type="CALLRESULT",
+                   unique_id="u1-answer")  # fmt: skip
+    frame_log.record(answer, "CP-ORDER", remote_watchers=True)
+    await frame_log.flush()
+    assert layer.sent == [["u1"], ["u1-answer"]]
