@@ -45,6 +45,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     catalogue = serializers.SlugRelatedField(slug_field="version", read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     signed_off_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    vendor_acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     manufacturer = serializers.IntegerField(source="station.charger_model.manufacturer_id")
     notes = serializers.SerializerMethodField(help_text="The lab's notes (QA only).")
 
@@ -69,6 +70,9 @@ class CampaignSerializer(serializers.ModelSerializer):
             "signed_off",
             "signed_off_by",
             "revision",
+            "shared_with_vendor",
+            "vendor_acknowledged",
+            "vendor_acknowledged_by",
         ]
 
     def get_notes(self, obj: Campaign) -> str:

@@ -1,0 +1,91 @@
+"""A vendor acknowledges a signed-off report of its own, once; who and when show on the campaign
+page, the report and the API."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from campaigns import services
+from campaigns.models import Attempt
+from campaigns.sealing import attempt_seal
+from campaigns.vendor import campaign_share
+from tests.campaigns.report_campaign import full_campaign
+from tests.factories import StationFactory, VendorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def campaign(vendor_user, qa_user):
+    station = StationFactory(charger_model__manufacturer=vendor_user.manufacturer)
+    campaign = full_campaign(station=station, owner=qa_user)
+    for attempt in Attempt.objects.filter(plan_item__campaign=campaign):
+        attempt_seal(attempt)
+    services.campaign_complete(campaign=campaign, user=qa_user)
+    return campaign
+
+
+def _ack(client, campaign):
+    return client.post(reverse("campaigns:campaign_acknowledge", args=[campaign.pk]), follow=True)
+
+
+def _sign(campaign, qa_user):
+    services.campaign_sign_off(campaign=campaign, user=qa_user)
+
+
+def test_the_vendor_acknowledges_its_signed_off_report_once(
+    campaign, qa_user, vendor_user, vendor_client, qa_client
+):
+    _sign(campaign, qa_user)
+    page = vendor_client.get(campaign.get_absolute_url()).content.decode()
+    assert "Acknowledge the report</button>" in page
+    assert "Report acknowledged." in _ack(vendor_client, campaign).content.decode()
+    campaign.refresh_from_db()
+    assert campaign.vendor_acknowledged_by == vendor_user and campaign.vendor_acknowledged
+    first = campaign.vendor_acknowledged
+    when = f"{first:%Y-%m-%d}"
+    for client in (vendor_client, qa_client):
+        page = client.get(campaign.get_absolute_url()).content.decode()
+        assert f"Acknowledged</b> by {vendor_user.username}" in page and when in page
+        assert "Acknowledge the report</button>" not in page
+        report = client.get(reverse("campaigns:report", args=[campaign.pk])).content.decode()
+        assert f"Acknowledged by {vendor_user.username} for {vendor_user.manufacturer}" in report
+    again = _ack(vendor_client, campaign).content.decode()
+    assert "Already acknowledged by" in again
+    campaign.refresh_from_db()
+    assert campaign.vendor_acknowledged == first
+    api = APIClient()
+    api.force_authenticate(vendor_user)
+    body = api.get(f"/api/v1/campaigns/{campaign.pk}/").json()
+    assert body["vendor_acknowledged_by"] == vendor_user.username and body["vendor_acknowledged"]
+
+
+def test_a_report_not_signed_off_cannot_be_acknowledged(campaign, qa_user, vendor_client):
+    campaign_share(campaign=campaign, user=qa_user)
+    page = vendor_client.get(campaign.get_absolute_url()).content.decode()
+    assert "Acknowledge the report" not in page
+    assert "Only a signed-off report" in _ack(vendor_client, campaign).content.decode()
+    campaign.refresh_from_db()
+    assert campaign.vendor_acknowledged is None
+
+
+def test_qa_cannot_acknowledge_for_the_vendor(campaign, qa_user, qa_client):
+    _sign(campaign, qa_user)
+    page = qa_client.get(campaign.get_absolute_url()).content.decode()
+    assert "Not acknowledged by" in page and "Acknowledge the report</button>" not in page
+    assert "acknowledges its report" in _ack(qa_client, campaign).content.decode()
+    campaign.refresh_from_db()
+    assert campaign.vendor_acknowledged is None
+
+
+def test_another_vendor_gets_a_404(campaign, qa_user):
+    _sign(campaign, qa_user)
+    other = Client()
+    other.force_login(VendorFactory(username="other-maker"))
+    url = reverse("campaigns:campaign_acknowledge", args=[campaign.pk])
+    assert other.post(url).status_code == 404
+    campaign.refresh_from_db()
+    assert campaign.vendor_acknowledged is None
