@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 
 from accounts.models import User
 from stations.models import FirmwareVersion
@@ -46,3 +47,33 @@ def firmware_store_file(*, firmware: FirmwareVersion, upload: UploadedFile, user
     firmware.file_size = hashing.counted
     firmware.file_sha256 = hashing.digest.hexdigest()
     firmware.uploaded_by = user if user.is_authenticated else None
+
+
+class FirmwareSizeCap(FileUploadHandler):
+    """First of a request's upload handlers: drops a file the moment it passes ``limit`` bytes
+    (the rest of it is read and discarded, never written), so an oversized upload cannot fill
+    the disk before the form refuses it."""
+
+    def __init__(self, request=None, *, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        self.refused = False
+
+    def new_file(self, *args, **kwargs) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.refused = True
+            raise SkipFile
+        return raw_data  # on to the handler that stores it
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+    def message(self) -> str:
+        mb = self.limit // (1024 * 1024)
+        return f"This file is over {mb} MB; a firmware file may be at most {mb} MB."

@@ -12,13 +12,16 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.permissions import qa_required
 from certlab.downloads import uploaded_file_response
 from stations import boot_record, selectors
+from stations import forms as station_forms
 from stations.catalogue import KINDS, Kind, limit_choices, save_form
-from stations.forms import MAX_FIRMWARE_BYTES, FirmwareVersionForm
+from stations.firmware_files import FirmwareSizeCap
+from stations.forms import FirmwareVersionForm
 
 
 def _kind(slug: str) -> Kind:
@@ -123,11 +126,22 @@ def firmware_download(request: HttpRequest, pk: int) -> FileResponse:
     return uploaded_file_response(firmware.file)
 
 
+# The size cap must act while the body streams in, before anything reads request.POST, and the
+# CSRF middleware reads it for a POST: the check is exempted here and done inside instead, after
+# the cap's upload handler is in place (as Django's documentation prescribes).
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def firmware_upload(request: HttpRequest) -> HttpResponse:
     """A vendor uploads a firmware file for one of its own models (QA may too); another
     manufacturer's model is not among the choices, and one posted anyway is refused."""
+    cap = FirmwareSizeCap(request, limit=station_forms.MAX_FIRMWARE_BYTES)
+    request.upload_handlers.insert(0, cap)
+    return _firmware_upload(request, cap)
+
+
+@csrf_protect
+def _firmware_upload(request: HttpRequest, cap: FirmwareSizeCap) -> HttpResponse:
     form = FirmwareVersionForm(
         request.POST or None,
         request.FILES or None,
@@ -135,13 +149,17 @@ def firmware_upload(request: HttpRequest) -> HttpResponse:
     )
     form.fields["file"].required = True
     limit_choices(form, user=request.user)
-    if request.method == "POST" and form.is_valid():
+    if cap.refused:  # the file was dropped as it passed the cap: say so, not "required"
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error("file", cap.message())
+    elif request.method == "POST" and form.is_valid():
         firmware = save_form(form, user=request.user)
         messages.success(request, f"Uploaded “{firmware}”: {firmware.file_size} bytes, "
                                   f"SHA-256 {firmware.file_sha256}.")  # fmt: skip
         return redirect(firmware)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "max_mb": MAX_FIRMWARE_BYTES // (1024 * 1024)}
+    context = {"form": form, "max_mb": station_forms.MAX_FIRMWARE_BYTES // (1024 * 1024)}
     return render(request, "stations/firmware_upload.html", context, status=status)
 
 

@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -92,7 +93,8 @@ def test_a_file_over_the_cap_is_refused_with_a_message_keeping_what_was_typed(
     response = _upload(vendor_client, own_model, b"x" * (3 * 1024 * 1024), version="V9.typed")
     assert response.status_code == 400
     page = response.content.decode()
-    assert "This file is 3 MB; a firmware file may be at most 2 MB." in page
+    # Refused while it streamed in (stations.firmware_files.FirmwareSizeCap), not after.
+    assert "This file is over 2 MB; a firmware file may be at most 2 MB." in page
     assert 'value="V9.typed"' in page
     assert not FirmwareVersion.objects.filter(charger_model=own_model).exists()
 
@@ -129,3 +131,11 @@ def test_the_api_shows_size_sha256_and_uploader_and_qa_uploads_are_hashed_too(
     body = api.get(f"/api/v1/firmware/{created.json()['id']}/").json()
     assert body["sha256"] == hashlib.sha256(b"three").hexdigest()
     assert body["size"] == 5 and body["uploaded_by"] == qa_user.username
+
+
+def test_the_upload_still_needs_the_csrf_token(vendor_user, own_model):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(vendor_user)
+    response = _upload(client, own_model, b"firmware")
+    assert response.status_code == 403
+    assert not FirmwareVersion.objects.exists()
