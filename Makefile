@@ -12,12 +12,17 @@ DEV_STAMP := $(VENV)/.dev-installed
 run: $(RUNTIME_STAMP)
 	$(BIN)/python -m certlab.run
 
+# The whole suite runs on pytest-xdist workers: its end-to-end tests mostly wait on the processes
+# they start, so three workers overlap them well even on two busy cores (tests/settings.py gives
+# each worker its own test database, Redis database and data folder).
+PYTEST_WORKERS ?= 3
+
 test: $(DEV_STAMP) services browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
-# Only pytest, for a quick loop once `make test` has set things up once.
+# Only pytest (in one process), for a quick loop once `make test` has set things up once.
 pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
