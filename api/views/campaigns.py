@@ -32,7 +32,7 @@ from api.serializers.campaigns import (
     TestFunctionSerializer,
     VerdictSerializer,
 )
-from campaigns import run_all, selectors, services
+from campaigns import run_all, selectors, services, vendor
 from campaigns.engine.params import PARAMETERS
 from campaigns.forms import CampaignForm
 from campaigns.models import CampaignStatus, PlanItem, Prompt
@@ -146,6 +146,22 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def sign_off(self, request: Request, pk=None) -> Response:
         campaign = self.get_object()
         services.campaign_sign_off(campaign=campaign, user=request.user)
+        return self._done(campaign)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def share(self, request: Request, pk=None) -> Response:
+        """Show the campaign to its vendor (until then a 404 for them too); 400 when shared."""
+        campaign = self.get_object()
+        vendor.campaign_share(campaign=campaign, user=request.user)
+        return self._done(campaign)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def unshare(self, request: Request, pk=None) -> Response:
+        """Take the campaign back from its vendor; a signed-off one stays theirs (400)."""
+        campaign = self.get_object()
+        vendor.campaign_unshare(campaign=campaign)
         return self._done(campaign)
 
     @extend_schema(request=ReopenSerializer, responses=CampaignSerializer)

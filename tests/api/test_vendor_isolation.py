@@ -47,6 +47,8 @@ WRITES = [
     ("post", "/api/v1/campaigns/", {"station": "{w.station.pk}"}),
     ("post", "/api/v1/campaigns/{w.campaign.pk}/complete/", {}),
     ("post", "/api/v1/campaigns/{w.campaign.pk}/sign-off/", {}),
+    ("post", "/api/v1/campaigns/{w.campaign.pk}/share/", {}),
+    ("post", "/api/v1/campaigns/{w.campaign.pk}/unshare/", {}),
     ("post", "/api/v1/campaigns/{w.campaign.pk}/reopen/", {}),
     ("post", "/api/v1/attempts/{w.attempt.pk}/end-wait/", {"wait": 1}),
     ("post", "/api/v1/campaigns/{w.campaign.pk}/steps/1/plan/", {"applicability": "planned"}),

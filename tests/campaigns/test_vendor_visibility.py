@@ -195,3 +195,17 @@ async def test_the_live_attempt_socket_and_the_station_prompt_wait_follow_the_ru
     await sync_to_async(vendor.campaign_share)(campaign=campaign, user=qa)
     assert await socket_connects()
     assert (await prompt_wait())["prompt"]["text"] == "Plug in"
+
+
+def test_qa_share_and_unshare_through_the_api(alfa, qa):
+    user, campaign = alfa
+    api = _api(qa)
+    shared = api.post(f"/api/v1/campaigns/{campaign.pk}/share/")
+    assert shared.status_code == 200 and shared.json()["shared_with_vendor"]
+    assert _status(user, f"/api/v1/campaigns/{campaign.pk}/") == 200
+    again = api.post(f"/api/v1/campaigns/{campaign.pk}/share/")
+    assert again.status_code == 400 and "Already shared" in str(again.json())
+    assert _api(user).post(f"/api/v1/campaigns/{campaign.pk}/unshare/").status_code == 403
+    back = api.post(f"/api/v1/campaigns/{campaign.pk}/unshare/")
+    assert back.status_code == 200 and back.json()["shared_with_vendor"] is None
+    assert _status(user, f"/api/v1/campaigns/{campaign.pk}/") == 404

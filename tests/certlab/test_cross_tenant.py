@@ -171,6 +171,8 @@ COVERED = {
     "api:campaign-plan": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:campaign-run": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:campaign-sign-off": lambda o: [{"pk": o.campaign.pk}],
+    "api:campaign-share": lambda o: [{"pk": o.campaign.pk}],
+    "api:campaign-unshare": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-run-all": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-run-all-stop": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-step": lambda o: [{"pk": o.campaign.pk, "number": 3}],
