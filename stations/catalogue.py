@@ -120,11 +120,7 @@ def save_form(form: forms.ModelForm, *, user) -> Model:
     before = None
     if isinstance(form.instance, Station) and form.instance.pk:
         before = Station.objects.select_related("expected_firmware").get(pk=form.instance.pk)
-    if (
-        isinstance(form.instance, FirmwareVersion)
-        and form.cleaned_data.get("file")
-        and ("file" in form.changed_data)
-    ):
+    if isinstance(form.instance, FirmwareVersion) and "file" in form.changed_data:
         return _save_firmware(form, user=user)
     obj = form.save()
     if before is not None and before.expected_firmware_id != obj.expected_firmware_id:
@@ -136,10 +132,14 @@ def save_form(form: forms.ModelForm, *, user) -> Model:
 
 
 def _save_firmware(form: forms.ModelForm, *, user) -> FirmwareVersion:
-    """A new firmware file: stored with its size, SHA-256 and uploader (stations.firmware_files)."""
+    """A new firmware file: stored with its size, SHA-256 and uploader (stations.firmware_files);
+    a cleared one takes them away."""
     from stations.firmware_files import firmware_store_file
 
     firmware = form.save(commit=False)
-    firmware_store_file(firmware=firmware, upload=form.cleaned_data["file"], user=user)
+    if upload := form.cleaned_data.get("file"):
+        firmware_store_file(firmware=firmware, upload=upload, user=user)
+    else:  # the file was cleared: its facts go with it
+        firmware.file_size, firmware.file_sha256, firmware.uploaded_by = None, "", None
     firmware.save()
     return firmware

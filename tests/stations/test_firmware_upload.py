@@ -139,3 +139,14 @@ def test_the_upload_still_needs_the_csrf_token(vendor_user, own_model):
     response = _upload(client, own_model, b"firmware")
     assert response.status_code == 403
     assert not FirmwareVersion.objects.exists()
+
+
+def test_qa_clearing_the_file_clears_its_size_and_hash(vendor_client, qa_client, own_model):
+    _upload(vendor_client, own_model, b"to be cleared")
+    firmware = FirmwareVersion.objects.get(charger_model=own_model)
+    url = reverse("stations:object_edit", args=["firmware", firmware.pk])
+    response = qa_client.post(url, {"charger_model": own_model.pk, "version": firmware.version,
+                                    "file-clear": "on", "release_notes": ""})  # fmt: skip
+    assert response.status_code == 302
+    firmware.refresh_from_db()
+    assert not firmware.file and firmware.file_sha256 == "" and firmware.file_size is None
