@@ -92,6 +92,13 @@ async def run_step(
         spared = outages.spare_station(ctx, outcomes, outage)
         if spared != outcomes:  # what the station was blamed for was CertLab's outage
             outcomes, summary = spared, outage.reason
+    if (late := outages.late_answer(ctx)) is not None:
+        spared = outages.spare_station(
+            ctx, outcomes, late, key="lab-late",
+            consequence="what the station did after that call cannot be held against it",
+        )  # fmt: skip
+        if spared != outcomes:  # what the station was blamed for followed CertLab's delay
+            outcomes, summary = spared, late.reason
     proposed = propose(outcomes, results=ctx.results, strict=strict)
     if ending != Ending.FINISHED and proposed == Proposed.OK:
         proposed = Proposed.INCOMPLETE

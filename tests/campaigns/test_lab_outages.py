@@ -81,3 +81,34 @@ async def test_a_station_certlab_lost_and_that_stays_away_ends_the_step_lab_side
     assert REASON in run_.reason and "did not come back within 1 s" in run_.reason
     assert run_.outcomes == {"c1": Outcome.NOT_OBSERVED}
     assert run_.proposed == Proposed.INCOMPLETE
+
+
+# --- CertLab answering late (issue 13) ---------------------------------------------------------
+def _boot_then_fail(scripted, answered_after: float):
+    """The station boots (CertLab answering after ``answered_after`` s); a check before the
+    boot passes, the one after it fails (say, Heartbeats a station that gave up on its boot
+    did not send)."""
+
+    async def run(ctx):
+        ctx.check("c1", True, "configuration read")
+        scripted.emit("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"},
+                      answered_after=answered_after)  # fmt: skip
+        boot = await ctx.expect("BootNotification", within=5)
+        await ctx.answer_to(boot, within=10)
+        ctx.check("c2", False, "no Heartbeat after the boot")
+
+    return types.SimpleNamespace(__name__="fake_boot", CRITERIA=["c1", "c2"], run=run)
+
+
+async def test_a_criterion_failed_after_certlab_answered_late_is_not_observed(scripted, make_ctx):
+    run = await run_step(_boot_then_fail(scripted, 2.5), make_ctx(), time_limit=20)
+    assert run.outcomes == {"c1": Outcome.PASSED, "c2": Outcome.NOT_OBSERVED}
+    assert run.proposed == Proposed.INCOMPLETE
+    assert "CertLab answered the station's BootNotification of" in run.result_text
+    assert "only after 2.5 s" in run.result_text
+
+
+async def test_a_failure_after_certlab_answered_in_time_stands(scripted, make_ctx):
+    run = await run_step(_boot_then_fail(scripted, 0.05), make_ctx(), time_limit=20)
+    assert run.outcomes == {"c1": Outcome.PASSED, "c2": Outcome.FAILED}
+    assert run.proposed == Proposed.FAILED
