@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api.errors import form_errors
@@ -94,6 +95,23 @@ class FirmwareVersionViewSet(CatalogueViewSet):
         if not firmware.file:
             raise Http404("This firmware version has no file.")
         return uploaded_file_response(firmware.file)
+
+    @extend_schema(request={"multipart/form-data": FirmwareVersionSerializer},
+                   responses={201: FirmwareVersionSerializer})  # fmt: skip
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
+    def upload(self, request) -> Response:
+        """A vendor (or QA) uploads a firmware file for one of its own models (criterion 12.a):
+        multipart ``charger_model``, ``version``, ``file`` (required), ``release_notes``. The
+        answer gives its ``size`` and ``sha256``; another manufacturer's model is a 400. The one
+        catalogue write a vendor may make."""
+        form = self.kind.form(form_data(request.data, None, fields=self.kind.form._meta.fields),
+                              request.FILES or None)  # fmt: skip
+        form.fields["file"].required = True
+        limit_choices(form, user=request.user)
+        if not form.is_valid():
+            raise form_errors(form)
+        firmware = save_form(form, user=request.user)
+        return Response(self.get_serializer(firmware).data, status=status.HTTP_201_CREATED)
 
 
 FRAME_FILTERS = [

@@ -194,7 +194,7 @@ LISTS = {
     "home", "stations:catalogue_home", "stations:live_list", "stations:object_list",
     "stations:object_create", "campaigns:campaign_list", "campaigns:campaign_create",
     "campaigns:catalogue", "api:manufacturer-list", "api:chargermodel-list", "api:firmware-list",
-    "stations:firmware_upload",
+    "stations:firmware_upload", "api:firmware-upload",
     "api:station-list", "api:catalogue-list", "api:campaign-list", "api:attempt-list",
     "api:schema", "api:docs", "api:tokens",
 }  # fmt: skip

@@ -150,3 +150,30 @@ def test_qa_clearing_the_file_clears_its_size_and_hash(vendor_client, qa_client,
     assert response.status_code == 302
     firmware.refresh_from_db()
     assert not firmware.file and firmware.file_sha256 == "" and firmware.file_size is None
+
+
+def test_a_vendor_uploads_through_the_api_for_its_own_models_only(
+    vendor_user, own_model, other_model
+):
+    api = APIClient()
+    api.force_authenticate(vendor_user)
+
+    def post(model, version):
+        fields = {"charger_model": model.pk, "version": version,
+                  "file": SimpleUploadedFile("fw.bin", b"api firmware")}  # fmt: skip
+        return api.post("/api/v1/firmware/upload/", fields, format="multipart")
+
+    created = post(own_model, "A1")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["sha256"] == hashlib.sha256(b"api firmware").hexdigest() and body["size"] == 12
+    assert body["uploaded_by"] == vendor_user.username
+    refused = post(other_model, "A2")
+    assert refused.status_code == 400 and "charger_model" in refused.json()
+    assert not FirmwareVersion.objects.filter(charger_model=other_model).exists()
+    no_file = api.post("/api/v1/firmware/upload/", {"charger_model": own_model.pk,
+                       "version": "A3"}, format="multipart")  # fmt: skip
+    assert no_file.status_code == 400
+    # The catalogue's own writes stay QA's.
+    plain = api.post("/api/v1/firmware/", {"charger_model": own_model.pk, "version": "A4"})
+    assert plain.status_code == 403
