@@ -209,3 +209,13 @@ def test_qa_share_and_unshare_through_the_api(alfa, qa):
     back = api.post(f"/api/v1/campaigns/{campaign.pk}/unshare/")
     assert back.status_code == 200 and back.json()["shared_with_vendor"] is None
     assert _status(user, f"/api/v1/campaigns/{campaign.pk}/") == 404
+
+
+def test_the_campaign_list_marks_for_qa_what_the_vendor_does_not_see(alfa, qa):
+    _, campaign = alfa
+    client = _client(qa)
+    url = reverse("campaigns:campaign_list")
+    assert 'class="muted lab-only"' in client.get(url).content.decode()
+    vendor.campaign_share(campaign=campaign, user=qa)
+    assert 'class="muted lab-only"' not in client.get(url).content.decode()
+
