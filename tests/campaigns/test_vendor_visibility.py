@@ -218,4 +218,3 @@ def test_the_campaign_list_marks_for_qa_what_the_vendor_does_not_see(alfa, qa):
     assert 'class="muted lab-only"' in client.get(url).content.decode()
     vendor.campaign_share(campaign=campaign, user=qa)
     assert 'class="muted lab-only"' not in client.get(url).content.decode()
-
