@@ -14,6 +14,7 @@ The same code runs under the prefork pool (one attempt per child at a time).
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +30,7 @@ _pid: int | None = None
 
 
 def _start() -> asyncio.AbstractEventLoop:
-    import os
-
+    """The process's attempt loop, started on first use."""
     global _loop, _pid
     with _lock:
         if _loop is None or _pid != os.getpid():  # a prefork child does not inherit the thread
@@ -51,7 +51,7 @@ def _start() -> asyncio.AbstractEventLoop:
 
 def run(fn: Callable[..., Awaitable[R]], *args) -> R:
     """``await fn(*args)`` on the process's attempt loop; blocks the calling thread until done.
-    If the caller is interrupted (a time limit, a warm shutdown), the attempt's task is
+    If the caller is interrupted (the prefork pool's soft time limit), the attempt's task is
     cancelled, so the step ends the way an abort ends it."""
     future = asyncio.run_coroutine_threadsafe(fn(*args), _start())
     try:
