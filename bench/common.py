@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -17,6 +18,13 @@ ENV = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNI
 LOGS = ROOT / "var" / "bench"
 
 
+def use(*, database_url: str, redis_url: str) -> None:
+    """Point the bench at a database and Redis db of its own (call before ``setup_django``)."""
+    global DATABASE_URL, REDIS_URL
+    DATABASE_URL, REDIS_URL = database_url, redis_url
+    ENV.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
+
+
 def setup_django() -> None:
     os.environ.update(ENV)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "certlab.settings")
@@ -28,21 +36,38 @@ def setup_django() -> None:
 
 def migrate() -> None:
     # Create the bench database when it does not exist yet.
-    import psycopg
-    from django.conf import settings
     from django.core.management import call_command
 
+    conn, name = _server()
+    with conn:
+        if not conn.execute("select 1 from pg_database where datname=%s", [name]).fetchone():
+            conn.execute(f'create database "{name}"')
+    call_command("migrate", verbosity=0)
+
+
+def _server():
+    import psycopg
+    from django.conf import settings
+
     db = settings.DATABASES["default"]
-    with psycopg.connect(
+    return psycopg.connect(
         host=db["HOST"],
         port=db["PORT"] or 5432,
         user=db["USER"],
+        password=db["PASSWORD"] or None,
         dbname="postgres",
         autocommit=True,
-    ) as conn:
-        if not conn.execute("select 1 from pg_database where datname=%s", [db["NAME"]]).fetchone():
-            conn.execute(f'create database "{db["NAME"]}"')
-    call_command("migrate", verbosity=0)
+    ), db["NAME"]
+
+
+def drop_database() -> None:
+    """Drop the bench database (a throwaway one, such as the soak's) once its servers stopped."""
+    from django.db import connections
+
+    connections.close_all()
+    conn, name = _server()
+    with conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def stations(count: int, prefix: str) -> list:
@@ -96,6 +121,23 @@ def daphne_args(port: int) -> list[str]:
         "30",
         "certlab.asgi:application",
     ]
+
+
+def rss_tree_kb(pid: int) -> int:
+    """Resident set size of a process and all its descendants (a worker's pool), in KB."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        family = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in family:
+        # A pool child may be replaced between the listing and the reading.
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += proc.memory_info().rss
+    return total // 1024
 
 
 def rss_kb(pid: int) -> int:

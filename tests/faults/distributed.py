@@ -26,6 +26,7 @@ class Distributed:
     daphnes: dict[str, ManagedProcess] = field(default_factory=dict)
     workers: dict[str, ManagedProcess] = field(default_factory=dict)
     others: list[ManagedProcess] = field(default_factory=list)
+    daphne_args: tuple[str, ...] = ()  # more daphne options (the soak's longer handshake limit)
 
     @property
     def process_env(self) -> dict[str, str]:
@@ -37,7 +38,12 @@ class Distributed:
         }
 
     def start_daphne(self, name: str, port: int) -> ManagedProcess:
-        process = daphne(port, log_path=self.log_dir / f"daphne-{name}.log", env=self.process_env)
+        process = daphne(
+            port,
+            log_path=self.log_dir / f"daphne-{name}.log",
+            env=self.process_env,
+            args=self.daphne_args,
+        )
         process.start()
         self.daphnes[name] = process
         wait_for_port(port, timeout=60)
@@ -86,8 +92,10 @@ class Distributed:
 
 
 @contextlib.contextmanager
-def distributed(log_dir: Path, env: dict[str, str], *, workers=("w1", "w2"), ftp=True):
-    setup = Distributed(log_dir=log_dir, env=env)
+def distributed(
+    log_dir: Path, env: dict[str, str], *, workers=("w1", "w2"), ftp=True, daphne_args=()
+):
+    setup = Distributed(log_dir=log_dir, env=env, daphne_args=tuple(daphne_args))
     try:
         setup.start_daphne("a", setup.http_port)
         setup.start_daphne("b", setup.other_port)
