@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
+from redis.exceptions import RedisError
 
 from campaigns.engine.idle import OpenTransaction, StationState
 from campaigns.engine.port import BadResponse, CallRejected, CallTimedOut, LabTrouble, StationGone
@@ -16,6 +17,18 @@ from stations.models import ConnectorStatus, Frame, Station, Transaction
 ANSWER_POLL = 0.5  # s between looks at the frame log for CertLab's answer
 
 
+@contextlib.contextmanager
+def _redis_is_ours():
+    """Redis away (restarted, unreachable) is CertLab's trouble, never the station's: the step
+    ends lab-side in plain words instead of as a crash of ours."""
+    try:
+        yield
+    except (RedisError, ConnectionError) as error:
+        raise LabTrouble(
+            f"CertLab lost its connection to Redis, which carries the station bus ({error})"
+        ) from None
+
+
 class BusPort:
     def __init__(self, charge_point_id: str) -> None:
         self.charge_point_id = charge_point_id
@@ -23,7 +36,8 @@ class BusPort:
 
     async def open(self) -> None:
         self._subscription = bus.subscribe(self.charge_point_id)
-        await self._subscription.__aenter__()
+        with _redis_is_ours():
+            await self._subscription.__aenter__()
 
     async def close(self) -> None:
         if self._subscription is not None:
@@ -33,8 +47,9 @@ class BusPort:
 
     async def frames(self) -> AsyncIterator[dict]:
         assert self._subscription is not None, "open() first"
-        async for event in self._subscription:
-            yield event
+        with _redis_is_ours():
+            async for event in self._subscription:
+                yield event
 
     async def lab_outage(self, since):
         """When CertLab itself lost the station's connection since ``since`` (stations.outages)."""
@@ -45,9 +60,14 @@ class BusPort:
         )
 
     async def is_connected(self) -> bool:
-        return await registry.channel_of(self.charge_point_id) is not None
+        with _redis_is_ours():
+            return await registry.channel_of(self.charge_point_id) is not None
 
     async def call(self, action: str, payload: dict, *, timeout: float, unique_id: str) -> dict:
+        with _redis_is_ours():
+            return await self._call(action, payload, timeout=timeout, unique_id=unique_id)
+
+    async def _call(self, action: str, payload: dict, *, timeout: float, unique_id: str) -> dict:
         try:
             return await bus.call(
                 self.charge_point_id, action, payload, timeout=timeout, unique_id=unique_id
@@ -68,7 +88,8 @@ class BusPort:
 
     async def send_raw(self, frame: str, *, timeout: float) -> dict:
         try:
-            return await bus.send_raw(self.charge_point_id, frame, timeout)
+            with _redis_is_ours():
+                return await bus.send_raw(self.charge_point_id, frame, timeout)
         except bus.StationOffline as error:
             raise StationGone(str(error)) from None
 

@@ -131,3 +131,77 @@ async def test_after_a_redis_restart_the_station_stays_registered_and_is_reached
             await socket.close()
             task.cancel()
         print("daphne log:", server.log()[-3000:])
+
+
+@pytest.fixture
+def cluster_on_own_redis(on_own_redis, fault_env, tmp_path, settings):
+    """The distributed setup (two daphne, two workers) with the test's own Redis as its broker,
+    channel layer and registry."""
+    from tests.faults.distributed import distributed
+
+    env = {**fault_env, "REDIS_URL": on_own_redis.url}
+    with distributed(tmp_path / "logs", env) as setup:
+        settings.CERTLAB_PUBLIC_HOST = "127.0.0.1"
+        settings.CERTLAB_PUBLIC_HTTP_PORT = setup.http_port
+        settings.CERTLAB_PUBLIC_FTP_PORT = setup.ftp_port
+        yield setup
+
+
+async def _attempt_of_step_2(station, qa):
+    from campaigns import services
+    from campaigns.engine.params import LabParameters
+
+    campaign = await sync_to_async(services.campaign_create)(
+        station=station, owner=qa, parameters=LabParameters.fast()
+    )
+    item = await sync_to_async(campaign.plan.get)(function__number=2)
+    return await sync_to_async(services.attempt_start)(plan_item=item, user=qa)
+
+
+async def _until_status(attempt_pk: int, wanted, timeout: float):
+    from campaigns.models import Attempt
+
+    deadline = time.monotonic() + timeout
+    while not wanted(attempt := await Attempt.objects.aget(pk=attempt_pk)):
+        assert time.monotonic() < deadline, f"attempt {attempt_pk} still {attempt.status}"
+        await asyncio.sleep(0.1)
+    return attempt
+
+
+async def test_redis_restarted_during_an_attempt_is_never_the_stations_failure(
+    cluster_on_own_redis, on_own_redis
+):
+    """The heartbeat step (fast: two periodic Heartbeats 2 s apart) waits on the station's frames
+    through Redis when Redis restarts: the attempt ends as CertLab's trouble in plain words
+    (Incomplete, never Failed), and once Redis is back the same step runs to Ok."""
+    from tests.campaigns.lab import Lab
+    from tests.factories import UserFactory
+
+    lab = Lab(cluster_on_own_redis)
+    try:
+        await lab.start()
+        qa = await sync_to_async(UserFactory)(username="qa-redis")
+        attempt = await _attempt_of_step_2(lab.station, qa)
+        await _until_status(attempt.pk, lambda a: a.status != "queued", 60)
+        await asyncio.sleep(0.5)  # its calls are done, it waits for the Heartbeats
+        on_own_redis.stop()
+        await asyncio.sleep(2)
+        on_own_redis.start()
+        attempt = await _until_status(attempt.pk, lambda a: not a.is_active, 120)
+
+        assert attempt.status == "error"
+        assert attempt.proposed_verdict == "incomplete"
+        assert "CertLab lost its connection to Redis" in attempt.proposed_text
+        assert "not the station's doing" in attempt.proposed_text
+        assert not await attempt.checks.filter(outcome="failed").aexists()
+
+        # The lab is whole again: the station re-registered, the workers back on the broker.
+        deadline = time.monotonic() + BACK_WITHIN
+        while not registry.online_ids([lab.station.charge_point_id]):
+            assert time.monotonic() < deadline, "the station's registration did not come back"
+            await asyncio.sleep(0.5)
+        retest = await _attempt_of_step_2(lab.station, qa)
+        retest = await _until_status(retest.pk, lambda a: not a.is_active, 120)
+        assert (retest.status, retest.proposed_verdict) == ("finished", "ok")
+    finally:
+        await lab.stop()
