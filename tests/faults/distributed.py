@@ -74,12 +74,13 @@ class Distributed:
         self.others.append(process)
         wait_for_port(self.ftp_port, timeout=60)
 
-    def worker_running(self, task_name: str = "campaigns.run_attempt") -> str:
-        """The worker whose log shows it received the task."""
+    def worker_running(self, task_id: str) -> str:
+        """The worker whose log shows it received the task ``task_id`` (not merely some task:
+        a message left in the tests' broker by an earlier test may have reached the other)."""
         for name, process in self.workers.items():
-            if f"Task {task_name}[" in process.log():
+            if f"[{task_id}] received" in process.log():
                 return name
-        raise AssertionError(f"no worker received {task_name}")
+        raise AssertionError(f"no worker received task {task_id}")
 
     def kill(self, process: ManagedProcess, sig: int = signal.SIGKILL) -> None:
         os.killpg(process.pid, sig)
@@ -101,8 +102,18 @@ def distributed(
         setup.start_daphne("b", setup.other_port)
         if ftp:
             setup.start_ftp()
+        if workers:
+            _purge_broker()
         for name in workers:
             setup.start_worker(name)
         yield setup
     finally:
         setup.stop()
+
+
+def _purge_broker() -> None:
+    """Messages earlier tests queued with no worker to take them (the tests share a Redis db)
+    would reach this setup's workers first."""
+    from certlab.celery import app
+
+    app.control.purge()

@@ -128,7 +128,8 @@ async def test_killed_worker_attempt_is_interrupted_by_the_live_worker_and_the_s
     page = await sync_to_async(_step_page)(qa, campaign)
     assert reverse("campaigns:prompt_answer", args=[prompt.pk]) in page
 
-    holder = cluster.worker_running()
+    [(_tag, task_id)] = await sync_to_async(_held_messages)(attempt.pk)
+    holder = cluster.worker_running(task_id)
     killed_at = time.monotonic()
     cluster.kill(cluster.workers[holder])
     attempt = await _until(_ended(attempt.pk), FOUND_WITHIN, "the interrupted attempt")
@@ -170,7 +171,8 @@ async def test_abort_ends_an_attempt_whose_worker_is_gone_at_once(cluster, stati
     campaign, qa = await _campaign(station)
     attempt = await _start(campaign, qa)
     await _until(_open_prompt(attempt.pk), 60, "the step's prompt")
-    cluster.kill(cluster.workers[cluster.worker_running()])
+    [(_tag, task_id)] = await sync_to_async(_held_messages)(attempt.pk)
+    cluster.kill(cluster.workers[cluster.worker_running(task_id)])
     await asyncio.sleep(2 * HEARTBEAT + 1)  # silent for two beats, far from the six of a sweep
 
     await sync_to_async(services.attempt_abort)(attempt=attempt)
