@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -45,19 +46,22 @@ def _end(ids: list[int], *, was: str, status: str, reason: str, now: datetime) -
     queued one, may have been first)."""
     ended = []
     for pk in ids:
-        updated = Attempt.objects.filter(pk=pk, status=was).update(
-            status=status,
-            ended=now,
-            ending_reason=reason,
-            proposed_verdict="incomplete",
-            proposed_text=f"Incomplete: {reason}",
-        )
-        if updated:
-            ended.append(pk)
+        # The end and its prompts' cancellation commit together: nobody sees an ended attempt
+        # still offering a prompt (sealing, which reads its frames, may take a while).
+        with transaction.atomic():
+            updated = Attempt.objects.filter(pk=pk, status=was).update(
+                status=status,
+                ended=now,
+                ending_reason=reason,
+                proposed_verdict="incomplete",
+                proposed_text=f"Incomplete: {reason}",
+            )
+            if updated:
+                Prompt.objects.filter(attempt_id=pk, status=PromptStatus.OPEN).update(
+                    status=PromptStatus.CANCELLED
+                )
+                ended.append(pk)
     attempt_seal_ids(ended)
-    Prompt.objects.filter(attempt_id__in=ended, status=PromptStatus.OPEN).update(
-        status=PromptStatus.CANCELLED
-    )
     for pk in ended:  # the page re-reads the attempt: no prompt left to answer
         attempt_changed_sync(pk, "status")
     return ended
