@@ -35,9 +35,14 @@ def setup_django() -> None:
 
 
 def migrate() -> None:
-    # Create the bench database when it does not exist yet.
+    # Create the bench database when it does not exist yet (SQLite creates its file itself:
+    # BENCH_DATABASE_URL=sqlite:////path measures the embedded default's database).
+    from django.conf import settings
     from django.core.management import call_command
 
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        call_command("migrate", verbosity=0)
+        return
     conn, name = _server()
     with conn:
         if not conn.execute("select 1 from pg_database where datname=%s", [name]).fetchone():
