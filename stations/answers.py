@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +34,12 @@ ANSWER_THREADS = 2  # database connections per daphne process for answers (a que
 VERIFIED_MAX = 10_000  # credentials remembered per process (64 bytes each)
 
 _pool = ThreadPoolExecutor(max_workers=ANSWER_THREADS, thread_name_prefix="certlab-answers")
-_checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="certlab-passwords")
+# PBKDF2 releases the GIL: two checks at once use both cores of a small server.
+_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="certlab-passwords")
 # A process-private key: what is remembered cannot be tested against guesses outside it.
 _KEY = os.urandom(32)
 _verified: OrderedDict[bytes, None] = OrderedDict()
+_verified_lock = threading.Lock()  # the loop reads it, the check threads write it
 
 R = TypeVar("R")
 
@@ -68,14 +71,20 @@ async def password_ok(station, raw_password: str) -> bool:
     if not station.password_hash:
         return False
     key = _credential(station.password_hash, raw_password)
-    if key in _verified:
-        _verified.move_to_end(key)
-        return True
-    ok = await sync_to_async(station.check_password, thread_sensitive=False, executor=_checks)(
-        raw_password
-    )
-    if ok:
-        _verified[key] = None
-        while len(_verified) > VERIFIED_MAX:
-            _verified.popitem(last=False)
-    return ok
+    with _verified_lock:
+        if key in _verified:
+            _verified.move_to_end(key)
+            return True
+
+    def check() -> bool:
+        # Remembered here, not after the await: a handshake that timed out meanwhile still
+        # leaves its station's retry a check it need not pay again.
+        ok = station.check_password(raw_password)
+        if ok:
+            with _verified_lock:
+                _verified[key] = None
+                while len(_verified) > VERIFIED_MAX:
+                    _verified.popitem(last=False)
+        return ok
+
+    return await sync_to_async(check, thread_sensitive=False, executor=_checks)()
