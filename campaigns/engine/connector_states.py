@@ -193,15 +193,20 @@ def check_statuses(
     reported); an unexpected transition is a finding flagged for QA. ``finding`` (a reference):
     the criterion's text does not ask for the statuses, so the judgement is a finding too."""
     own = [f for f in frames if isinstance(f.payload, dict)
-           and f.payload.get("connectorId") == connector_id]  # fmt: skip
+           and str(f.payload.get("connectorId")) == str(connector_id)]  # fmt: skip
     judgement = judge_sequence([f.payload.get("status") for f in own], connector_id=connector_id,
                                start=start)  # fmt: skip
     wanted = tuple(reaches)
     missing = bool(wanted) and not set(wanted) & set(judgement.statuses)
+    broken = [f for f in own if f.error]  # not "according to OCPP 1.6", whatever their status
     detail = (what + ": " if what else "StatusNotifications, ") + judgement.describe()
     if missing:
         detail += f"; never {' or '.join(wanted)}"
-    ok = judgement.allowed and not missing
+    if broken:
+        codes = ", ".join(dict.fromkeys(f.error.split(":", 1)[0] for f in broken))
+        detail += (f"; {len(broken)} of them break the OCPP 1.6 schema (CertLab answered "
+                   f"{codes})")  # fmt: skip
+    ok = judgement.allowed and not missing and not broken
     if finding:
         ctx.finding(criterion, ok, detail, reference=finding, evidence=own, key=key)
     else:

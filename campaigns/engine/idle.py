@@ -8,8 +8,11 @@ to become Available, and then the operator is offered to bring the station back.
 busy, every criterion is "not observed: precondition not met: …" and the step does not run.
 
 After, whatever the verdict: every transaction the step's frames show started and not stopped is
-stopped (``charging.finish``: remotely, else by the operator), and every setting changed through
-``charging.change_key`` is put back to the value it had before the step.
+stopped (``charging.finish``: remotely, else by the operator); a connector the step left in
+Preparing without a transaction (a start accepted with no cable) is given the station's
+ConnectionTimeOut to give up, which OCPP 1.6 offers no call to shorten; and every setting changed
+through ``charging.change_key`` is put back to the value it had before the step. A setting whose
+value the station did not report before the step cannot be put back: a note says so.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from campaigns.engine import charging
 from campaigns.engine.context import StepContext
 
 RUNNING = ("Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Preparing")
+GAVE_UP = ("Available", "Faulted")  # what a connector becomes when ConnectionTimeOut passes
 POLL = 0.5  # s between looks at the station's state while waiting for it to become idle
 
 
@@ -123,13 +127,46 @@ async def leave_idle(ctx: StepContext, *, ask: bool = True) -> None:
                     f"Clean-up: transaction {session.transaction_id} may still run "
                     f"(RemoteStopTransaction {reply.describe() if reply else 'not sent'})."
                 )
+    if ask:
+        await _let_preparing_give_up(ctx)
     for key, before in list(charging.settings_before(ctx).items()):
         if before is None:
+            await ctx.note(f"Clean-up: {key} cannot be put back: the station did not report "
+                           "its value before the step.")  # fmt: skip
             continue
         now, _ = await charging.read_key(ctx, key)
         if now != before:
             reply = await ctx.call("ChangeConfiguration", {"key": key, "value": before})
             await ctx.note(f"Clean-up: {key} put back to {before} (was {now}): {reply.describe()}.")
+
+
+async def _let_preparing_give_up(ctx: StepContext) -> None:
+    """A connector whose last status in the step is Preparing with no transaction running on
+    it: wait (the station's ConnectionTimeOut and the status window) for it to give up."""
+    running = {s.connector_id for s in _unstopped(ctx)}
+    connectors = {f.payload.get("connectorId") for f in ctx.frames("StatusNotification")
+                  if isinstance(f.payload, dict)} - running  # fmt: skip
+    timeout: int | None = None
+    for connector in sorted(c for c in connectors if isinstance(c, int)):
+        frames = charging.status_frames(ctx, connector, 0)
+        last = frames[-1]  # one look: a later Available is waited for below, not missed
+        if last.payload.get("status") != "Preparing":
+            continue
+        if timeout is None:
+            value, _ = await charging.read_key(ctx, "ConnectionTimeOut")
+            timeout = int(value) if value and value.isdigit() else ctx.params.connection_timeout
+        await ctx.note(
+            f"Clean-up: connector {connector} is still Preparing with no transaction; waiting "
+            f"up to {timeout} s (its ConnectionTimeOut) for it to become Available."
+        )
+        back = await ctx.expect(
+            "StatusNotification",
+            lambda p, c=connector: p["connectorId"] == c and p["status"] in GAVE_UP,
+            within=timeout + ctx.params.status_window,
+            since=last.seq + 1,
+        )
+        if back is None:
+            await ctx.note(f"Clean-up: connector {connector} is still Preparing.")
 
 
 def _unstopped(ctx: StepContext) -> list[charging.Session]:

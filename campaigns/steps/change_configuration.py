@@ -4,7 +4,8 @@ ChangeConfiguration of the read-write keys HeartbeatInterval and MeterValueSampl
 Accepted (not NotSupported, Rejected or a CALLERROR) and read back with GetConfiguration
 (OCTT TC_021). An invalid value must be Rejected and leave the key as it was (TC_040_2); a
 station that accepts it is shown precisely (the answer, the value read back, the Heartbeats that
-followed) and the key put back at once. The station's own values are put back at the end.
+followed) and the key put back at once. The station's own values are put back at the end (a key
+the station did not report before cannot be, and the step says so).
 """
 
 import asyncio
@@ -37,7 +38,7 @@ async def run(ctx: StepContext) -> None:
     finally:
         # Not when aborted or out of time: the ending must not wait for more calls.
         if not asyncio.current_task().cancelling():
-            await _restore(ctx, originals)
+            await _restore(ctx, originals, list(wanted))
     if all(result.outcome == Outcome.PASSED for result in ctx.results):
         names = " and ".join(_words(key) for key in edited)
         ctx.summary(f"Ok, {names} edited")
@@ -115,9 +116,12 @@ async def _accepted_anyway(
     return detail
 
 
-async def _restore(ctx: StepContext, originals: dict[str, str]) -> None:
-    for key, value in originals.items():
+async def _restore(ctx: StepContext, originals: dict[str, str], keys: list[str]) -> None:
+    for key in keys:
+        value = originals.get(key)
         if value is None:
+            await ctx.note(f"{key} cannot be put back: the station did not report its value "
+                           "before the step.")  # fmt: skip
             continue
         reply = await ctx.call("ChangeConfiguration", {"key": key, "value": value})
         await ctx.note(f"{key} restored to {value}: {reply.describe()}.")

@@ -196,3 +196,48 @@ async def test_an_aborted_step_still_stops_its_transaction_and_restores_settings
     assert ("RemoteStopTransaction", {"transactionId": 41}) in charger.calls
     assert charger.config["MeterValueSampleInterval"] == "60"
     assert charger.asked == asked_before  # an abort asks nobody to do anything
+
+
+async def test_a_start_left_waiting_for_a_cable_is_given_its_connection_timeout():
+    """A step that ends (here: out of time) with a remote start Accepted and no cable leaves the
+    connector Preparing with no transaction: the clean-up waits for the station to give up."""
+    charger = BusyCharger()
+    charger.transactions, charger.connectors = [], {1: "Available"}
+    charger.config["ConnectionTimeOut"] = "1"
+
+    def start_without_cable(payload):
+        charger.status(1, "Preparing", 0.01)
+        charger.status(1, "Available", 1.0)  # its ConnectionTimeOut passes
+        return {"status": "Accepted"}
+
+    charger.on("RemoteStartTransaction", start_without_cable)
+
+    async def starts_and_hangs(ctx):
+        await ctx.call("RemoteStartTransaction", {"connectorId": 1, "idTag": "CERTLAB-OK"})
+        await ctx.collect("StatusNotification", during=0.2)
+        raise TimeoutError  # as the runner's time limit would
+
+    ctx = _ctx(charger)
+    await run_step(_step(starts_and_hangs), ctx, time_limit=10)
+    assert ("GetConfiguration", {"key": ["ConnectionTimeOut"]}) in charger.calls
+    assert "waiting up to 1 s (its ConnectionTimeOut) for it to become Available" in " ".join(
+        ctx.notes
+    )
+    assert charging.last_status(ctx, 1) == "Available"
+    assert "Clean-up: connector 1 is still Preparing." not in ctx.notes
+
+
+async def test_a_setting_whose_value_was_never_reported_is_said_to_stay_changed():
+    charger = BusyCharger()
+    charger.transactions, charger.connectors = [], {1: "Available"}
+
+    async def changes(ctx):
+        await charging.change_key(ctx, "HeartbeatInterval", "5")  # not in the station's list
+        ctx.check("6.a", True, "fine")
+
+    ctx = _ctx(charger)
+    await run_step(_step(changes), ctx, time_limit=10)
+    assert (
+        "Clean-up: HeartbeatInterval cannot be put back: the station did not report its value "
+        "before the step." in ctx.notes
+    )

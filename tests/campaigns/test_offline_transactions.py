@@ -1,6 +1,7 @@
 """Step 14 · past (offline) transactions: on the simulator (compliant and
 offline_transactions_lost) and against a scripted charger whose outages are scripted."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -239,3 +240,47 @@ async def test_an_unreported_finishing_after_the_outage_is_flagged_for_qa():
     flagged = next(r for r in ctx.results if r.key == "14.a#status-unexpected")
     assert flagged.outcome == Outcome.FLAGGED
     assert "Charging → Preparing (C2, an empty cell)" in flagged.detail
+
+
+async def test_a_stop_the_station_makes_live_after_the_reconnect_is_not_taken_as_queued():
+    """The station ends the transaction by itself just after it is back (reason Local, stamped
+    after the outage): nothing says it was stopped offline, so 14.a's stop is not observed."""
+    charger = OfflineCharger(lambda tx: [meter(tx, 0.9)])
+    original = charger._back
+
+    def back_then_stop(tx):
+        original(tx)
+        charger.station_call("StopTransaction", {"transactionId": tx, "meterStop": 9,
+                                                 "reason": "Local", "timestamp": stamp(-0.2)},
+                             0.3)  # fmt: skip
+        charger.running = None
+
+    charger._back = back_then_stop
+    ctx, running = run_against(charger)
+    run = await running
+    assert run.outcomes == {"14.a": Outcome.NOT_OBSERVED}, [r.detail for r in ctx.results]
+    stop_check = next(r for r in ctx.results if r.key == "14.a#stop")
+    assert stop_check.detail.startswith("Unexpected, QA to judge: StopTransaction 41 (reason")
+    assert "ended the transaction after the reconnect, not while the station was offline" in (
+        stop_check.detail
+    )
+
+
+async def test_a_transaction_ended_before_the_outage_leaves_nothing_to_judge():
+    back = ("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"})
+    charger = OfflineCharger(lambda tx: [back])  # nothing queued: only its status once back
+    original_ask = charger.ask
+
+    async def stop_first(prompt):
+        if "Cut the station's network" in prompt.text and charger.running is not None:
+            charger.stop("Local")  # by itself, before the network is cut
+            await asyncio.sleep(0.3)
+        return await original_ask(prompt)
+
+    charger.operator.ask = stop_first
+    ctx, running = run_against(charger)
+    run = await running
+    assert run.outcomes == {"14.a": Outcome.NOT_OBSERVED}, [r.detail for r in ctx.results]
+    outage = next(r for r in ctx.results if r.key == "14.a#outage")
+    assert "ended before the network was cut, so nothing of it could be queued" in outage.detail
+    assert not [r for r in ctx.results if r.outcome == Outcome.FAILED]

@@ -1,6 +1,8 @@
 """Step 6 · start transaction: on the simulator (compliant and no_start_after_remote_start) and
 against a scripted station for the branches a simulator cannot show."""
 
+import asyncio
+
 import pytest
 
 from campaigns.engine.port import CallRejected
@@ -288,3 +290,40 @@ async def test_station_offline_mid_step_ends_clearly(station, ctx_for):
     run = await run_step(STEP, ctx_for(), time_limit=20)
     assert run.ending == Ending.STATION_OFFLINE
     assert run.outcomes["6.b"] == Outcome.NOT_OBSERVED
+
+
+async def test_the_cable_is_asked_for_inside_the_stations_connection_timeout_without_preparing():
+    """A station that hides Preparing shows nothing after RemoteStartTransaction Accepted; its
+    start lapses after ConnectionTimeOut (3 s here). The cable prompt must not wait out the lab's
+    status window (30 s in a certification) first."""
+    from campaigns.engine import charging
+    from campaigns.engine.context import StepContext
+    from campaigns.engine.params import LabParameters
+    from campaigns.engine.prompts import Answer
+
+    station = AnsweringStation()
+    loop = asyncio.get_running_loop()
+    accepted_at = []
+
+    def remote_start(payload):
+        accepted_at.append(loop.time())
+        return {"status": "Accepted"}  # and no Preparing
+
+    class Operator:
+        async def ask(self, prompt):
+            if prompt.text.startswith("Plug the charging cable") and (
+                loop.time() - accepted_at[0] < 3.0  # the station still waits for the cable
+            ):
+                station.station_call("StartTransaction", {"connectorId": 1,
+                                     "idTag": "CERTLAB-OK", "meterStart": 0,
+                                     "timestamp": "2026-01-01T00:00:00Z"}, 0.05)  # fmt: skip
+                station.status(1, "Charging", 0.1)
+                return Answer("Done")
+            return Answer("Cannot do")
+
+    station.on("RemoteStartTransaction", remote_start)
+    params = LabParameters.fast(answer_prompts_on_simulator=False, status_window=30)
+    ctx = StepContext(port=station, station=STATION, params=params, prompts=Operator())
+    async with ctx:
+        session = await charging.remote_start(ctx, 1, "CERTLAB-OK")
+    assert session.transaction_id == 41
