@@ -33,6 +33,11 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+# A helper, not a test: modules that import it by name would otherwise have pytest collect it (and
+# pass it whatever it returns).
+test_database_url.__test__ = False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
