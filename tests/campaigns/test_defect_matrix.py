@@ -38,7 +38,11 @@ class Expect:
 MATRIX: dict[str, tuple[Expect, ...]] = {
     # Available -> Charging is A3: the transaction steps pass; a plugged cable the station never
     # reports is a failure of the cable step (11.a asks for it to be represented).
-    "no_preparing": (Expect(6, OK), Expect(11, FAILED, "Cable plugged: no StatusNotification")),
+    "no_preparing": (
+        Expect(6, OK),
+        Expect(7, OK),
+        Expect(11, FAILED, "Cable plugged: no StatusNotification"),
+    ),
     # Each next start (6 has three) waits for Available instead of being Rejected while Finishing.
     "finishing_rejects_remote_start": (Expect(6, OK),),
     # No transaction: 6.a fails; a step that needs one is incomplete (7 and 8 as 14).
@@ -46,12 +50,15 @@ MATRIX: dict[str, tuple[Expect, ...]] = {
         Expect(6, FAILED, "No StartTransaction on connector 1"),
         Expect(14, INCOMPLETE, "Precondition not met: no transaction could be started"),
     ),
-    # Nothing can be set: 8 fails on it; 11 tests the station's own ConnectionTimeOut; 14's
-    # outage is shorter than the station's 60 s sample interval, so no sample is expected.
+    # Nothing can be set: 4 reads as ever, 8 fails on it; 11 tests the station's own
+    # ConnectionTimeOut; 14's outage is shorter than the station's 60 s sample interval, so no
+    # sample is expected.
     "change_configuration_not_supported": (
+        Expect(4, OK),
         Expect(8, FAILED, "The meter interval cannot be set"),
         Expect(11, OK),
         Expect(14, INCOMPLETE, "the outage was shorter than the sample interval"),
+        Expect(9, OK),  # a reboot keeps what could not be changed
     ),
     # The invalid value is put back at once, the rest at the end.
     "accept_any_configuration_value": (Expect(5, FAILED, "accepts an invalid value"),),
