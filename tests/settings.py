@@ -21,7 +21,8 @@ os.environ.setdefault(
 
 def _per_worker() -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if not worker:
+    # Processes a worker starts inherit its environment, already its own: once per worker.
+    if not worker or os.environ.get("CERTLAB_TEST_WORKER") == worker:
         return
     number = int(worker.removeprefix("gw"))
     url = urlsplit(os.environ["REDIS_URL"])
@@ -33,6 +34,7 @@ def _per_worker() -> None:
         )
     os.environ["REDIS_URL"] = urlunsplit(url._replace(path=f"/{database}"))
     os.environ["CERTLAB_DATA_DIR"] = os.path.join(os.environ["CERTLAB_DATA_DIR"], worker)
+    os.environ["CERTLAB_TEST_WORKER"] = worker
 
 
 _per_worker()
