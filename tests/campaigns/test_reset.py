@@ -199,3 +199,40 @@ async def test_step_9_on_a_station_declared_to_reboot_judges_the_reboot(scripted
     run = await run_step(step_module(9), make_ctx(reconnect_timeout=1), time_limit=20)
     assert run.outcomes == {"9.a": Outcome.FAILED, "9.b": Outcome.FAILED}
     assert [action for action, _ in scripted.calls].count("Reset") == 2
+
+
+async def test_statuses_that_break_the_schema_after_the_boot_fail_naming_the_schema(
+    scripted, make_ctx
+):
+    """connectorId "1" and errorCode "noError" (the simulator's schema_invalid_frames): sent,
+    and refused by CertLab, so not "no StatusNotification" but not according to OCPP 1.6."""
+    import asyncio
+    import json
+    from datetime import UTC, datetime
+
+    def broken(connector: int) -> None:
+        payload = {"connectorId": str(connector), "errorCode": "noError", "status": "Available"}
+        scripted._events.put_nowait({
+            "type": "frame.logged", "charge_point_id": scripted.charge_point_id,
+            "connection_id": 1, "timestamp": datetime.now(UTC).isoformat(), "direction": "in",
+            "message_type": "CALL", "action": "StatusNotification", "unique_id": f"b-{connector}",
+            "raw": json.dumps(payload), "payload": payload,
+            "error": "PropertyConstraintViolation: StatusNotification errorCode: 'noError' ...",
+        })  # fmt: skip
+
+    def accept(payload):
+        scripted.disconnect(0.05)
+        scripted.reconnect(0.6)
+        scripted.emit("BootNotification", GOOD_BOOT, 0.8)
+        for connector in (0, 1, 2):
+            asyncio.get_running_loop().call_later(0.9, broken, connector)
+        return {"status": "Accepted"}
+
+    scripted.on("Reset", accept)
+    run = await run_step(step_module(9), make_ctx(status_window=1), time_limit=20)
+    assert run.outcomes == {"9.a": Outcome.FAILED, "9.b": Outcome.FAILED}
+    assert "StatusNotification for every connector" in run.result_text
+    assert (
+        "breaking the OCPP 1.6 schema: connector(s) 1, 2 (CertLab answered "
+        "PropertyConstraintViolation)" in run.result_text
+    )
