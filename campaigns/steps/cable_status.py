@@ -9,6 +9,8 @@ any authorization the step also watches one ConnectionTimeOut and records what t
 a RemoteStartTransaction without a cable puts the connector in Preparing, and after
 ConnectionTimeOut the station gives up: back to Available (or Faulted, the seed reports' "Error"),
 with no StartTransaction. The original ConnectionTimeOut is restored.
+Both need the connector's short states reported: a MinimumStatusDuration above 0 (which hides a
+Preparing shorter than it) is set to 0 for the step, OCTT's clean start, and put back after.
 """
 
 from campaigns.engine.charging import (
@@ -43,6 +45,9 @@ GAVE_UP = ("Available", "Faulted")
 
 async def run(ctx: StepContext) -> None:
     start = ctx.mark()
+    current, _ = await read_key(ctx, "MinimumStatusDuration")
+    if current and current.isdigit() and int(current) > 0:  # the engine puts it back after
+        await change_key(ctx, "MinimumStatusDuration", "0")
     timeout, restore = await _connection_timeout(ctx)
     await _plug_and_unplug(ctx, timeout)
     await _timeout_without_cable(ctx, timeout)

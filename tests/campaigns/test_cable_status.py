@@ -135,3 +135,30 @@ async def test_remote_start_rejected_leaves_11b_not_observed():
     run = await running
     assert run.outcomes == {"11.a": Outcome.PASSED, "11.b": Outcome.NOT_OBSERVED}
     assert "the connection timeout could not be provoked" in run.result_text
+
+
+class HidingStation(CableStation):
+    """A station whose MinimumStatusDuration (5 s) would hide the step's short Preparing."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = {"ConnectionTimeOut": "1", "MinimumStatusDuration": "5"}
+        self.on("GetConfiguration", lambda p: {"configurationKey": [
+            {"key": k, "readonly": False, "value": v} for k, v in self.config.items()
+            if k in p.get("key", self.config)]})  # fmt: skip
+        self.on("ChangeConfiguration", self._change)
+
+    def _change(self, payload):
+        self.config[payload["key"]] = payload["value"]
+        return {"status": "Accepted"}
+
+
+async def test_minimum_status_duration_is_zero_for_the_step_and_put_back():
+    station = HidingStation()
+    ctx, running = run_against(station)
+    run = await running
+    assert run.proposed == Proposed.OK, [r.detail for r in ctx.results]
+    changes = [p for a, p in station.calls if a == "ChangeConfiguration"]
+    assert changes[0] == {"key": "MinimumStatusDuration", "value": "0"}
+    assert {"key": "MinimumStatusDuration", "value": "5"} in changes[1:]
+    assert station.config["MinimumStatusDuration"] == "5"
