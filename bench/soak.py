@@ -129,7 +129,27 @@ def _campaigns_during(setup, station, lab: dict, until: float, estimate: float) 
         [(seconds, steps)] = run_side_by_side(setup.http_port, [station], lab)
         results.append((round(seconds, 1), steps))
         print(f"campaign {len(results)} under load: {seconds:.1f} s", flush=True)
+        for number, status, proposed in steps:
+            if (status, proposed) != ("finished", "ok"):
+                print(f"  step {number} {status} {proposed}: {_why(station, number)}", flush=True)
     return results
+
+
+def _why(station, number: int) -> str:
+    """What the latest attempt of step ``number`` on ``station`` proposed, and its failed
+    checks (the database is dropped at the end)."""
+    from campaigns.models import Attempt
+
+    attempt = (
+        Attempt.objects.filter(plan_item__campaign__station=station,
+                               plan_item__function__number=number)
+        .order_by("-pk").first()
+    )  # fmt: skip
+    if attempt is None:
+        return "no attempt"
+    failed = attempt.checks.exclude(outcome__in=("passed", "not_applicable"))
+    details = "; ".join(f"{c.key} {c.outcome}: {c.detail}" for c in failed)
+    return f"{attempt.proposed_text} [{details}] ({attempt.ending_reason})"
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -3,7 +3,9 @@ and the database, never the machine's PostgreSQL stopped): the station's frames 
 written once the database is back, and every frame that was answered is in the log. A call
 whose answer needs the database (StartTransaction: the transactionId is a row) is answered
 with a CALLERROR InternalError while it is away, so the station keeps it and sends it again
-(OCPP 1.6 §4.10); every transactionId CertLab gave out is a transaction in the database."""
+(OCPP 1.6 retries a transaction-related message answered with a CALLERROR,
+TransactionMessageAttempts); every transactionId CertLab gave out is a transaction in the
+database."""
 
 from __future__ import annotations
 
