@@ -22,6 +22,8 @@ STATUS = "campaign.status"
 REVISION = "campaign.revision"
 FIRMWARE_AFTER_UPDATE = "campaign.firmware_after_update"
 EXPECTED_FIRMWARE = "station.expected_firmware"
+SHARING = "campaign.shared_with_vendor"
+ACKNOWLEDGEMENT = "campaign.vendor_acknowledged"
 
 # Texts the vendor never reads: their changes are the lab's business. A verdict's note is QA's
 # internal note (lab only); the result text is what the report states.

@@ -9,7 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns import audit
+from campaigns import audit, vendor
 from campaigns.catalogue import sync_catalogue
 from campaigns.engine import needs
 from campaigns.engine.params import LabParameters
@@ -408,12 +408,16 @@ def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
     campaign.signed_off = timezone.now()
     campaign.signed_off_by = user
     fields = ["status", "signed_off", "signed_off_by"]
-    if campaign.shared_with_vendor is None:  # the certified report is the vendor's, reopened or not
+    sharing = campaign.shared_with_vendor is None
+    if sharing:  # the certified report is the vendor's, reopened or not
         campaign.shared_with_vendor, campaign.shared_by = campaign.signed_off, user
         fields += ["shared_with_vendor", "shared_by"]
     campaign.save(update_fields=fields)
     campaign_seal(campaign)
     _record_status(campaign, user, before)
+    if sharing:
+        reason = "Signed off: the certified report is the vendor's."
+        vendor.sharing_record(campaign=campaign, user=user, was_shared=False, reason=reason)
 
 
 def _record_status(campaign: Campaign, user: User | None, before: str, reason: str = "") -> None:

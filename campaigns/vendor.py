@@ -1,6 +1,9 @@
 """The vendor's side of a campaign: QA share it with the vendor (or take it back), and the vendor
 acknowledges the signed-off report. Who sees what is decided in one place,
-``campaigns.selectors.campaigns_for``; these are the acts that change it."""
+``campaigns.selectors.campaigns_for``; these are the acts that change it.
+
+Each act is in the campaign's history (campaigns.audit), in its own transaction, and not lab-only:
+the vendor may read when it was given the campaign, taken it back and acknowledged the report."""
 
 from __future__ import annotations
 
@@ -9,30 +12,45 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from campaigns import audit
 from campaigns.models import Campaign
 
 
+@transaction.atomic
 def campaign_share(*, campaign: Campaign, user: User) -> None:
     """The campaign's vendor sees it from now on, results so far included."""
-    if campaign.shared_with_vendor is not None:
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.shared_with_vendor is not None:
         raise ValidationError(f"Already shared with {campaign.manufacturer} since "
-                              f"{campaign.shared_with_vendor:%Y-%m-%d %H:%M}.")  # fmt: skip
+                              f"{locked.shared_with_vendor:%Y-%m-%d %H:%M}.")  # fmt: skip
     campaign.shared_with_vendor = timezone.now()
     campaign.shared_by = user
     campaign.save(update_fields=["shared_with_vendor", "shared_by"])
+    sharing_record(campaign=campaign, user=user, was_shared=False)
 
 
-def campaign_unshare(*, campaign: Campaign) -> None:
+@transaction.atomic
+def campaign_unshare(*, campaign: Campaign, user: User) -> None:
     """A signed-off campaign stays the vendor's: its report is what was certified."""
-    if campaign.is_signed_off:
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.is_signed_off:
         raise ValidationError(
             "A signed-off campaign stays visible to its vendor: the report is theirs."
         )
-    if campaign.shared_with_vendor is None:
+    if locked.shared_with_vendor is None:
         raise ValidationError("This campaign is not shared with its vendor.")
     campaign.shared_with_vendor = None
     campaign.shared_by = None
     campaign.save(update_fields=["shared_with_vendor", "shared_by"])
+    sharing_record(campaign=campaign, user=user, was_shared=True)
+
+
+def sharing_record(*, campaign: Campaign, user: User, was_shared: bool, reason: str = "") -> None:
+    """The history's entry for a change of who sees the campaign (also signing off shares it)."""
+    labels = {False: "Not shared", True: f"Shared with {campaign.manufacturer}"}
+    audit.record(campaign=campaign, user=user, what=audit.SHARING, field="Shared with the vendor",
+                 before=labels[was_shared], after=labels[campaign.shared_with_vendor is not None],
+                 reason=reason)  # fmt: skip
 
 
 @transaction.atomic
@@ -51,3 +69,6 @@ def campaign_acknowledge(*, campaign: Campaign, user: User) -> None:
     campaign.vendor_acknowledged = timezone.now()
     campaign.vendor_acknowledged_by = user
     campaign.save(update_fields=["vendor_acknowledged", "vendor_acknowledged_by"])
+    audit.record(campaign=campaign, user=user, what=audit.ACKNOWLEDGEMENT,
+                 field="Report acknowledged by the vendor", before="Not acknowledged",
+                 after="Acknowledged")  # fmt: skip

@@ -32,7 +32,7 @@ def campaign_share(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_unshare(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     try:
-        vendor.campaign_unshare(campaign=campaign)
+        vendor.campaign_unshare(campaign=campaign, user=request.user)
         messages.success(request, f"No longer shared: {campaign.manufacturer} does not see it.")
     except ValidationError as error:
         _fail(request, error)

@@ -161,7 +161,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def unshare(self, request: Request, pk=None) -> Response:
         """Take the campaign back from its vendor; a signed-off one stays theirs (400)."""
         campaign = self.get_object()
-        vendor.campaign_unshare(campaign=campaign)
+        vendor.campaign_unshare(campaign=campaign, user=request.user)
         return self._done(campaign)
 
     @extend_schema(request=ReopenSerializer, responses=CampaignSerializer)

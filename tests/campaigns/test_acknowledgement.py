@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from campaigns import services
-from campaigns.models import Attempt
+from campaigns import audit, services
+from campaigns.models import Attempt, AuditEntry
 from campaigns.sealing import attempt_seal
 from campaigns.vendor import campaign_share
 from tests.campaigns.report_campaign import full_campaign
@@ -89,3 +89,19 @@ def test_another_vendor_gets_a_404(campaign, qa_user):
     assert other.post(url).status_code == 404
     campaign.refresh_from_db()
     assert campaign.vendor_acknowledged is None
+
+
+def test_the_acknowledgement_is_in_the_history_once_and_the_vendor_reads_it(
+    campaign, qa_user, vendor_user, vendor_client, qa_client
+):
+    _sign(campaign, qa_user)
+    _ack(qa_client, campaign)  # refused: records nothing
+    _ack(vendor_client, campaign)
+    _ack(vendor_client, campaign)  # refused the second time
+    (entry,) = AuditEntry.objects.filter(campaign=campaign, what=audit.ACKNOWLEDGEMENT)
+    assert (entry.before, entry.after) == ("Not acknowledged", "Acknowledged")
+    assert entry.actor == vendor_user and not entry.lab_only
+    campaign.refresh_from_db()
+    assert entry.at >= campaign.vendor_acknowledged
+    page = vendor_client.get(reverse("campaigns:campaign_history", args=[campaign.pk]))
+    assert "Report acknowledged by the vendor" in page.content.decode()

@@ -125,6 +125,37 @@ def test_complete_reopen_and_sign_off_are_recorded(campaign, qa_user):
         ("Running", "Completed", ""),
         ("Completed", "Signed off", ""),
     ]
+    (shared,) = entries(campaign, audit.SHARING)  # signing off gave the vendor the campaign
+    assert (shared.before, shared.after, shared.actor) == (
+        "Not shared", f"Shared with {campaign.manufacturer}", qa_user,
+    )  # fmt: skip
+    assert shared.reason.startswith("Signed off")
+
+
+def test_sharing_and_unsharing_are_recorded_once_each_and_shown_to_the_vendor(
+    campaign, qa_user, qa_client, vendor_client
+):
+    share = reverse("campaigns:campaign_share", args=[campaign.pk])
+    before = timezone.now()
+    qa_client.post(share)
+    (entry,) = entries(campaign)
+    assert (entry.what, entry.field) == (audit.SHARING, "Shared with the vendor")
+    assert (entry.before, entry.after) == ("Not shared", f"Shared with {campaign.manufacturer}")
+    assert entry.actor == qa_user and before <= entry.at <= timezone.now()
+    assert not entry.lab_only
+    # Shared already: refused, and nothing changed, so nothing recorded.
+    assert "Already shared" in qa_client.post(share, follow=True).content.decode()
+    api = APIClient()
+    api.force_authenticate(qa_user)
+    assert api.post(f"/api/v1/campaigns/{campaign.pk}/share/").status_code == 400
+    assert len(entries(campaign)) == 1
+    history = vendor_client.get(reverse("campaigns:campaign_history", args=[campaign.pk]))
+    assert "Shared with the vendor" in history.content.decode()
+    assert api.post(f"/api/v1/campaigns/{campaign.pk}/unshare/").status_code == 200
+    unshared = entries(campaign)[-1]
+    assert (unshared.before, unshared.after, unshared.actor) == (entry.after, "Not shared", qa_user)
+    assert api.post(f"/api/v1/campaigns/{campaign.pk}/unshare/").status_code == 400
+    assert len(entries(campaign, audit.SHARING)) == 2
 
 
 def test_step_12_records_the_firmware_it_installed_as_certlab(campaign):

@@ -81,13 +81,16 @@ def test_the_api_gives_the_history_with_the_same_rules(qa_user, vendor_user, cam
     api = APIClient()
     api.force_authenticate(qa_user)
     body = api.get(f"/api/v1/campaigns/{campaign.pk}/history/").json()
-    assert body["count"] == 5
-    newest = body["results"][0]
+    assert body["count"] == 6
+    shared, newest = body["results"][:2]
+    assert (shared["what"], shared["actor"], shared["lab_only"]) == (
+        "campaign.shared_with_vendor", "qa", False,
+    )  # fmt: skip
     assert newest["actor"] == "qa" and newest["step"] == 3
     assert (newest["what"], newest["before"], newest["after"]) == (
         "verdict.result_text", "No Heartbeat in time", "Heartbeat every 60 s",
     )  # fmt: skip
     api.force_authenticate(vendor_user)
     vendor = api.get(f"/api/v1/campaigns/{campaign.pk}/history/").json()
-    assert vendor["count"] == 4
+    assert vendor["count"] == 5
     assert not any(e["lab_only"] for e in vendor["results"])

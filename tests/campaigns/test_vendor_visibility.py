@@ -109,7 +109,7 @@ def test_a_shared_campaign_is_its_vendors_and_never_another_vendors(alfa, bravo,
 def test_unsharing_takes_the_campaign_back(alfa, qa):
     user, campaign = alfa
     vendor.campaign_share(campaign=campaign, user=qa)
-    vendor.campaign_unshare(campaign=campaign)
+    vendor.campaign_unshare(campaign=campaign, user=qa)
     assert _status(user, campaign.get_absolute_url()) == 404
 
 
@@ -120,7 +120,7 @@ def test_a_signed_off_campaign_is_its_vendors_without_sharing_and_stays_so(alfa,
     services.campaign_sign_off(campaign=campaign, user=qa)
     assert _status(user, campaign.get_absolute_url()) == 200
     with pytest.raises(ValidationError, match="stays visible to its vendor"):
-        vendor.campaign_unshare(campaign=campaign)
+        vendor.campaign_unshare(campaign=campaign, user=qa)
     services.campaign_reopen_signed_off(campaign=campaign, user=qa, reason="appeal")
     assert _status(user, campaign.get_absolute_url()) == 200  # it was theirs: QA may unshare
 
