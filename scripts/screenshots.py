@@ -7,7 +7,8 @@ lab with the demo data, so that they can be taken again whenever the pages chang
 It acts as QA would: a rehearsal campaign created from the demo station on the home page, three
 of its steps run one after the other (the API's run-all, so that it stays short), the pages shot
 while a prompt waits, each prompt then done on the simulator, the proposed verdicts recorded,
-the report; and the vendor's view of the same campaign. Playwright drives Debian's chromium.
+the report; and, once QA shared it, the vendor's view of the same campaign. Playwright drives
+Debian's chromium.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ def main() -> int:
 
         page.goto(campaign_url)
         page.wait_for_selector(".run-all .prompt", timeout=RUN_LIMIT * 1000)
+        page.set_viewport_size({**VIEWPORT, "height": 1400})  # down to the run's prompt
         shot(page, out, "campaign-run-all.png")
+        page.set_viewport_size(VIEWPORT)
         page.goto(f"{base}/")
         shot(page, out, "home.png")
         page.click(".home-prompts a")
@@ -107,8 +110,8 @@ def main() -> int:
             ).first.wait_for(timeout=RUN_LIMIT * 1000)
             if page.locator(".run-all .prompt button.sim").count() == 0:
                 break
-            page.click(".run-all .prompt button.sim")
-            page.wait_for_url(campaign_url)
+            with page.expect_navigation():  # the answer comes back to this page
+                page.click(".run-all .prompt button.sim")
         run = api(page, "GET", f"{base}/api/v1/campaigns/{campaign}/run-all/")
         for attempt in run["attempts"]:
             if attempt["proposed_verdict"] in ("ok", "failed"):
@@ -118,6 +121,8 @@ def main() -> int:
         page.goto(f"{base}/campaigns/{campaign}/report/")
         shot(page, out, "report.png")
 
+        # A campaign is the vendor's once QA share it (or sign it off).
+        api(page, "POST", f"{base}/api/v1/campaigns/{campaign}/share/")
         vendor = browser.new_context(viewport=VIEWPORT).new_page()
         login(vendor, base, VENDOR)
         vendor.goto(campaign_url)
