@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -162,6 +163,16 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         """Take the campaign back from its vendor; a signed-off one stays theirs (400)."""
         campaign = self.get_object()
         vendor.campaign_unshare(campaign=campaign, user=request.user)
+        return self._done(campaign)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def acknowledge(self, request: Request, pk=None) -> Response:
+        """The vendor acknowledges its signed-off report (``vendor_acknowledged``, ``…_by``):
+        once, by a user of the campaign's manufacturer; 400 before the sign-off, a second time
+        and for QA. The one campaign write a vendor may make."""
+        campaign = self.get_object()
+        vendor.campaign_acknowledge(campaign=campaign, user=request.user)
         return self._done(campaign)
 
     @extend_schema(request=ReopenSerializer, responses=CampaignSerializer)

@@ -109,6 +109,18 @@ def test_a_vendor_changes_nothing(vendor_api, ours, theirs, method, template, bo
     assert ours.campaign.status == "draft"
 
 
+def test_a_vendors_one_campaign_write_reaches_only_its_own_campaign(vendor_api, ours, theirs):
+    # Acknowledging a report is the vendor's to do (campaigns.vendor): another's campaign is a
+    # 404, its own campaign not signed off a 400, and neither changes.
+    def acknowledge(world: World) -> int:
+        return vendor_api.post(f"/api/v1/campaigns/{world.campaign.pk}/acknowledge/").status_code
+
+    assert (acknowledge(theirs), acknowledge(ours)) == (404, 400)
+    for world in (ours, theirs):
+        world.campaign.refresh_from_db()
+        assert world.campaign.vendor_acknowledged is None
+
+
 def test_a_vendor_does_not_see_the_labs_campaign_notes(vendor_api, qa_api, ours):
     url = f"/api/v1/campaigns/{ours.campaign.pk}/"
     assert vendor_api.get(url).json()["notes"] == ""

@@ -105,3 +105,34 @@ def test_the_acknowledgement_is_in_the_history_once_and_the_vendor_reads_it(
     assert entry.at >= campaign.vendor_acknowledged
     page = vendor_client.get(reverse("campaigns:campaign_history", args=[campaign.pk]))
     assert "Report acknowledged by the vendor" in page.content.decode()
+
+
+def _api(user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_the_vendor_acknowledges_through_the_api_once_with_the_pages_rules(
+    campaign, qa_user, vendor_user, qa_client
+):
+    url = f"/api/v1/campaigns/{campaign.pk}/acknowledge/"
+    campaign_share(campaign=campaign, user=qa_user)
+    early = _api(vendor_user).post(url)
+    assert early.status_code == 400 and "Only a signed-off report" in early.content.decode()
+    _sign(campaign, qa_user)
+    refused = _api(qa_user).post(url)
+    assert refused.status_code == 400 and "acknowledges its report" in refused.content.decode()
+    other = VendorFactory(username="other-api-maker")
+    assert _api(other).post(url).status_code == 404
+    answer = _api(vendor_user).post(url)
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["vendor_acknowledged_by"] == vendor_user.username and body["vendor_acknowledged"]
+    again = _api(vendor_user).post(url)
+    assert again.status_code == 400 and "Already acknowledged" in again.content.decode()
+    assert AuditEntry.objects.filter(campaign=campaign, what=audit.ACKNOWLEDGEMENT).count() == 1
+    page = qa_client.get(campaign.get_absolute_url()).content.decode()
+    assert f"Acknowledged</b> by {vendor_user.username}" in page
+    schema = qa_client.get("/api/v1/schema/?format=json").json()
+    assert "post" in schema["paths"]["/api/v1/campaigns/{id}/acknowledge/"]

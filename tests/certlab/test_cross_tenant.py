@@ -173,6 +173,7 @@ COVERED = {
     "api:campaign-sign-off": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-share": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-unshare": lambda o: [{"pk": o.campaign.pk}],
+    "api:campaign-acknowledge": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-run-all": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-run-all-stop": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-step": lambda o: [{"pk": o.campaign.pk, "number": 3}],
