@@ -154,9 +154,14 @@ def step_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 
 def _step_page(
-    request: HttpRequest, item: PlanItem, verdict_form: VerdictForm | None = None, status=200
+    request: HttpRequest,
+    item: PlanItem,
+    verdict_form: VerdictForm | None = None,
+    verdict_for: Attempt | None = None,
+    status=200,
 ) -> HttpResponse:
-    """The step page; a refused verdict form comes back as typed, with its errors."""
+    """The step page; a refused verdict form comes back as typed, with its errors, under the
+    attempt it was for (the latest one's form otherwise)."""
     attempts = list(item.attempts.order_by("-number"))
     latest = attempts[0] if attempts else None
     context = {
@@ -170,6 +175,7 @@ def _step_page(
             initial={"applicability": item.applicability, "reason": item.reason}
         ),
         "verdict_form": verdict_form or _verdict_form(latest),
+        "verdict_for": verdict_for or latest,
         "latest_frame_id": _frame_id_before(item.campaign.station, latest),
         "station_busy": Attempt.objects.filter(
             station=item.campaign.station, status__in=["queued", "running"]
@@ -303,9 +309,9 @@ def attempt_verdict(request: HttpRequest, attempt_pk: int) -> HttpResponse:
     form = VerdictForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Verdict not recorded. {error_text(form)}")
-        if attempt.plan_item.attempts.order_by("-number").first() == attempt:
-            return _step_page(request, attempt.plan_item, verdict_form=form, status=400)
-        return redirect(attempt)
+        return _step_page(
+            request, attempt.plan_item, verdict_form=form, verdict_for=attempt, status=400
+        )
     try:
         services.attempt_record_verdict(attempt=attempt, user=request.user, **form.cleaned_data)
         messages.success(request, "Verdict recorded.")

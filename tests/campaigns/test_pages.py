@@ -160,6 +160,27 @@ def test_a_verdict_without_result_text_is_refused_with_a_message_keeping_the_not
     assert attempt.final_verdict == ""
 
 
+def test_a_verdict_refused_on_an_earlier_attempt_comes_back_as_typed_under_that_attempt(
+    qa_client, own_campaign
+):
+    first = _finished_attempt(own_campaign)
+    Attempt.objects.create(plan_item=first.plan_item, station=own_campaign.station, number=2,
+                           status=AttemptStatus.FINISHED, proposed_verdict="ok")  # fmt: skip
+    url = reverse("campaigns:attempt_verdict", args=[first.pk])
+    typed = {"verdict": "failed", "result_text": "", "notes": "Earlier run: relay stuck"}
+    response = qa_client.post(url, typed)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Verdict not recorded." in html
+    assert "Earlier run: relay stuck</textarea>" in html
+    assert response.context["verdict_form"]["verdict"].value() == "failed"
+    # One verdict form, for the attempt it was typed for: posting it again reaches that attempt.
+    assert html.count('class="card verdict-card"') == 1
+    assert "Final verdict for the 1st attempt" in html and f'action="{url}"' in html
+    first.refresh_from_db()
+    assert first.final_verdict == ""
+
+
 def test_sign_off_needs_a_completed_campaign(qa_client, own_campaign):
     response = qa_client.post(
         reverse("campaigns:campaign_sign_off", args=[own_campaign.pk]), follow=True
