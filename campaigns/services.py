@@ -380,10 +380,22 @@ def campaign_reopen_signed_off(*, campaign: Campaign, user: User, reason: str) -
     before, revision = locked.get_status_display(), locked.revision
     campaign.status, campaign.revision = CampaignStatus.RUNNING, revision + 1
     campaign.completed = campaign.signed_off = campaign.signed_off_by = None
-    campaign.save(update_fields=["status", "revision", "completed", "signed_off", "signed_off_by"])
+    # The vendor acknowledged the report of the old revision, not the one to come: kept, the
+    # report would print an acknowledgement of a text the vendor never read.
+    acknowledged = locked.vendor_acknowledged is not None
+    campaign.vendor_acknowledged = campaign.vendor_acknowledged_by = None
+    campaign.save(
+        update_fields=["status", "revision", "completed", "signed_off", "signed_off_by",
+                       "vendor_acknowledged", "vendor_acknowledged_by"]
+    )  # fmt: skip
     _record_status(campaign, user, before, reason=reason)
     audit.record(campaign=campaign, user=user, what=audit.REVISION, field="Report revision",
                  before=revision, after=campaign.revision, reason=reason)  # fmt: skip
+    if acknowledged:
+        audit.record(campaign=campaign, user=user, what=audit.ACKNOWLEDGEMENT,
+                     field="Report acknowledged by the vendor",
+                     before=f"Acknowledged (revision {revision})", after="Not acknowledged",
+                     reason=f"The acknowledgement was of revision {revision}.")  # fmt: skip
     campaign_seal(campaign)  # the digest names the new revision
 
 

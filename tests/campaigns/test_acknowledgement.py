@@ -136,3 +136,22 @@ def test_the_vendor_acknowledges_through_the_api_once_with_the_pages_rules(
     assert f"Acknowledged</b> by {vendor_user.username}" in page
     schema = qa_client.get("/api/v1/schema/?format=json").json()
     assert "post" in schema["paths"]["/api/v1/campaigns/{id}/acknowledge/"]
+
+
+def test_a_reopened_report_needs_a_new_acknowledgement_of_its_new_revision(
+    campaign, qa_user, vendor_user, vendor_client
+):
+    _sign(campaign, qa_user)
+    _ack(vendor_client, campaign)
+    services.campaign_reopen_signed_off(campaign=campaign, user=qa_user, reason="Step 9 retest")
+    campaign.refresh_from_db()
+    assert campaign.vendor_acknowledged is None and campaign.vendor_acknowledged_by is None
+    cleared = AuditEntry.objects.filter(campaign=campaign, what=audit.ACKNOWLEDGEMENT).first()
+    assert (cleared.before, cleared.after) == ("Acknowledged (revision 1)", "Not acknowledged")
+    services.campaign_complete(campaign=campaign, user=qa_user)
+    _sign(campaign, qa_user)
+    report = vendor_client.get(reverse("campaigns:report", args=[campaign.pk])).content.decode()
+    assert "Acknowledged by" not in report
+    assert "Report acknowledged." in _ack(vendor_client, campaign).content.decode()
+    campaign.refresh_from_db()
+    assert campaign.vendor_acknowledged_by == vendor_user and campaign.revision == 2
