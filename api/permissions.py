@@ -6,7 +6,9 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
 class QaWritesVendorsRead(BasePermission):
-    """Signed-in users read what their selectors show them; only QA staff change anything.
+    """Signed-in users read what their selectors show them; only QA staff change anything
+    (the vendor's own two writes, a firmware upload and acknowledging a report, are actions that
+    override this permission).
 
     A vendor's write is refused before any object is looked up (403, as on the pages), so the
     answer says nothing about whether the object exists."""
