@@ -4,8 +4,9 @@ anybody keeping a page open.
 The sequence is a row (models.RunAll): the plan items in order and the attempts it started.
 When an attempt of it ends, the worker that ran it calls ``run_all_attempt_ended`` and the next
 step starts; the worker's sweep (``run_alls_catch_up``) moves on any whose attempt was ended by
-someone else (an abort before it started, a lost worker). A step waiting on a prompt holds the
-sequence until the prompt is answered (on the step page or the campaign page) or expires.
+someone else (a lost worker). QA's abort of its step stops it at once, in the abort itself
+(``campaigns.run_all_end``). A step waiting on a prompt holds the sequence until the prompt
+is answered (on the step page or the campaign page) or expires.
 The steps and the rules are those of ``manage.py run_campaign`` (campaigns.unattended) and of
 the pages (campaigns.services.attempt_start).
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
 from campaigns import selectors, services
@@ -22,22 +22,14 @@ from campaigns.events import run_all_changed_sync
 from campaigns.models import (
     ACTIVE_STATUSES,
     Attempt,
-    AttemptStatus,
     Campaign,
     PlanItem,
     RunAll,
     RunAllStatus,
 )
+from campaigns.run_all_end import STOPS_THE_RUN, run_all_end
 from campaigns.unattended import steps_to_run
 from stations import registry
-
-# An attempt that ended this way stops the sequence: QA stopped it, or the station or the worker
-# went away and every next step would fail the same way.
-STOPS_THE_RUN = {
-    AttemptStatus.ABORTED: "step {number} was aborted",
-    AttemptStatus.STATION_OFFLINE: "the station went offline during step {number}",
-    AttemptStatus.INTERRUPTED: "the worker running step {number} stopped",
-}
 
 
 def run_all_current(*, campaign: Campaign) -> RunAll | None:
@@ -83,7 +75,7 @@ def campaign_run_all_stop(*, run_all: RunAll, user: User) -> bool:
         run = RunAll.objects.select_for_update().get(pk=run_all.pk)
         if not run.is_running:
             return False
-        _end(run, RunAllStatus.STOPPED, f"Stopped by {user.get_username()}.")
+        run_all_end(run, RunAllStatus.STOPPED, f"Stopped by {user.get_username()}.")
         current = run.current
     if current is not None:
         services.attempt_abort(attempt=current)
@@ -107,7 +99,7 @@ def run_all_attempt_ended(*, attempt_id: int) -> RunAll | None:
         ended = run.current
         if why := STOPS_THE_RUN.get(ended.status):
             number = ended.plan_item.function.number
-            _end(run, RunAllStatus.STOPPED, why.format(number=number).capitalize() + ".")
+            run_all_end(run, RunAllStatus.STOPPED, why.format(number=number).capitalize() + ".")
         else:
             _start_next(run)
     run_all_changed_sync(run.campaign_id)
@@ -126,7 +118,7 @@ def run_alls_catch_up() -> list[int]:
             with transaction.atomic():
                 locked = RunAll.objects.select_for_update().get(pk=run.pk)
                 if locked.is_running and locked.current_id is None:
-                    _end(locked, RunAllStatus.STOPPED, "Its step's attempt was deleted.")
+                    run_all_end(locked, RunAllStatus.STOPPED, "Its step's attempt was deleted.")
             moved.append(run.pk)
         elif run_all_attempt_ended(attempt_id=run.current_id):
             moved.append(run.pk)
@@ -138,15 +130,15 @@ def _start_next(run: RunAll) -> None:
     campaign = Campaign.objects.select_related("station").get(pk=run.campaign_id)
     item = _next_item(run, campaign)
     if item is None:
-        _end(run, RunAllStatus.FINISHED, "Every step ran.")
+        run_all_end(run, RunAllStatus.FINISHED, "Every step ran.")
         return
     if not _online(campaign):
-        _end(run, RunAllStatus.STOPPED, f"{campaign.station} is offline.")
+        run_all_end(run, RunAllStatus.STOPPED, f"{campaign.station} is offline.")
         return
     try:
         attempt = services.attempt_start(plan_item=item, user=run.started_by)
     except ValidationError as error:  # completed or signed off meanwhile, the station busy
-        _end(run, RunAllStatus.STOPPED, " ".join(error.messages))
+        run_all_end(run, RunAllStatus.STOPPED, " ".join(error.messages))
         return
     run.current = attempt
     run.attempts = [*run.attempts, attempt.pk]
@@ -171,11 +163,6 @@ def _runnable(item: PlanItem) -> bool:
 def _online(campaign: Campaign) -> bool:
     cp_id = campaign.station.charge_point_id
     return cp_id in registry.online_ids([cp_id])
-
-
-def _end(run: RunAll, status: str, reason: str) -> None:
-    run.status, run.reason, run.ended = status, reason, timezone.now()
-    run.save(update_fields=["status", "reason", "ended"])
 
 
 def run_all_progress(run: RunAll) -> dict:

@@ -29,6 +29,7 @@ from campaigns.models import (
     Verdict,
 )
 from campaigns.recovery import attempts_end_aborted
+from campaigns.run_all_end import run_all_stop_on_abort
 from campaigns.sealing import campaign_seal
 from stations.models import FirmwareVersion, Station
 
@@ -195,11 +196,13 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
 
 def attempt_abort(*, attempt: Attempt) -> bool:
     """The worker running it stops it within a poll; one that nobody runs (still queued, or its
-    worker gone) ends here and now. False when the attempt had ended already (nothing asked)."""
+    worker gone) ends here and now. A "run all" on it stops at once. False when the attempt had
+    ended already (nothing asked)."""
     updated = Attempt.objects.filter(pk=attempt.pk, status__in=["queued", "running"]).update(
         abort_requested=True
     )
     if updated:
+        run_all_stop_on_abort(attempt=attempt)
         attempt_changed_sync(attempt.pk, "status")
         attempts_end_aborted()
     return bool(updated)

@@ -203,13 +203,30 @@ def test_a_step_waiting_on_a_prompt_holds_the_run_until_it_is_answered(campaign,
     assert [step_of(a) for a in progress["done"]] == [first]
 
 
-def test_the_sweep_moves_on_a_run_whose_queued_step_was_aborted(campaign, qa_user):
+def test_aborting_a_queued_step_stops_the_run_at_once(campaign, qa_user):
     first = planned(campaign)[0]
     run = run_all.campaign_run_all(campaign=campaign, user=qa_user)
     services.attempt_abort(attempt=run.current)  # still queued: ended at once, no worker
-    assert run_all.run_alls_catch_up() == [run.pk]
+    run.refresh_from_db()  # no sweep, no worker: the abort itself stopped it
+    assert run.status == "stopped" and run.reason == f"Step {first} was aborted."
+    assert Attempt.objects.get(pk=run.current_id).status == AttemptStatus.ABORTED
+    assert run_all.run_alls_catch_up() == []
+    assert Attempt.objects.filter(pk__in=run.attempts).count() == 1  # no next step started
+
+
+def test_aborting_a_running_step_stops_the_run_before_its_worker_ends_it(campaign, qa_user):
+    first = planned(campaign)[0]
+    run = run_all.campaign_run_all(campaign=campaign, user=qa_user)
+    Attempt.objects.filter(pk=run.current.pk).update(
+        status="running", started=timezone.now(), heartbeat=timezone.now()
+    )
+    services.attempt_abort(attempt=run.current)
     run.refresh_from_db()
     assert run.status == "stopped" and run.reason == f"Step {first} was aborted."
+    # Its worker then ends the attempt: the sequence stays stopped, no next step starts.
+    Attempt.objects.filter(pk=run.current.pk).update(status="aborted", ended=timezone.now())
+    assert run_all.run_all_attempt_ended(attempt_id=run.current_id) is None
+    assert RunAll.objects.get(pk=run.pk).attempts == [run.current_id]
 
 
 def test_one_run_at_a_time_and_the_station_busy_leaves_no_run(campaign, qa_user):
