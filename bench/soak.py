@@ -5,7 +5,7 @@
 
 Starts what the README's distributed mode runs (two daphne processes, two Celery workers, the
 FTP server; tests/faults/distributed.py) against a fresh PostgreSQL database of its own
-(``certlab_soak_bench``, dropped at the end) and Redis db 14 (``SOAK_DATABASE_URL``,
+(``certlab_soak_bench``, dropped at the end) and Redis db 12 (``SOAK_DATABASE_URL``,
 ``SOAK_REDIS_URL`` override them). First one fast campaign on the simulator with no load (the
 reference, which also warms the workers up); then the fleet (bench/soak_fleet.py, one asyncio
 thread) connects, half the stations to each daphne, and runs for the warm-up; every CertLab
@@ -39,7 +39,7 @@ from bench.soak_fleet import ID_TAG, Fleet, Rates
 DATABASE_URL = os.environ.get(
     "SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/certlab_soak_bench"
 )
-REDIS_URL = os.environ.get("SOAK_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("SOAK_REDIS_URL", "redis://127.0.0.1:6379/12")
 DOC = common.ROOT / "docs" / "PERFORMANCE.md"
 MARKERS = ("<!-- soak figures -->", "<!-- /soak figures -->")
 SAMPLE_EVERY = 30.0
