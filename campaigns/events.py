@@ -1,5 +1,5 @@
 """The one place that sends campaign events to the channel layer (browsers watching an attempt,
-and the engine waiting for a prompt's answer)."""
+the engine waiting for a prompt's answer, the home page following the whole lab)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,18 @@ class AttemptEvent(TypedDict, total=False):
 class RunAllEvent(TypedDict):
     type: Literal["run_all.changed"]
     campaign_id: int
+
+
+class CampaignEvent(TypedDict):
+    type: Literal["campaign.changed"]
+    campaign_id: int
+    what: Literal["run_all", "status"]
+
+
+# Who follows every campaign of the lab (the home page): it hears what changes a prompt, an
+# attempt's state or a campaign's progress, never the checks and notes a step streams.
+LAB_GROUP = "lab-campaigns"
+LAB_WHATS = {"status", "prompt", "verdict"}
 
 
 def attempt_group(attempt_id: int) -> str:
@@ -44,6 +56,8 @@ async def attempt_changed(attempt_id: int, what: str, *, station_id: int | None 
         await layer.group_send(attempt_group(attempt_id), event)
         if station_id is not None:
             await layer.group_send(station_attempts_group(station_id), event)
+        if what in LAB_WHATS:
+            await layer.group_send(LAB_GROUP, event)
     except Exception:  # a live view is a convenience; the record is in the database
         import logging
 
@@ -58,6 +72,7 @@ async def run_all_changed(campaign_id: int) -> None:
     event: RunAllEvent = {"type": "run_all.changed", "campaign_id": campaign_id}
     try:
         await channel_layer().group_send(run_all_group(campaign_id), event)
+        await campaign_changed(campaign_id, "run_all")
     except Exception:  # a live view is a convenience; the record is in the database
         import logging
 
@@ -65,3 +80,18 @@ async def run_all_changed(campaign_id: int) -> None:
 
 
 run_all_changed_sync = async_to_sync(run_all_changed)
+
+
+async def campaign_changed(campaign_id: int, what: str) -> None:
+    """The campaign's place in the lab changed (its run-all moved on; "status": completed,
+    reopened, signed off): the home page's followers hear it."""
+    event: CampaignEvent = {"type": "campaign.changed", "campaign_id": campaign_id, "what": what}
+    try:
+        await channel_layer().group_send(LAB_GROUP, event)
+    except Exception:  # a live view is a convenience; the record is in the database
+        import logging
+
+        logging.getLogger(__name__).warning("could not announce campaign %s change", campaign_id)
+
+
+campaign_changed_sync = async_to_sync(campaign_changed)

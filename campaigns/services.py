@@ -14,7 +14,7 @@ from campaigns.catalogue import sync_catalogue
 from campaigns.engine import needs
 from campaigns.engine.params import LabParameters
 from campaigns.engine.prompts import SimulatorAction
-from campaigns.events import attempt_changed_sync
+from campaigns.events import attempt_changed_sync, campaign_changed_sync
 from campaigns.models import (
     Applicability,
     Attempt,
@@ -436,6 +436,9 @@ def campaign_sign_off(*, campaign: Campaign, user: User) -> None:
 
 
 def _record_status(campaign: Campaign, user: User | None, before: str, reason: str = "") -> None:
+    # Every change of a campaign's status comes here: the home page hears it once committed.
+    pk = campaign.pk
+    transaction.on_commit(lambda: campaign_changed_sync(pk, "status"))
     audit.record(campaign=campaign, user=user, what=audit.STATUS, field="Status", before=before,
                  after=campaign.get_status_display(), reason=reason)  # fmt: skip
 

@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from stations import bus, daphne_hooks, disconnects, frame_log, registry, services, shutdown
+from stations import bus, daphne_hooks, disconnects, events, frame_log, registry, services, shutdown
 from stations.answers import answer_db, password_ok
 from stations.central_system import CentralSystem, PendingCentralSystem, Socket
 from stations.dispatch import DirectDispatchMixin
@@ -89,6 +89,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         shutdown.track(self)  # closed as a server shutdown when the process is asked to stop
         self.task = asyncio.create_task(self.central_system.start())
         logger.info("%s connected from %s", self.charge_point_id, self.remote_address)
+        await events.connection_changed(station.pk, online=True)
 
     async def _authenticated(self, station) -> bool:
         credentials = _basic_auth(self.scope)
@@ -306,6 +307,7 @@ class OcppConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             await database_sync_to_async(services.connection_close)(
                 connection=connection, end_reason=end_reason, reason=reason, code=close_code
             )
+            await events.connection_changed(self.station.pk, online=False)
         logger.info("%s disconnected: %s", self.charge_point_id, reason)
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await frame_log.flush()

@@ -2,13 +2,15 @@
 the browser reports no violation and the pages' own scripts still run."""
 
 import re
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from campaigns import services
-from campaigns.models import Attempt, AttemptStatus, Check
+from campaigns.events import attempt_changed_sync
+from campaigns.models import Attempt, AttemptStatus, Check, Prompt
 from tests.factories import StationFactory, UserFactory
 
 pytestmark = pytest.mark.e2e
@@ -80,6 +82,19 @@ def test_the_main_pages_raise_no_policy_violation(daphne_server, browser_page):
     page.goto(f"{base}/catalogue/live/{station.pk}/")
     # (expect polls without eval, which this very policy refuses to a polled string predicate)
     expect(page.locator("#live-state")).to_have_text(re.compile(r"^live"), timeout=30_000)
+    # The home page's script too: a prompt opening shows there without a reload.
+    page.goto(f"{base}/")
+    expect(page.locator(".home-grid[data-live=on]")).to_have_count(1, timeout=30_000)
+    expect(page.locator(".home-prompts")).to_contain_text("No step is waiting")
+    running = Attempt.objects.create(plan_item=campaign.plan.get(function__number=5),
+                                     station=station, number=1, status=AttemptStatus.RUNNING,
+                                     started=now)  # fmt: skip
+    Prompt.objects.create(attempt=running, text="Plug the cable in.", choices=["Done"],
+                          deadline=datetime.now(UTC) + timedelta(minutes=5))  # fmt: skip
+    with ThreadPoolExecutor(1) as engine:  # as the worker announces it (Playwright holds a loop)
+        engine.submit(attempt_changed_sync, running.pk, "prompt").result(timeout=30)
+    expect(page.locator(".home-prompts")).to_contain_text("Plug the cable in.", timeout=30_000)
+    assert page.evaluate("window.__cspViolations") == []
 
 
 def test_complete_asks_first_and_print_prints_under_the_policy(daphne_server, browser_page):

@@ -200,6 +200,11 @@ LISTS = {
     "api:schema", "api:docs", "api:tokens",
 }  # fmt: skip
 
+# Lists filled with other words than ids: every way to fill them.
+LIST_KWARGS = {"home_section": [{"section": s} for s in ("prompts", "campaigns", "stations",
+                                                            "sign_offs")]}  # fmt: skip
+LISTS |= set(LIST_KWARGS)
+
 # Reached without a vendor's objects at all, each for its reason.
 OUT_OF_SCOPE = {
     "healthz": "liveness, no data",
@@ -263,6 +268,7 @@ def test_a_vendor_is_refused_every_object_of_another_vendor(tenants):
         elif name in LISTS:
             by_slug = "<slug:slug>" in str(pattern.pattern)
             kwargs = [{"slug": s} for s in SLUG_OBJECT] if by_slug else [{}]
+            kwargs = LIST_KWARGS.get(name, kwargs)
             for kw in kwargs:
                 url = reverse(name, kwargs=kw)
                 response = client.get(url)
@@ -309,6 +315,8 @@ SOCKETS = {
     "attempts/{attempt}/": "attempt",
     "campaigns/{campaign}/run-all/": "campaign",
 }
+# Open to every user, no ids: what the other vendor's objects do must never reach it (below).
+OPEN_SOCKETS = {"home/"}
 LONG_POLLS = {
     "api/v1/attempts/{attempt}/next/?timeout=1": "attempt",
     "api/v1/stations/{station}/prompts/next/?timeout=1": "station",
@@ -324,7 +332,8 @@ def test_every_websocket_and_long_poll_route_is_covered():
             route = route.replace(name, "<int:pk>")
         return route
 
-    assert sorted(str(p.pattern) for p in browser_urlpatterns) == sorted(map(shape, SOCKETS))
+    routes = sorted(str(p.pattern) for p in browser_urlpatterns)
+    assert routes == sorted([*map(shape, SOCKETS), *OPEN_SOCKETS])
     assert sorted(str(p.pattern) for p in http_urlpatterns) == sorted(map(shape, LONG_POLLS))
 
 
@@ -368,3 +377,32 @@ async def test_a_vendor_cannot_watch_or_wait_on_another_vendors_station_or_attem
         assert response["status"] in (403, 404), (path, response["status"])
         assert OTHER.encode() not in response["body"]
         json.loads(response["body"] or b"{}")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_home_socket_tells_a_vendor_nothing_of_another_vendors_objects(
+    settings, tmp_path
+):
+    from campaigns.events import attempt_changed, campaign_changed
+    from stations.events import connection_changed
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    qa = await sync_to_async(UserFactory)(username="qa-crawl")
+    own = await sync_to_async(_tenant)("ALFA", qa)
+    other = await sync_to_async(_tenant)(OTHER, qa)
+    headers = await sync_to_async(_session_headers)(own.vendor)
+    for route in OPEN_SOCKETS:
+        comm = WebsocketCommunicator(_application(), "/ws/" + route, headers=headers)
+        connected, _ = await comm.connect()
+        assert connected
+        await comm.receive_json_from(timeout=5)  # every section, fetched through its view
+        for what in ("prompt", "status", "verdict"):
+            await attempt_changed(other.attempt.pk, what)
+        for what in ("run_all", "status"):
+            await campaign_changed(other.campaign.pk, what)
+        await connection_changed(other.station.pk, online=True)
+        assert await comm.receive_nothing(timeout=1.5), route
+        await connection_changed(own.station.pk, online=True)  # its own: heard
+        assert await comm.receive_json_from(timeout=5) == {"sections": ["stations"]}
+        await comm.disconnect()

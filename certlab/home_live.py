@@ -1,0 +1,112 @@
+"""The home page follows the lab live: ``ws/home/``.
+
+The socket only ever says which sections changed (``{"sections": ["prompts", ...]}``); the page
+then fetches each from the ``home_section`` view, which renders the section's partial through
+the user's own selectors, so the live page and a reload never differ and nothing of what a
+vendor may not see travels on the socket.
+
+Even "something changed" is told only about objects the user may see: every event names its
+attempt, campaign or station, and the consumer forwards it only when the user's selectors
+(attempts_for, campaigns_for, stations_for) find it. Events are gathered for ``DEBOUNCE`` seconds
+and checked in one database trip, the user and their session read afresh: a burst (a run-all
+moving on, many stations reconnecting) becomes one message per section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
+
+from campaigns.events import LAB_GROUP, AttemptEvent, CampaignEvent
+from campaigns.selectors import attempts_for, campaigns_for
+from certlab.home import SECTIONS
+from stations.events import CONNECTIONS_GROUP, ConnectionEvent
+from stations.selectors import stations_for
+
+DEBOUNCE = 0.5  # s: events within it become one message
+
+ATTEMPT_SECTIONS = {
+    "prompt": ("prompts",),
+    "status": ("prompts", "campaigns", "stations"),  # an attempt ending closes its prompt
+    "verdict": ("campaigns",),
+}
+CAMPAIGN_SECTIONS = {"run_all": ("campaigns",), "status": ("campaigns", "sign_offs")}
+
+Ref = tuple[str, int]  # ("attempt" | "campaign" | "station", its id)
+
+
+class HomeConsumer(AsyncWebsocketConsumer):
+    groups_joined = (LAB_GROUP, CONNECTIONS_GROUP)
+
+    async def connect(self) -> None:
+        self.pending: dict[str, set[Ref]] = {}
+        self.flushing: asyncio.Task | None = None
+        if await database_sync_to_async(self._visible)(set()) is None:
+            await self.close()
+            return
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        # What changed between the page's render and joining the groups: fetch every section.
+        await self.send(text_data=json.dumps({"sections": list(SECTIONS)}))
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.flushing is not None:
+            self.flushing.cancel()
+
+    async def attempt_changed(self, event: AttemptEvent) -> None:
+        sections = ATTEMPT_SECTIONS.get(event.get("what", ""), ())
+        self._note(sections, ("attempt", event["attempt_id"]))
+
+    async def campaign_changed(self, event: CampaignEvent) -> None:
+        self._note(CAMPAIGN_SECTIONS.get(event["what"], ()), ("campaign", event["campaign_id"]))
+
+    async def station_connection(self, event: ConnectionEvent) -> None:
+        self._note(("stations",), ("station", event["station_id"]))
+
+    def _note(self, sections: tuple[str, ...], ref: Ref) -> None:
+        for section in sections:
+            self.pending.setdefault(section, set()).add(ref)
+        if sections and self.flushing is None:
+            self.flushing = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(DEBOUNCE)
+        pending, self.pending, self.flushing = self.pending, {}, None
+        refs = set().union(*pending.values())
+        visible = await database_sync_to_async(self._visible)(refs)
+        if visible is None:  # logged out, deactivated: nothing more is sent
+            with contextlib.suppress(Exception):
+                await self.close()
+            return
+        sections = [s for s in SECTIONS if pending.get(s, set()) & visible]
+        if sections:
+            await self.send(text_data=json.dumps({"sections": sections}))
+
+    def _visible(self, refs: set[Ref]) -> set[Ref] | None:
+        """Those of ``refs`` the scope's user, read afresh, may see; None when the user may no
+        longer watch at all."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return None
+        session = self.scope.get("session")
+        if session is not None and session.session_key and not session.exists(session.session_key):
+            return None  # logged out since
+        user = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+        if user is None:
+            return None
+        visible: set[Ref] = set()
+        for kind, queryset in (("attempt", attempts_for), ("campaign", campaigns_for),
+                               ("station", stations_for)):  # fmt: skip
+            ids = [pk for k, pk in refs if k == kind]
+            if ids:
+                found = queryset(user=user).filter(pk__in=ids).values_list("pk", flat=True)
+                visible.update((kind, pk) for pk in found)
+        return visible
