@@ -24,7 +24,7 @@ class RunAllEvent(TypedDict):
 class CampaignEvent(TypedDict):
     type: Literal["campaign.changed"]
     campaign_id: int
-    what: Literal["run_all", "status"]
+    what: Literal["run_all", "status", "shared"]
 
 
 # Who follows every campaign of the lab (the home page): it hears what changes a prompt, an
@@ -84,7 +84,7 @@ run_all_changed_sync = async_to_sync(run_all_changed)
 
 async def campaign_changed(campaign_id: int, what: str) -> None:
     """The campaign's place in the lab changed (its run-all moved on; "status": completed,
-    reopened, signed off): the home page's followers hear it."""
+    reopened, signed off; "shared" with its vendor): the home page's followers hear it."""
     event: CampaignEvent = {"type": "campaign.changed", "campaign_id": campaign_id, "what": what}
     try:
         await channel_layer().group_send(LAB_GROUP, event)

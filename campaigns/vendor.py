@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns import audit
+from campaigns.events import campaign_changed_sync
 from campaigns.models import Campaign
 
 
@@ -27,6 +28,9 @@ def campaign_share(*, campaign: Campaign, user: User) -> None:
     campaign.shared_by = user
     campaign.save(update_fields=["shared_with_vendor", "shared_by"])
     sharing_record(campaign=campaign, user=user, was_shared=False)
+    # The vendor's home page shows it from now on: every section may hold some of it.
+    pk = campaign.pk
+    transaction.on_commit(lambda: campaign_changed_sync(pk, "shared"))
 
 
 @transaction.atomic

@@ -35,7 +35,11 @@ ATTEMPT_SECTIONS = {
     "status": ("prompts", "campaigns", "stations"),  # an attempt ending closes its prompt
     "verdict": ("campaigns",),
 }
-CAMPAIGN_SECTIONS = {"run_all": ("campaigns",), "status": ("campaigns", "sign_offs")}
+CAMPAIGN_SECTIONS = {
+    "run_all": ("campaigns",),
+    "status": ("campaigns", "sign_offs"),
+    "shared": SECTIONS,  # its vendor now sees its prompts, progress, running step too
+}
 
 Ref = tuple[str, int]  # ("attempt" | "campaign" | "station", its id)
 

@@ -98,6 +98,7 @@ async def test_a_vendor_hears_of_its_campaign_only_once_shared(
     await attempt_changed(attempt.pk, "prompt")  # not shared: the lab's business
     assert await comm.receive_nothing(timeout=1.5)
     await sync_to_async(campaign_share)(campaign=campaign, user=qa_user)
+    assert await comm.receive_json_from(timeout=5) == ALL  # now the vendor's: all of it
     await attempt_changed(attempt.pk, "prompt")
     assert await comm.receive_json_from(timeout=5) == {"sections": ["prompts"]}
     await comm.disconnect()
