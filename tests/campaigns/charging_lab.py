@@ -4,8 +4,6 @@ list, and a scripted station that also logs CertLab's answers to its own calls."
 from __future__ import annotations
 
 import asyncio
-import json
-from datetime import UTC, datetime
 from itertools import count
 
 from asgiref.sync import sync_to_async
@@ -29,24 +27,6 @@ class AnsweringStation(ScriptedStation):
         self.valid_tags = set(valid_tags)
         self.transaction_ids = count(41)
         self._uids = count(1000)
-        self.connection_id = 1  # a reconnect is a new connection, as on CertLab's endpoint
-
-    def _push(self, direction, kind, action, unique_id, payload) -> None:
-        self._events.put_nowait(
-            {
-                "type": "frame.logged",
-                "charge_point_id": self.charge_point_id,
-                "connection_id": self.connection_id,
-                "timestamp": datetime.now(UTC).isoformat(),
-                "direction": direction,
-                "message_type": kind,
-                "action": action,
-                "unique_id": unique_id,
-                "raw": json.dumps(payload),
-                "payload": payload,
-                "error": "",
-            }
-        )
 
     def station_call(self, action: str, payload: dict, delay: float = 0.0) -> None:
         """The station sends ``action``; CertLab's answer follows it in the log."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -20,6 +20,7 @@ class ScriptedStation:
     def __init__(self, charge_point_id: str = "SCRIPTED-1") -> None:
         self.charge_point_id = charge_point_id
         self.connected = True
+        self.connection_id = 1  # a reconnect is a new connection, as on CertLab's endpoint
         self.replies: dict[str, tuple[Reply, list[tuple[str, dict, float]]]] = {}
         self.calls: list[tuple[str, dict]] = []
         self._events: asyncio.Queue[dict] = asyncio.Queue()
@@ -37,10 +38,14 @@ class ScriptedStation:
         """Send ``action`` as the station after ``delay`` s; ``answered_after``: CertLab's
         answer (an empty CALLRESULT) follows that many seconds later."""
         loop, unique_id = asyncio.get_running_loop(), f"st-{next(self._ids)}"
-        loop.call_later(delay, self._push, "in", "CALL", action, unique_id, payload)
+        # Stamped with the time the script says, not when a busy loop got round to the timer: a
+        # late timer would move the frame and shorten the gap to the next one, so a test of
+        # intervals would judge the machine's load instead of the scripted station.
+        at = datetime.now(UTC) + timedelta(seconds=delay)
+        loop.call_later(delay, self._push, "in", "CALL", action, unique_id, payload, at)
         if answered_after is not None:
             loop.call_later(delay + answered_after, self._push, "out", "CALLRESULT", action,
-                            unique_id, {})  # fmt: skip
+                            unique_id, {}, at + timedelta(seconds=answered_after))  # fmt: skip
 
     def disconnect(self, delay: float = 0.0) -> None:
         asyncio.get_running_loop().call_later(delay, self._set_connected, False)
@@ -51,10 +56,13 @@ class ScriptedStation:
     def _set_connected(self, value: bool) -> None:
         self.connected = value
 
-    def _push(self, direction: str, kind: str, action: str, unique_id: str, payload: Any) -> None:
+    def _push(
+        self, direction: str, kind: str, action: str, unique_id: str, payload: Any,
+        at: datetime | None = None,
+    ) -> None:  # fmt: skip
         self._events.put_nowait({
             "type": "frame.logged", "charge_point_id": self.charge_point_id,
-            "connection_id": 1, "timestamp": datetime.now(UTC).isoformat(),
+            "connection_id": self.connection_id, "timestamp": (at or datetime.now(UTC)).isoformat(),
             "direction": direction, "message_type": kind, "action": action,
             "unique_id": unique_id, "raw": json.dumps(payload), "payload": payload, "error": "",
         })  # fmt: skip
