@@ -237,7 +237,8 @@ class LabFiles:
                 type(download).objects.filter(pk=download.pk).update(attempt_id=self.attempt_id)
         return [
             {"id": d.pk, "protocol": d.protocol, "bytes": d.bytes_sent, "complete": d.complete,
-             "file_name": d.file_name, "started": d.started.isoformat()}
+             "file_name": d.file_name, "started": d.started.isoformat(),
+             "finished": d.finished.isoformat() if d.finished else None}
             for d in downloads
         ]  # fmt: skip
 

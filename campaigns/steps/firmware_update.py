@@ -77,6 +77,12 @@ async def run(ctx: StepContext) -> None:
             criteria=("12.b", "12.c"),
         )
         statuses = ctx.frames("FirmwareStatusNotification", since=start)
+        failed_download = final is not None and final.payload["status"] == "DownloadFailed"
+        if failed_download and await _lab_did_not_serve(ctx, asked_at, final):
+            _attach_statuses(ctx, statuses)
+            ctx.check("12.c", None, "Not observed: the update ended in DownloadFailed, "
+                      "so no reboot was due.", key="12.c#reboot")  # fmt: skip
+            return
         _check_statuses(ctx, statuses, final, reply.frames)
         downloaded = any(f.payload.get("status") == "Downloaded" for f in statuses)
         await _check_download(ctx, asked_at, downloaded=downloaded)
@@ -104,13 +110,7 @@ def _check_statuses(
     ctx: StepContext, statuses: list[Frame], final: Frame | None, request: list[Frame]
 ) -> None:
     sequence = [f.payload.get("status") for f in statuses]
-    ctx.attach(
-        "firmware_statuses",
-        [
-            {"status": f.payload.get("status"), "timestamp": f.timestamp.isoformat()}
-            for f in statuses
-        ],
-    )
+    _attach_statuses(ctx, statuses)
     # 12.b's text: Downloading, followed by Installed. The steps between (Downloaded,
     # Installing) and their order are OCTT TC_044_1's: a finding.
     problem = _sequence_problem(sequence, LAB_EXPECTED)
@@ -125,6 +125,61 @@ def _check_statuses(
                     + (f": {octt}" if octt else f" ({', '.join(EXPECTED)})"),
                     reference="OCTT TC_044_1", evidence=statuses,
                     key="12.b#statuses-octt")  # fmt: skip
+
+
+def _attach_statuses(ctx: StepContext, statuses: list[Frame]) -> None:
+    ctx.attach(
+        "firmware_statuses",
+        [
+            {"status": f.payload.get("status"), "timestamp": f.timestamp.isoformat()}
+            for f in statuses
+        ],
+    )
+
+
+async def _lab_did_not_serve(ctx: StepContext, since: datetime, failed: Frame) -> bool:
+    """Whether the station's DownloadFailed was CertLab's trouble, said as such (issue 13).
+
+    CertLab's transfer log says whether it served the file: a fetch it started but had not got
+    out whole before the station gave up (its web server queueing the request under load, a
+    slow FTP server) is CertLab's lateness, whatever the station's own timeout. A station that
+    had every byte (a complete download finished before its DownloadFailed) failed by itself,
+    and so did one that never asked: no fetch on record, even after a while (a request still
+    queued in CertLab's server is recorded when it is served at last)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.params.status_window
+    downloads = await ctx.files.firmware_downloads(since)
+    while not downloads and loop.time() < deadline:
+        await asyncio.sleep(0.2)
+        downloads = await ctx.files.firmware_downloads(since)
+    if not downloads or any(_served_before(d, failed.timestamp) for d in downloads):
+        return False
+    ctx.attach("firmware_downloads", downloads)
+    late = [d for d in downloads if d.get("complete")]
+    what = (
+        f"it got the whole file out only at {_clock(late[0]['finished'])}"
+        if late and late[0].get("finished")
+        else f"{len(downloads)} fetch(es) started, none served whole"
+    )
+    ctx.lab_side(
+        "12.b",
+        f"the station reported DownloadFailed at {failed.timestamp:%H:%M:%S} UTC, and CertLab's "
+        f"own transfer log shows it had not served the firmware file by then ({what}): CertLab "
+        "not serving the file in time is not held against the station",
+        key="12.b#statuses",
+    )
+    return True
+
+
+def _served_before(download: dict, moment: datetime) -> bool:
+    finished = download.get("finished")  # a whole file with no time: no sign of lateness
+    return bool(download.get("complete")) and (
+        not finished or datetime.fromisoformat(finished) <= moment
+    )
+
+
+def _clock(stamp: str) -> str:
+    return f"{datetime.fromisoformat(stamp):%H:%M:%S} UTC"
 
 
 def _sequence_problem(sequence: list[str], expected: tuple[str, ...]) -> str:

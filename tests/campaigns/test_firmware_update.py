@@ -14,7 +14,8 @@ from tests.campaigns.lab import IDENTITY, UPDATE_VERSION
 NEW = "V2"
 LINK = "http://127.0.0.1:8000/files/firmware/SIGNEDTOKEN/fw-V2.bin"
 DOWNLOAD = {"id": 1, "protocol": "http", "bytes": 4106, "complete": True,
-            "file_name": "fw-V2.bin", "started": "2026-01-01T00:00:00+00:00"}  # fmt: skip
+            "file_name": "fw-V2.bin", "started": "2026-01-01T00:00:00+00:00",
+            "finished": "2026-01-01T00:00:01+00:00"}  # fmt: skip
 
 
 class FakeFiles:
@@ -160,18 +161,64 @@ async def test_installed_before_downloading_fails_12b(scripted, make_ctx):
     assert run.result_text == "Failed: FirmwareStatusNotification: Installed: Downloading missing."
 
 
-async def test_download_failed_fails_without_waiting_for_a_reboot(scripted, make_ctx):
+async def test_download_failed_after_the_whole_file_was_served_fails_without_a_reboot(
+    scripted, make_ctx
+):
     _update(scripted, ["Downloading", "DownloadFailed"])
     ctx = make_ctx(firmware_timeout=30)
-    ctx.files = FakeFiles(downloads=[{**DOWNLOAD, "complete": False}])
+    ctx.files = FakeFiles()  # CertLab served the whole file before the station gave up
     run = await run_step(step_module(12), ctx, time_limit=5)  # far less than firmware_timeout
     assert run.outcomes == {
         "12.a": Outcome.PASSED, "12.b": Outcome.FAILED, "12.c": Outcome.NOT_OBSERVED,
     }  # fmt: skip
+    assert run.proposed == Proposed.FAILED
     assert "the station reported DownloadFailed" in run.result_text
-    assert "1 download(s) of the firmware started, none complete" in " ".join(
+
+
+async def test_download_failed_with_no_fetch_on_record_fails(scripted, make_ctx):
+    _update(scripted, ["Downloading", "DownloadFailed"])
+    ctx = make_ctx(firmware_timeout=30, status_window=1)
+    ctx.files = FakeFiles(downloads=[])  # the station never asked CertLab for the file
+    run = await run_step(step_module(12), ctx, time_limit=8)
+    assert run.outcomes["12.b"] == Outcome.FAILED
+    assert run.proposed == Proposed.FAILED
+    assert "no record of the station downloading the firmware file" in " ".join(
         r.detail for r in ctx.results
     )
+
+
+@pytest.mark.parametrize(
+    ("download", "said"),
+    [
+        # CertLab's server started the fetch but had not got the file out (its queue, its load)
+        ({**DOWNLOAD, "complete": False, "bytes": 0, "finished": None},
+         "1 fetch(es) started, none served whole"),
+        # ... or got it out only after the station had given up
+        ({**DOWNLOAD, "finished": "2999-01-01T12:00:05+00:00"},
+         "it got the whole file out only at 12:00:05 UTC"),
+    ],
+)  # fmt: skip
+async def test_download_failed_while_certlab_had_not_served_the_file_is_certlabs_trouble(
+    scripted, make_ctx, download, said
+):
+    """Issue 13: the soak's step 12 proposed Failed under load. A DownloadFailed for a file
+    CertLab's own transfer log shows it had not served by then is not observed, lab-side."""
+    _update(scripted, ["Downloading", "DownloadFailed"])
+    ctx = make_ctx(firmware_timeout=30)
+    ctx.files = FakeFiles(downloads=[download])
+    run = await run_step(step_module(12), ctx, time_limit=5)
+    assert run.outcomes == {
+        "12.a": Outcome.PASSED, "12.b": Outcome.NOT_OBSERVED, "12.c": Outcome.NOT_OBSERVED,
+    }  # fmt: skip
+    assert run.proposed == Proposed.INCOMPLETE, run.result_text
+    lab = next(r for r in ctx.results if r.key == "12.b#statuses")
+    assert lab.detail.startswith("Not observed, CertLab's trouble: the station reported "
+                                 "DownloadFailed at ")  # fmt: skip
+    assert f"had not served the firmware file by then ({said})" in lab.detail
+    assert [s["status"] for s in ctx.attachments["firmware_statuses"]] == [
+        "Downloading", "DownloadFailed",
+    ]  # fmt: skip
+    assert ctx.attachments["firmware_downloads"] == [download]
 
 
 async def test_old_version_after_reboot_fails_12c(scripted, make_ctx):
