@@ -9,7 +9,9 @@ the bus); a port without it (a scripted station) never loses a connection on Cer
 CertLab answering a station's call late (``LATE_ANSWER`` s or more: its database, its load) is
 CertLab's trouble the same way: a station that gave up waiting, retried or went on its own
 timers meanwhile did what a charger does, so a criterion that failed only on what came after
-that call is not observed, with the reason (issue 13).
+that call is not observed, with the reason (issue 13). Answers each a little late add up:
+``lab_answer_time`` is how much of a window the station spent waiting on CertLab, which a
+step's long window (a firmware update's) gives back to the station.
 """
 
 from __future__ import annotations
@@ -86,3 +88,21 @@ def spare_station(
             ctx.lab_side(criterion, f"{outage.reason}; {consequence}", key=f"{criterion}#{key}")
             spared[criterion] = Outcome.NOT_OBSERVED
     return spared
+
+
+def lab_answer_time(ctx: StepContext, since: int) -> float:
+    """Seconds the station spent, since history mark ``since``, waiting for CertLab's answers
+    to its calls (from each call's arrival to CertLab's answer; overlapping waits counted
+    once). A call not answered yet is left out: the time it waits is not known yet."""
+    spans = []
+    for call in ctx.history[since:]:
+        answer = ctx.answered(call) if call.direction == "in" else None
+        if call.message_type == "CALL" and answer is not None:
+            spans.append((call.timestamp, answer.timestamp))
+    total, reached = 0.0, None
+    for begin, end in sorted(spans):
+        begin = max(begin, reached) if reached else begin
+        if end > begin:
+            total += (end - begin).total_seconds()
+            reached = end
+    return total
