@@ -91,17 +91,25 @@ class RunAllConsumer(AsyncWebsocketConsumer):
         await self._send(await self._render(), event.get("what", ""))
 
     async def _send(self, rendered: tuple[str, int | None] | None, what: str) -> None:
-        if rendered is None:  # the user lost access since connecting
-            await self.close()
-            return
-        html, attempt_pk = rendered
-        group = attempt_group(attempt_pk) if attempt_pk else None
-        if group != self.following:  # the next step started: follow its attempt instead
+        while True:
+            if rendered is None:  # the user lost access since connecting
+                await self.close()
+                return
+            html, attempt_pk = rendered
+            group = attempt_group(attempt_pk) if attempt_pk else None
+            if group == self.following:
+                break
+            # The next step started: follow its attempt instead.
             if self.following:
                 await self.channel_layer.group_discard(self.following, self.channel_name)
-            if group:
-                await self.channel_layer.group_add(group, self.channel_name)
             self.following = group
+            if not group:
+                break
+            await self.channel_layer.group_add(group, self.channel_name)
+            # What the step did between that render and joining its group (its prompt opened,
+            # a busy machine widens the gap) was announced to nobody here: read it again now
+            # that its events arrive, or the panel would miss the prompt until it expired.
+            rendered = await self._render()
         await self.send(text_data=json.dumps({"what": what, "html": html}))
 
     @database_sync_to_async

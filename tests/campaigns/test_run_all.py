@@ -332,3 +332,47 @@ async def test_the_live_panel_follows_the_run_and_its_running_step(settings, qa_
     message = await comm.receive_json_from(timeout=5)
     assert message["what"] == "prompt" and "Plug the cable in." in message["html"]
     await comm.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_prompt_opened_while_the_panel_turns_to_the_next_step_is_not_missed(
+    settings, qa_user, online, monkeypatch
+):
+    """The step's prompt opens (and is announced) after the panel read the new step but before
+    it joined that step's group: the panel still shows it, not only once it expired."""
+    from asgiref.sync import sync_to_async
+
+    from campaigns.consumers import RunAllConsumer
+    from tests.certlab.test_cross_tenant import _application, _session_headers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    station = await sync_to_async(StationFactory)()
+    await sync_to_async(online)(station)
+    campaign = await sync_to_async(services.campaign_create)(station=station, owner=qa_user)
+    render = RunAllConsumer.__dict__["_render"]
+    opened = []
+
+    async def render_then_the_prompt_opens(consumer):
+        rendered = await render(consumer)
+        if rendered and rendered[1] and not opened:  # the first look at the running step
+            opened.append(
+                await sync_to_async(open_prompt)(Attempt(pk=rendered[1]), "Plug the cable in.")
+            )
+            await get_channel_layer().group_send(
+                f"attempt-{rendered[1]}",
+                {"type": "attempt.changed", "attempt_id": rendered[1], "what": "prompt"},
+            )
+        return rendered
+
+    monkeypatch.setattr(RunAllConsumer, "_render", render_then_the_prompt_opens)
+    headers = await sync_to_async(_session_headers)(qa_user)
+    comm = WebsocketCommunicator(
+        _application(), f"/ws/campaigns/{campaign.pk}/run-all/", headers=headers
+    )
+    connected, _ = await comm.connect()
+    assert connected
+    assert (await comm.receive_json_from(timeout=5))["html"].strip() == ""  # never ran
+    await sync_to_async(run_all.campaign_run_all)(campaign=campaign, user=qa_user)
+    message = await comm.receive_json_from(timeout=5)
+    assert opened and "Plug the cable in." in message["html"], message["html"]
+    await comm.disconnect()

@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from campaigns import services
-from campaigns.models import Applicability, Campaign, RunAll
+from campaigns.models import Applicability, Attempt, Campaign, RunAll
 from tests.chromium import login
 from tests.factories import UserFactory
 
@@ -24,6 +24,12 @@ def _plan_only(campaign: Campaign, numbers: tuple[int, ...]) -> None:
             plan_item=item, applicability=Applicability.NOT_SUPPORTED_BY_LAB,
             reason="Left out of this browser test.",
         )  # fmt: skip
+
+
+def _attempts(campaign: Campaign) -> list[tuple[int, str, str]]:
+    """Each step's attempts as they ended: a failure says why a step was not Ok."""
+    attempts = Attempt.objects.filter(plan_item__campaign=campaign).order_by("pk")
+    return list(attempts.values_list("plan_item__function__number", "status", "proposed_text"))
 
 
 async def test_qa_runs_all_steps_from_the_home_page_with_prompts(
@@ -67,6 +73,7 @@ async def test_qa_runs_all_steps_from_the_home_page_with_prompts(
         await done.nth(len(STEPS) - 1).wait_for(timeout=30000)
     except Exception:
         await page.screenshot(path=str(tmp_path / "run-all.png"), full_page=True)
+        print("attempts:", await sync_to_async(_attempts)(campaign))
         raise
     panel = await page.inner_text(".run-all")
     assert "Finished" in panel and "Every step ran." in panel, panel
@@ -82,3 +89,53 @@ async def test_qa_runs_all_steps_from_the_home_page_with_prompts(
     await page.goto(f"{base}/")
     assert "No step is waiting for anyone." in await page.inner_text(".home-prompts")
     assert lab.station.charge_point_id in await page.inner_text(".home-campaigns")
+
+
+def test_a_step_that_ends_before_the_live_panel_joins_still_refreshes_the_table(
+    daphne_server, browser_page, mark_online
+):
+    """The run's last step ends between the page's render and its socket joining the run's group
+    (a busy machine widens that gap): its announcement reached nobody, yet the table follows."""
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from campaigns.models import AttemptStatus
+    from tests.chromium import PASSWORD
+    from tests.factories import StationFactory
+
+    qa = UserFactory(username="qa-race")
+    station = StationFactory()
+    mark_online(station)
+    campaign = services.campaign_create(station=station, owner=qa)
+    item = campaign.plan.get(function__number=1)
+    attempt = Attempt.objects.create(
+        plan_item=item, station=station, status=AttemptStatus.RUNNING, number=1,
+        started=timezone.now(),
+    )  # fmt: skip
+    run = RunAll.objects.create(
+        campaign=campaign, started_by=qa, items=[item.pk], current=attempt, attempts=[attempt.pk]
+    )
+
+    def end_the_run_silently(route) -> None:
+        # The page is rendered, its live script not yet loaded: the step ends and the run
+        # finishes now, as the worker ends them, with nobody listening to their announcements.
+        Attempt.objects.filter(pk=attempt.pk).update(
+            status=AttemptStatus.FINISHED, ended=timezone.now(), proposed_verdict="ok"
+        )
+        RunAll.objects.filter(pk=run.pk).update(
+            status="finished", reason="Every step ran.", ended=timezone.now()
+        )
+        route.continue_()
+
+    page = browser_page
+    page.goto(f"{daphne_server.base_url}/accounts/login/")
+    page.fill("#id_username", "qa-race")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{daphne_server.base_url}/")
+    page.route("**/run_all_live*.js", end_the_run_silently)
+    rendered = page.goto(f"{daphne_server.base_url}/campaigns/{campaign.pk}/").text()
+    assert "1st attempt: running" in rendered and "run-all-running" in rendered
+    row = page.locator("table.report tr", has_text="Boot notification")
+    expect(page.locator(".run-all h2")).to_contain_text("Finished", timeout=30_000)
+    expect(row).to_contain_text("1st attempt: finished, proposed Ok", timeout=30_000)
