@@ -12,9 +12,10 @@ from tests.factories import ChargerModelFactory, StationFactory, UserFactory, Ve
 pytestmark = pytest.mark.e2e
 
 
-def test_a_vendor_uploads_a_firmware_file_and_sees_only_its_shared_campaigns(
-    daphne_server, browser_page, tmp_path
-):
+@pytest.fixture
+def campaigns_of_two_makers(daphne_server):
+    """Made before the browser starts: sharing announces itself on the channel layer through
+    async_to_sync, which refuses to run in a thread where sync Playwright keeps its event loop."""
     qa = UserFactory(username="qa-browser")
     vendor = VendorFactory(username="maker-up")
     model = ChargerModelFactory(manufacturer=vendor.manufacturer, name="UP-MODEL")
@@ -27,6 +28,13 @@ def test_a_vendor_uploads_a_firmware_file_and_sees_only_its_shared_campaigns(
     )
     foreign = services.campaign_create(station=StationFactory(charge_point_id="ZETA-CP"), owner=qa)
     campaign_share(campaign=foreign, user=qa)
+    return model, draft, foreign
+
+
+def test_a_vendor_uploads_a_firmware_file_and_sees_only_its_shared_campaigns(
+    daphne_server, campaigns_of_two_makers, browser_page, tmp_path
+):
+    model, draft, foreign = campaigns_of_two_makers
     firmware = tmp_path / "up-2.1.bin"
     firmware.write_bytes(b"\x7fELF firmware image " * 5000)
 

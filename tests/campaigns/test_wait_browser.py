@@ -5,6 +5,7 @@ simulator's next Heartbeat, the step page shows the wait and the silence countin
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -104,9 +105,12 @@ async def test_a_prompt_with_timed_actions_counts_each_down_in_the_browser(
     second_start = await steps.nth(1).locator(".step-countdown").inner_text()
     assert first.startswith("now: ") and first.endswith(" s left"), first
     assert second_start.startswith("in "), second_start
-    await asyncio.sleep(2.5)
-    later = await steps.nth(0).locator(".step-countdown").inner_text()
-    assert int(later.split()[1]) <= int(first.split()[1]) - 2  # counting down, live
+    # Counting down, live: two seconds off within a bound a loaded machine's timers keep (a
+    # fixed 2.5 s look once saw only one tick when both cores were busy).
+    countdown, deadline = steps.nth(0).locator(".step-countdown"), time.monotonic() + 20
+    while int((await countdown.inner_text()).split()[1]) > int(first.split()[1]) - 2:
+        assert time.monotonic() < deadline, await countdown.inner_text()
+        await asyncio.sleep(0.25)
     # the third action starts when the second ends: 40 s after the second's start
     third = await steps.nth(2).locator(".step-countdown").inner_text()
     later_second = await steps.nth(1).locator(".step-countdown").inner_text()
