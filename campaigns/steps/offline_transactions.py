@@ -183,10 +183,25 @@ async def _outage(ctx, mark: int, old: int | None, seconds: int, asked_at: datet
         return Outage(old, None, None)
     await ctx.note("The station is offline; waiting for it to come back.")
     await ctx.wait_connected(within=seconds + ctx.params.reconnect_timeout)
+    first = await _first_frame(ctx, mark, old)
+    if first is None and await ctx.port.is_connected():
+        # Connected again but silent: nothing was queued (no sample fell in the outage, or the
+        # one in flight was confirmed before the drop) and no status changed, so a station
+        # need send nothing until its next Heartbeat. Its answer to a harmless question shows
+        # the new connection; without it the step would say it never came back.
+        await ctx.note("The station is back but silent; asking for its HeartbeatInterval.")
+        await ctx.call("GetConfiguration", {"key": ["HeartbeatInterval"]})
+        first = await _first_frame(ctx, mark, old)
+    return Outage(old, asked_at, first)
+
+
+async def _first_frame(ctx: StepContext, mark: int, old: int | None) -> Frame | None:
+    """The first frame on a new connection, waited for a status window."""
+    loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.params.status_window
     while (first := _first_on_new_connection(ctx, mark, old)) is None and loop.time() < deadline:
         await asyncio.sleep(POLL)
-    return Outage(old, asked_at, first)
+    return first
 
 
 async def _replay(ctx: StepContext, mark: int, tx: int, back: Frame) -> None:

@@ -173,6 +173,22 @@ async def test_a_station_that_does_not_come_back_ends_the_step_offline():
     )
 
 
+async def test_a_station_back_with_nothing_to_send_is_back_not_lost():
+    # Nothing queued, no status changed: the station is silent on its new connection until its
+    # next Heartbeat. It came back; what it did not replay is the finding, not the outage.
+    class SilentCharger(OfflineCharger):
+        async def ask(self, prompt):  # the second outage is not what this test is about
+            return await super().ask(prompt) if "Cut" in prompt.text else Answer("Cannot do")
+
+    charger = SilentCharger(lambda tx: [])
+    ctx, running = run_against(charger)
+    await running
+    details = {r.key: r.detail for r in ctx.results}
+    assert "14.a#outage" not in details, details
+    assert "No StopTransaction for transaction 41 arrived after" in details["14.a#stop"]
+    assert ("GetConfiguration", {"key": ["HeartbeatInterval"]}) in charger.calls
+
+
 async def test_the_outage_prompt_gives_each_action_its_own_time():
     charger = OfflineCharger(lambda tx: [meter(tx, 0.9), stop(tx, 0.7)])
     asked = []
