@@ -163,6 +163,19 @@ async def test_a_station_that_never_drops_leaves_14a_not_observed():
     assert ("RemoteStopTransaction", {"transactionId": 41}) in charger.calls  # clean-up
 
 
+async def test_a_station_that_stays_connected_for_the_second_outage_is_not_called_lost():
+    # The first outage queues a sample but no stop; the power cycle asked for next is answered
+    # Done, yet the connection never drops: the stop is not observed, never "did not come back".
+    charger = OfflineCharger(lambda tx: [meter(tx, 0.9)])
+    ctx, running = run_against(charger)
+    run = await running
+    results = {r.key: r for r in ctx.results}
+    assert "14.a#outage" not in results, results["14.a#outage"].detail
+    assert results["14.a#stop"].outcome == Outcome.NOT_OBSERVED
+    assert "never dropped when it was asked off the network again" in results["14.a#stop"].detail
+    assert run.proposed != Proposed.FAILED, run.result_text
+
+
 async def test_a_station_that_does_not_come_back_ends_the_step_offline():
     _, running = run_against(OfflineCharger(comes_back=False))
     run = await running
