@@ -54,6 +54,8 @@ class ScriptedStation:
         asyncio.get_running_loop().call_later(delay, self._set_connected, True)
 
     def _set_connected(self, value: bool) -> None:
+        if value and not self.connected:
+            self.connection_id += 1  # a reconnect is a new connection, as on CertLab's endpoint
         self.connected = value
 
     def _push(
