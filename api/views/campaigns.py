@@ -5,7 +5,10 @@ else is a 404); every action calls campaigns.services, which holds the rules."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -33,7 +36,7 @@ from api.serializers.campaigns import (
     TestFunctionSerializer,
     VerdictSerializer,
 )
-from campaigns import run_all, selectors, services, vendor
+from campaigns import compare, run_all, selectors, services, vendor
 from campaigns.engine.params import PARAMETERS
 from campaigns.forms import CampaignForm
 from campaigns.models import CampaignStatus, PlanItem, Prompt
@@ -228,6 +231,33 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         entries = selectors.history_for(campaign=self.get_object(), user=request.user)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"], url_path=r"compare/(?P<other>\d+)")
+    def compare(self, request: Request, pk=None, other=None) -> Response:
+        """This campaign compared with ``other`` of the same charger model, as the comparison
+        page shows it (the older is ``a``): verdicts per step, step 4's configuration keys
+        added, removed or changed, and measured figures ("not measured" where one campaign has
+        none). 400 for the campaign itself or another model; 404 for one the user may not see."""
+        campaign = self.get_object()
+        chosen = get_object_or_404(self.get_queryset(), pk=other)
+        if campaign.pk == chosen.pk:
+            return Response({"detail": "A campaign compares with another campaign."}, status=400)
+        if not compare.same_model(campaign, chosen):
+            return Response({"detail": "Only campaigns of one charger model compare."}, status=400)
+        a, b = sorted((campaign, chosen), key=lambda c: (c.created, c.pk))
+        result = compare.campaign_compare(a=a, b=b)
+        configuration = result.configuration
+        return Response({
+            "a": a.pk, "b": b.pk,
+            "steps": [{**asdict(step), "changed": step.changed} for step in result.steps],
+            "configuration": {
+                "compared": configuration.compared, "listed_a": configuration.listed_a,
+                "listed_b": configuration.listed_b, "unchanged": configuration.unchanged,
+                "changes": [{**asdict(c), "what": c.what} for c in configuration.changes],
+            },
+            "measures": [asdict(measure) for measure in result.measures],
+        })  # fmt: skip
 
     # --- one step of the campaign: /campaigns/<id>/steps/<number>/... ---------------------
     def _plan_item(self, number: str) -> PlanItem:

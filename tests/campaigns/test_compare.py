@@ -358,3 +358,36 @@ def test_the_chooser_lists_the_models_campaigns_newest_first_25_a_page(qa_client
     assert reverse("campaigns:compare", args=[a.pk, b.pk]) not in first  # the 26th: next page
     second = qa_client.get(url, {"page": 2}).content.decode()
     assert reverse("campaigns:compare", args=[a.pk, b.pk]) in second
+
+
+def test_the_api_gives_the_comparison_with_the_pages_rules(qa_user, vendor_user, pair):
+    from rest_framework.test import APIClient
+
+    a, b = pair
+    decide(a, 3, "ok")
+    decide(b, 3, "failed")
+    configuration(a, {"HeartbeatInterval": ("300", False)})
+    configuration(b, {"HeartbeatInterval": ("60", False), "NewKey": ("on", False)})
+    api = APIClient()
+    api.force_authenticate(qa_user)
+    body = api.get(f"/api/v1/campaigns/{b.pk}/compare/{a.pk}/").json()
+    assert (body["a"], body["b"]) == (a.pk, b.pk)  # the older is a, whichever is asked from
+    step3 = next(s for s in body["steps"] if s["number"] == 3)
+    assert (step3["a"], step3["b"], step3["changed"]) == ("Ok", "Failed", True)
+    changes = {c["key"]: c for c in body["configuration"]["changes"]}
+    assert changes["NewKey"]["kind"] == "added"
+    assert changes["HeartbeatInterval"]["what"] == "value"
+    boot = [m for m in body["measures"] if m["group"] == "Boot"]
+    assert boot and all(m["a"] == NOT_MEASURED and not m["moved"] for m in boot)
+    elsewhere = services.campaign_create(station=StationFactory(), owner=qa_user)
+    refused = api.get(f"/api/v1/campaigns/{a.pk}/compare/{elsewhere.pk}/")
+    assert refused.status_code == 400 and "one charger model" in refused.json()["detail"]
+    assert api.get(f"/api/v1/campaigns/{a.pk}/compare/{a.pk}/").status_code == 400
+    vendor = APIClient()
+    vendor.force_authenticate(vendor_user)
+    assert vendor.get(f"/api/v1/campaigns/{a.pk}/compare/{b.pk}/").status_code == 404  # unshared
+    campaign_share(campaign=a, user=qa_user)
+    assert vendor.get(f"/api/v1/campaigns/{a.pk}/compare/{b.pk}/").status_code == 404
+    campaign_share(campaign=b, user=qa_user)
+    assert vendor.get(f"/api/v1/campaigns/{a.pk}/compare/{b.pk}/").status_code == 200
+    assert vendor.get(f"/api/v1/campaigns/{a.pk}/compare/{elsewhere.pk}/").status_code == 404

@@ -168,6 +168,7 @@ COVERED = {
     "api:campaign-complete": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-reopen": lambda o: [{"pk": o.campaign.pk}],
     "api:campaign-history": lambda o: [{"pk": o.campaign.pk}],
+    "api:campaign-compare": lambda o: [{"pk": o.campaign.pk, "other": o.campaign.pk}],
     "api:campaign-plan": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:campaign-run": lambda o: [{"pk": o.campaign.pk, "number": 3}],
     "api:campaign-sign-off": lambda o: [{"pk": o.campaign.pk}],
