@@ -16,6 +16,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -131,6 +132,20 @@ def comparable_campaigns(*, campaign: Campaign, user: User) -> QuerySet[Campaign
 
 def same_model(a: Campaign, b: Campaign) -> bool:
     return a.station.charger_model_id == b.station.charger_model_id
+
+
+def campaign_pair(campaign: Campaign, chosen: Campaign) -> tuple[Campaign, Campaign]:
+    """The two campaigns, the older first (the comparison reads from it to the newer); a
+    ValidationError saying why they do not compare. The page and the API both ask this."""
+    if campaign.pk == chosen.pk:
+        raise ValidationError("A campaign compares with another campaign.")
+    if not same_model(campaign, chosen):
+        raise ValidationError(
+            f"Campaign #{chosen.pk} tested {chosen.station.charger_model}, not "
+            f"{campaign.station.charger_model}: only campaigns of one charger model compare."
+        )
+    older, newer = sorted((campaign, chosen), key=lambda c: (c.created, c.pk))
+    return older, newer
 
 
 def campaign_compare(*, a: Campaign, b: Campaign) -> Comparison:

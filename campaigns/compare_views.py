@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -38,17 +39,12 @@ def _chooser(request: HttpRequest, campaign: Campaign, *, error: str = "") -> Ht
 
 
 def _pair(request: HttpRequest, pk: int, other: int) -> tuple[Campaign, Campaign] | HttpResponse:
-    """The two campaigns, the older first (the comparison reads from it to the newer); or the
-    chooser saying why they do not compare."""
-    campaign, chosen = _campaign(request, pk), _campaign(request, other)
-    if campaign.pk == chosen.pk:
-        return _chooser(request, campaign, error="A campaign compares with another campaign.")
-    if not compare.same_model(campaign, chosen):
-        return _chooser(request, campaign, error=(
-            f"Campaign #{chosen.pk} tested {chosen.station.charger_model}, not "
-            f"{campaign.station.charger_model}: only campaigns of one charger model compare."
-        ))  # fmt: skip
-    return tuple(sorted((campaign, chosen), key=lambda c: (c.created, c.pk)))  # type: ignore[return-value]
+    """The two campaigns, the older first; or the chooser saying why they do not compare."""
+    campaign = _campaign(request, pk)
+    try:
+        return compare.campaign_pair(campaign, _campaign(request, other))
+    except ValidationError as error:
+        return _chooser(request, campaign, error=error.messages[0])
 
 
 @login_required

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -241,11 +242,10 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         none). 400 for the campaign itself or another model; 404 for one the user may not see."""
         campaign = self.get_object()
         chosen = get_object_or_404(self.get_queryset(), pk=other)
-        if campaign.pk == chosen.pk:
-            return Response({"detail": "A campaign compares with another campaign."}, status=400)
-        if not compare.same_model(campaign, chosen):
-            return Response({"detail": "Only campaigns of one charger model compare."}, status=400)
-        a, b = sorted((campaign, chosen), key=lambda c: (c.created, c.pk))
+        try:
+            a, b = compare.campaign_pair(campaign, chosen)
+        except ValidationError as error:
+            return Response({"detail": error.messages[0]}, status=400)
         result = compare.campaign_compare(a=a, b=b)
         configuration = result.configuration
         return Response({
