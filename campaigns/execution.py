@@ -238,7 +238,8 @@ class LabFiles:
         return [
             {"id": d.pk, "protocol": d.protocol, "bytes": d.bytes_sent, "complete": d.complete,
              "file_name": d.file_name, "started": d.started.isoformat(),
-             "finished": d.finished.isoformat() if d.finished else None}
+             "served": d.served.isoformat() if d.served else None,
+             "finished": d.finished.isoformat() if d.finished else None, "error": d.error}
             for d in downloads
         ]  # fmt: skip
 

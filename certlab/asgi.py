@@ -23,6 +23,7 @@ from certlab.routing import (  # noqa: E402
     station_urlpatterns,
 )
 from stations import daphne_hooks, shutdown  # noqa: E402
+from transfers.arrivals import firmware_arrivals  # noqa: E402
 
 # Daphne tells the consumer why a socket ended, and hands it text frames that are not UTF-8.
 daphne_hooks.install()
@@ -35,8 +36,9 @@ browser_app._path_routing = True
 
 application = ProtocolTypeRouter(
     {
-        # The API's long-polls are coroutines of their own; everything else is Django's.
-        "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
+        # The API's long-polls are coroutines of their own; everything else is Django's, with
+        # stations' firmware requests on record as they arrive, before Django's queue.
+        "http": URLRouter([*http_urlpatterns, re_path(r"", firmware_arrivals(django_asgi_app))]),
         "websocket": URLRouter([*station_urlpatterns, path("ws/", browser_app)]),
     }
 )

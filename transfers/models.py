@@ -81,7 +81,11 @@ class FirmwareDownload(models.Model):
     protocol = models.CharField(max_length=8, choices=Protocol.choices)
     file_name = models.CharField(max_length=255)
     file_size = models.PositiveBigIntegerField(default=0)
-    started = models.DateTimeField()
+    # When the station's request reached CertLab's server, and when CertLab began sending the
+    # file: between the two the request waited in CertLab's own queue (its load, its database).
+    # A request the station gave up on before it was served keeps ``served`` empty (issue 13).
+    started = models.DateTimeField("request received")
+    served = models.DateTimeField("sending began", null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     bytes_sent = models.PositiveBigIntegerField(default=0)
     complete = models.BooleanField(default=False)
@@ -94,3 +98,9 @@ class FirmwareDownload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station} fetched {self.firmware} over {self.get_protocol_display()}"
+
+    @property
+    def lab_wait(self) -> float | None:
+        """Seconds the request waited in CertLab before sending began, when worth saying."""
+        waited = (self.served - self.started).total_seconds() if self.served else None
+        return waited if waited is not None and waited >= 1 else None

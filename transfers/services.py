@@ -107,9 +107,10 @@ def firmware_location(
 class FirmwareLinkError(Exception):
     """A firmware link that is forged, broken or no longer valid; the message says which."""
 
-    def __init__(self, message: str, *, expired: bool = False) -> None:
+    def __init__(self, message: str, *, expired: bool = False, missing: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
+        self.missing = missing
 
 
 def firmware_token_make(*, station: Station, firmware: FirmwareVersion) -> str:
@@ -206,22 +207,98 @@ def diagnostics_file_record_failed(
     )
 
 
+def firmware_link_resolve(token: str, filename: str) -> tuple[Station, FirmwareVersion]:
+    """The station and the firmware a link names; raises FirmwareLinkError for a link that is
+    forged or expired, and (``missing``) for one whose station, firmware or file is gone."""
+    station_id, firmware_id = firmware_token_read(token)
+    station = Station.objects.filter(pk=station_id).first()
+    firmware = FirmwareVersion.objects.filter(pk=firmware_id).first()
+    if (
+        station is None
+        or firmware is None
+        or not firmware.file
+        or filename != firmware_file_name(firmware)
+    ):
+        raise FirmwareLinkError("No such firmware file for this link.", missing=True)
+    return station, firmware
+
+
+def firmware_download_arrived(
+    *, token: str, filename: str, remote_address: str | None = None
+) -> FirmwareDownload | None:
+    """Record a station's request for a firmware file as it reaches CertLab's server, before
+    it waits in any queue; None for a link that will be refused (nothing to record)."""
+    try:
+        station, firmware = firmware_link_resolve(token, filename)
+    except FirmwareLinkError:
+        return None
+    return FirmwareDownload.objects.create(
+        station=station,
+        firmware=firmware,
+        protocol=Protocol.HTTP,
+        file_name=filename,
+        file_size=_size_or_zero(firmware),
+        started=timezone.now(),
+        remote_address=remote_address,
+    )
+
+
 def firmware_download_start(
     *,
     station: Station,
     firmware: FirmwareVersion,
     protocol: str,
     remote_address: str | None = None,
+    arrived: int | None = None,
 ) -> FirmwareDownload:
-    return FirmwareDownload.objects.create(
-        station=station,
-        firmware=firmware,
-        protocol=protocol,
-        file_name=firmware_file_name(firmware),
-        file_size=firmware.file.size,
-        started=timezone.now(),
-        remote_address=remote_address,
+    """CertLab begins sending the file: the request's row recorded on arrival (``arrived``, its
+    id) or, for a request nothing recorded before (FTP, a server without the arrival record),
+    a new one received and served now."""
+    now = timezone.now()
+    download = FirmwareDownload.objects.filter(pk=arrived).first() if arrived else None
+    if download is None:
+        return FirmwareDownload.objects.create(
+            station=station,
+            firmware=firmware,
+            protocol=protocol,
+            file_name=firmware_file_name(firmware),
+            file_size=firmware.file.size,
+            started=now,
+            served=now,
+            remote_address=remote_address,
+        )
+    # A request the station already gave up on keeps its record of that.
+    if FirmwareDownload.objects.filter(pk=download.pk, finished__isnull=True).update(served=now):
+        download.served = now
+    return download
+
+
+def firmware_download_unserved(*, arrived: int, answered: int | None) -> None:
+    """End the record of a request CertLab's server is done with when no stream recorded its
+    end: the station gave up before CertLab answered (``answered`` None: whatever the view did
+    meanwhile, no byte went out), or CertLab answered an error (the HTTP status it sent)."""
+    download = FirmwareDownload.objects.filter(pk=arrived, finished__isnull=True).first()
+    if download is None or answered == 200:  # ended, or a stream that records its own end
+        return
+    now = timezone.now()
+    waited = (now - download.started).total_seconds()
+    error = (
+        f"not served: CertLab answered HTTP {answered}"
+        if answered
+        else f"the station closed the connection after {waited:.1f} s, before CertLab began "
+        "sending the file"
     )
+    FirmwareDownload.objects.filter(pk=arrived, finished__isnull=True).update(
+        served=None, finished=now, error=error[:255]
+    )
+    logger.warning("Firmware %s to %s not served: %s", download.file_name, download.station, error)
+
+
+def _size_or_zero(firmware: FirmwareVersion) -> int:
+    try:
+        return firmware.file.size
+    except OSError:  # the file is gone from storage: the view answers so
+        return 0
 
 
 def firmware_download_finish(

@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from certlab.downloads import uploaded_file_response
 from stations import selectors as catalogue
-from stations.models import FirmwareVersion, Station
-from transfers import selectors, services
+from stations.models import Station
+from transfers import arrivals, selectors, services
 from transfers.models import FirmwareDownload, Protocol
 
 logger = logging.getLogger("transfers")
@@ -40,23 +40,14 @@ CHUNK_BYTES = 256 * 1024
 def firmware_file(request: HttpRequest, token: str, filename: str) -> HttpResponse:
     remote = request.META.get("REMOTE_ADDR")
     try:
-        station_id, firmware_id = services.firmware_token_read(token)
+        station, firmware = services.firmware_link_resolve(token, filename)
     except services.FirmwareLinkError as error:
-        logger.warning("Firmware link refused for %s: %s", remote, error)
+        if error.missing:
+            logger.warning("Firmware link for a missing file refused for %s: %s", remote, filename)
+        else:
+            logger.warning("Firmware link refused for %s: %s", remote, error)
         refuse = HttpResponseForbidden if error.expired else HttpResponseNotFound
         return refuse(f"{error}\n", content_type="text/plain; charset=utf-8")
-    station = Station.objects.filter(pk=station_id).first()
-    firmware = FirmwareVersion.objects.filter(pk=firmware_id).first()
-    if (
-        station is None
-        or firmware is None
-        or not firmware.file
-        or filename != services.firmware_file_name(firmware)
-    ):
-        logger.warning("Firmware link for a missing file refused for %s: %s", remote, filename)
-        return HttpResponseNotFound(
-            "No such firmware file for this link.\n", content_type="text/plain; charset=utf-8"
-        )
     try:
         handle = firmware.file.open("rb")
     except OSError:
@@ -74,7 +65,11 @@ def firmware_file(request: HttpRequest, token: str, filename: str) -> HttpRespon
         handle.close()
         return HttpResponse(content_type="application/octet-stream", headers=headers)
     download = services.firmware_download_start(
-        station=station, firmware=firmware, protocol=Protocol.HTTP, remote_address=remote
+        station=station,
+        firmware=firmware,
+        protocol=Protocol.HTTP,
+        remote_address=remote,
+        arrived=getattr(request, "scope", {}).get(arrivals.SCOPE_KEY),
     )
     stream = _RecordedStream(handle, download)
     # Under ASGI a synchronous iterator would be read whole into memory before sending.

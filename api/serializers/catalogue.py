@@ -177,6 +177,7 @@ class FirmwareDownloadSerializer(serializers.ModelSerializer):
             "file_name",
             "file_size",
             "started",
+            "served",
             "finished",
             "bytes_sent",
             "complete",

@@ -204,7 +204,7 @@ async def _lab_did_not_serve(ctx: StepContext, since: datetime, failed: Frame) -
     slow FTP server) is CertLab's lateness, whatever the station's own timeout. A station that
     had every byte (a complete download finished before its DownloadFailed) failed by itself,
     and so did one that never asked: no fetch on record, even after a while (a request still
-    queued in CertLab's server is recorded when it is served at last)."""
+    queued in CertLab's server is on record from its arrival: transfers.arrivals)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.params.status_window
     downloads = await ctx.files.firmware_downloads(since)
@@ -215,11 +215,16 @@ async def _lab_did_not_serve(ctx: StepContext, since: datetime, failed: Frame) -
         return False
     ctx.attach("firmware_downloads", downloads)
     late = [d for d in downloads if d.get("complete")]
-    what = (
-        f"it got the whole file out only at {_clock(late[0]['finished'])}"
-        if late and late[0].get("finished")
-        else f"{len(downloads)} fetch(es) started, none served whole"
-    )
+    # Recorded as it reached CertLab's server, never served: it waited in CertLab's queue.
+    queued = [d for d in downloads if "served" in d and not d["served"]]
+    if late and late[0].get("finished"):
+        what = f"it got the whole file out only at {_clock(late[0]['finished'])}"
+    elif queued:
+        why = queued[0].get("error") or "still waiting in CertLab's server"
+        received = _clock(queued[0]["started"])
+        what = f"it received the request at {received} and never sent the file: {why}"
+    else:
+        what = f"{len(downloads)} fetch(es) started, none served whole"
     ctx.lab_side(
         "12.b",
         f"the station reported DownloadFailed at {failed.timestamp:%H:%M:%S} UTC, and CertLab's "

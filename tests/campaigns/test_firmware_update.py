@@ -73,6 +73,8 @@ async def test_firmware_update_passes_on_the_compliant_simulator(lab):
     ]  # fmt: skip
     downloads = ctx.attachments["firmware_downloads"]
     assert downloads and downloads[0]["complete"] and downloads[0]["bytes"] > 0
+    # The request was on record as it arrived, and that record is the one served (no twin).
+    assert all(d["served"] for d in downloads)
     assert "/files/firmware/…/" in ctx.results[0].detail  # the signed token stays out of texts
 
 
@@ -193,6 +195,12 @@ async def test_download_failed_with_no_fetch_on_record_fails(scripted, make_ctx)
         # CertLab's server started the fetch but had not got the file out (its queue, its load)
         ({**DOWNLOAD, "complete": False, "bytes": 0, "finished": None},
          "1 fetch(es) started, none served whole"),
+        # ... or had it waiting in its queue, never sent, when the station gave up
+        ({**DOWNLOAD, "complete": False, "bytes": 0, "served": None,
+          "error": "the station closed the connection after 9.8 s, before CertLab began "
+                   "sending the file"},
+         "it received the request at 00:00:00 UTC and never sent the file: the station "
+         "closed the connection after 9.8 s, before CertLab began sending the file"),
         # ... or got it out only after the station had given up
         ({**DOWNLOAD, "finished": "2999-01-01T12:00:05+00:00"},
          "it got the whole file out only at 12:00:05 UTC"),
