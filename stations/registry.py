@@ -6,9 +6,11 @@ bus looks the station up here first and fails fast when it is not connected.
 
 A registration is only as alive as the process holding it: each ASGI process that holds
 stations keeps a key ``certlab:holders:<its channel prefix>`` with a short TTL, refreshed every
-``REFRESH_EVERY`` s, and re-writes its stations' fields should they be gone (Redis restarted
-without its data). A station whose holder's key has expired (the process was killed) reads as
-offline within ``HOLDER_TTL`` s, and its stale field is removed on the way.
+``REFRESH_EVERY`` s (its value counts the refreshes: the process's beat, which tells a busy
+process from a dead one before the TTL does), and re-writes its stations' fields should they
+be gone (Redis restarted without its data). A station whose holder's key has expired (the
+process was killed) reads as offline within ``HOLDER_TTL`` s, and its stale field is removed on
+the way.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ return channel
 # KEYS[1] the registry hash, KEYS[2] this process's holder key; ARGV: ttl, then id/channel pairs
 # written back where missing (Redis lost its data); a newer connection elsewhere keeps its own.
 _REFRESH = """
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
 for i = 2, #ARGV, 2 do
   redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
 end
@@ -109,10 +112,11 @@ async def claim(charge_point_id: str, channel: str) -> str | None:
     """Record that ``channel`` holds the station; return the channel that held it before."""
     _held[charge_point_id] = channel
     async with _client().pipeline(transaction=True) as pipe:
-        pipe.set(holder_key(channel), "1", ex=HOLDER_TTL)
+        pipe.incr(holder_key(channel))
+        pipe.expire(holder_key(channel), HOLDER_TTL)
         pipe.hget(ONLINE_KEY, charge_point_id)
         pipe.hset(ONLINE_KEY, charge_point_id, channel)
-        _, previous, _ = await pipe.execute()
+        _, _, previous, _ = await pipe.execute()
     _keep_alive()
     return previous
 
@@ -146,6 +150,12 @@ async def _refresh() -> None:
             raise
         except Exception as error:  # Redis away for a moment: the next round writes it all
             logger.warning("could not refresh %d station registrations: %s", len(held), error)
+
+
+async def holder_beat(channel: str) -> str | None:
+    """The beat of the process holding ``channel``: a count its refresh moves on every
+    ``REFRESH_EVERY`` s while its event loop runs; None once the process is gone."""
+    return await _client().get(holder_key(channel))
 
 
 async def channel_of(charge_point_id: str) -> str | None:
