@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 ENV = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"}
 LOGS = ROOT / "var" / "bench"
+PERFORMANCE = ROOT / "docs" / "PERFORMANCE.md"
 
 
 def use(*, database_url: str, redis_url: str) -> None:
@@ -154,3 +156,18 @@ def rss_kb(pid: int) -> int:
         check=True,
     ).stdout
     return sum(int(x) for x in out.split())
+
+
+def write_figures(name: str, heading: str, lines: list[str]) -> None:
+    """Put a bench's figures in docs/PERFORMANCE.md between its markers
+    (``<!-- NAME figures -->`` … ``<!-- /NAME figures -->``), replacing what a run wrote there
+    before; the first run adds them at the end under ``heading``."""
+    start, end = f"<!-- {name} figures -->", f"<!-- /{name} figures -->"
+    block = "\n".join([start, *lines, end])
+    text = PERFORMANCE.read_text()
+    if start in text:
+        pattern = re.escape(start) + ".*?" + re.escape(end)
+        text = re.sub(pattern, lambda _: block, text, flags=re.S)  # the block is not a pattern
+    else:
+        text += f"\n## {heading}\n\n{block}\n"
+    PERFORMANCE.write_text(text)

@@ -16,7 +16,6 @@ import collections
 import json
 import os
 import random
-import re
 import sys
 import time
 
@@ -25,8 +24,6 @@ import websockets
 from bench import common
 
 BATCH = 20
-DOC = common.ROOT / "docs" / "PERFORMANCE.md"
-MARKERS = ("<!-- fuzz figures -->", "<!-- /fuzz figures -->")
 
 
 async def _station(url: str, fuzzer, quota: int, stats: dict, cap: int) -> None:
@@ -108,7 +105,6 @@ def _rows(stations, expected: int, timeout: float = 120) -> int:
 def write_doc(result: dict) -> None:
     kinds = result["kinds"]
     lines = [
-        MARKERS[0],
         f"Fuzz run of {result['date']} (`python -m bench.fuzz --frames {result['asked']} "
         f"--stations {result['stations']} --seed {result['seed']}`):",
         "",
@@ -125,17 +121,8 @@ def write_doc(result: dict) -> None:
         f"| Tracebacks in daphne's log | 0 | {result['tracebacks']} "
         f"{'✔' if not result['tracebacks'] else '✘'} |",
         f"| Connections lost | 0 | {result['lost']} {'✔' if not result['lost'] else '✘'} |",
-        MARKERS[1],
     ]
-    text = DOC.read_text()
-    block = "\n".join(lines)
-    if MARKERS[0] in text:
-        text = re.sub(
-            re.escape(MARKERS[0]) + ".*?" + re.escape(MARKERS[1]), block, text, flags=re.S
-        )
-    else:
-        text += f"\n## Fuzzing the endpoint\n\n{block}\n"
-    DOC.write_text(text)
+    common.write_figures("fuzz", "Fuzzing the endpoint", lines)
 
 
 def main() -> None:

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
 import sys
 import threading
@@ -40,8 +39,6 @@ DATABASE_URL = os.environ.get(
     "SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/certlab_soak_bench"
 )
 REDIS_URL = os.environ.get("SOAK_REDIS_URL", "redis://127.0.0.1:6379/12")
-DOC = common.ROOT / "docs" / "PERFORMANCE.md"
-MARKERS = ("<!-- soak figures -->", "<!-- /soak figures -->")
 SAMPLE_EVERY = 30.0
 
 
@@ -259,7 +256,6 @@ def write_doc(result: dict, command: str) -> None:
     rates = result["rates"]
     soak, boot = result["answer_ms_soak"], result["answer_ms_boot_and_warmup"]
     lines = [
-        MARKERS[0],
         f"Soak of {result['date']} (`{command}`), 1-minute load average {result['load'][0]} "
         f"after the warm-up and {result['load'][3]} at the end (the machine is shared with other "
         f"engineers' test runs):",
@@ -286,16 +282,8 @@ def write_doc(result: dict, command: str) -> None:
         f"{soak['p50']} / {soak['p99']} / {soak['max']} ms; while the fleet booted and warmed "
         f"up {boot['p50']} / {boot['p99']} / {boot['max']} ms |",
         f"| Tracebacks in the processes' logs | 0 | {sum(result['tracebacks'].values())} |",
-        MARKERS[1],
     ]
-    text = DOC.read_text()
-    block = "\n".join(lines)
-    if MARKERS[0] in text:
-        pattern = re.escape(MARKERS[0]) + ".*?" + re.escape(MARKERS[1])
-        text = re.sub(pattern, lambda _: block, text, flags=re.S)
-    else:
-        text += f"\n## Soak (issue 12)\n\n{block}\n"
-    DOC.write_text(text)
+    common.write_figures("soak", "Soak (issue 12)", lines)
 
 
 def main() -> int:
