@@ -2,7 +2,9 @@
 
 Any change (status, progress, check, prompt, verdict) is announced on the attempt's group; the
 socket then sends the freshly rendered panel, the same partial the page renders, so the live view
-and a reload never differ. Permission is checked on connect and again on every event.
+and a reload never differ. Permission is checked on connect and again on every event, and when
+QA take the campaign back from its vendor (``campaign.withdrawn``): a vendor's socket closes then,
+not at the attempt's next change.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from campaigns.events import AttemptEvent, RunAllEvent, attempt_group, run_all_group
+from campaigns.events import (
+    AttemptEvent,
+    RunAllEvent,
+    WithdrawnEvent,
+    attempt_group,
+    run_all_group,
+)
 from campaigns.presentation import attempt_context
 from campaigns.run_all import run_all_current, run_all_progress
 from campaigns.selectors import attempts_for, campaigns_for
@@ -45,6 +53,15 @@ class AttemptConsumer(AsyncWebsocketConsumer):
             return
         await self.send(text_data=json.dumps({"what": event.get("what"), "html": html}))
 
+    async def campaign_withdrawn(self, event: WithdrawnEvent) -> None:
+        if not await self._may_watch():
+            await self.close()
+
+    @database_sync_to_async
+    def _may_watch(self) -> bool:
+        user = self.scope.get("user")
+        return user is not None and attempts_for(user=user).filter(pk=self.attempt_pk).exists()
+
     @database_sync_to_async
     def _render(self) -> str | None:
         user = self.scope.get("user")
@@ -71,6 +88,7 @@ class RunAllConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.campaign_pk = self.scope["url_route"]["kwargs"]["pk"]
         self.following: str | None = None
+        self.withdrawn = False
         rendered = await self._render()
         if rendered is None:
             await self.close()
@@ -89,6 +107,17 @@ class RunAllConsumer(AsyncWebsocketConsumer):
 
     async def attempt_changed(self, event: AttemptEvent) -> None:
         await self._send(await self._render(), event.get("what", ""))
+
+    async def campaign_withdrawn(self, event: WithdrawnEvent) -> None:
+        # Heard on the campaign's group and on the followed attempt's: close once.
+        if not self.withdrawn and not await self._may_watch():
+            self.withdrawn = True
+            await self.close()
+
+    @database_sync_to_async
+    def _may_watch(self) -> bool:
+        user = self.scope.get("user")
+        return user is not None and campaigns_for(user=user).filter(pk=self.campaign_pk).exists()
 
     async def _send(self, rendered: tuple[str, int | None] | None, what: str) -> None:
         while True:

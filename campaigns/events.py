@@ -24,13 +24,25 @@ class RunAllEvent(TypedDict):
 class CampaignEvent(TypedDict):
     type: Literal["campaign.changed"]
     campaign_id: int
-    what: Literal["run_all", "status", "shared"]
+    what: Literal["created", "started", "run_all", "status", "shared"]
+
+
+class WithdrawnEvent(TypedDict):
+    type: Literal["campaign.withdrawn"]
+    campaign_id: int
+    manufacturer_id: int
 
 
 # Who follows every campaign of the lab (the home page): it hears what changes a prompt, an
 # attempt's state or a campaign's progress, never the checks and notes a step streams.
 LAB_GROUP = "lab-campaigns"
 LAB_WHATS = {"status", "prompt", "verdict"}
+
+
+def vendor_group(manufacturer_id: int) -> str:
+    """Who follows the lab as one manufacturer's vendor (its home pages): told when a campaign
+    leaves its sight, which the lab's groups cannot tell it (its selectors no longer find it)."""
+    return f"vendor-{manufacturer_id}"
 
 
 def attempt_group(attempt_id: int) -> str:
@@ -83,8 +95,9 @@ run_all_changed_sync = async_to_sync(run_all_changed)
 
 
 async def campaign_changed(campaign_id: int, what: str) -> None:
-    """The campaign's place in the lab changed (its run-all moved on; "status": completed,
-    reopened, signed off; "shared" with its vendor): the home page's followers hear it."""
+    """The campaign's place in the lab changed ("created"; "started": its first step; its run-all
+    moved on; "status": completed, reopened, signed off; "shared" with its vendor): the home
+    page's followers hear it."""
     event: CampaignEvent = {"type": "campaign.changed", "campaign_id": campaign_id, "what": what}
     try:
         await channel_layer().group_send(LAB_GROUP, event)
@@ -95,3 +108,28 @@ async def campaign_changed(campaign_id: int, what: str) -> None:
 
 
 campaign_changed_sync = async_to_sync(campaign_changed)
+
+
+async def campaign_withdrawn(
+    campaign_id: int, *, manufacturer_id: int, attempt_ids: list[int]
+) -> None:
+    """The campaign left its vendor's sight (QA took it back). Its vendor's home pages hear it on
+    the vendor's group; the campaign's and its attempts' live pages hear it on theirs, and
+    check again whether their user may still watch."""
+    event: WithdrawnEvent = {"type": "campaign.withdrawn", "campaign_id": campaign_id,
+                             "manufacturer_id": manufacturer_id}  # fmt: skip
+    layer = channel_layer()
+    try:
+        await layer.group_send(vendor_group(manufacturer_id), event)
+        await layer.group_send(run_all_group(campaign_id), event)
+        for attempt_id in attempt_ids:
+            await layer.group_send(attempt_group(attempt_id), event)
+    except Exception:  # a live view is a convenience (each re-checks on its next event)
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "could not announce campaign %s taken back", campaign_id
+        )
+
+
+campaign_withdrawn_sync = async_to_sync(campaign_withdrawn)

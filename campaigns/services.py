@@ -74,6 +74,8 @@ def campaign_create(
         _planned(campaign, function, needs.step_lacks(capabilities, function.number))
         for function in catalogue.functions.all()
     )
+    pk = campaign.pk  # the home page's tiles count it
+    transaction.on_commit(lambda: campaign_changed_sync(pk, "created"))
     return campaign
 
 
@@ -186,6 +188,8 @@ def attempt_start(*, plan_item: PlanItem, user: User) -> Attempt:
                     campaign.status,
                     campaign.started,
                 )
+                pk = campaign.pk  # the home page's tiles count it running
+                transaction.on_commit(lambda: campaign_changed_sync(pk, "started"))
             transaction.on_commit(lambda: run_attempt.delay(attempt.pk))
     except IntegrityError:
         raise StationBusy(

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns import audit
-from campaigns.events import campaign_changed_sync
-from campaigns.models import Campaign
+from campaigns.events import campaign_changed_sync, campaign_withdrawn_sync
+from campaigns.models import Attempt, Campaign
 
 
 @transaction.atomic
@@ -47,6 +47,16 @@ def campaign_unshare(*, campaign: Campaign, user: User) -> None:
     campaign.shared_by = None
     campaign.save(update_fields=["shared_with_vendor", "shared_by"])
     sharing_record(campaign=campaign, user=user, was_shared=True)
+    # Its vendor's open pages drop it: the home page's sections, the campaign's live panels.
+    pk, manufacturer_id = campaign.pk, campaign.station.charger_model.manufacturer_id
+    attempt_ids = list(
+        Attempt.objects.filter(plan_item__campaign=campaign).values_list("pk", flat=True)
+    )
+    transaction.on_commit(
+        lambda: campaign_withdrawn_sync(
+            pk, manufacturer_id=manufacturer_id, attempt_ids=attempt_ids
+        )
+    )
 
 
 def sharing_record(*, campaign: Campaign, user: User, was_shared: bool, reason: str = "") -> None:

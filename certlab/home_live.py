@@ -6,8 +6,11 @@ the user's own selectors, so the live page and a reload never differ and nothing
 vendor may not see travels on the socket.
 
 Even "something changed" is told only about objects the user may see: every event names its
-attempt, campaign or station, and the consumer forwards it only when the user's selectors
-(attempts_for, campaigns_for, stations_for) find it. Events are gathered for ``DEBOUNCE`` seconds
+attempt, campaign, station or (the catalogue's) manufacturers, and the consumer forwards it only
+when the user's selectors (attempts_for, campaigns_for, stations_for, manufacturers_for) find it.
+A campaign QA take back from its vendor is no longer found by the vendor's selectors: that is
+told on the vendor's own group (campaigns.events.vendor_group), naming its manufacturer, so its
+home pages fetch their sections again, without it. Events are gathered for ``DEBOUNCE`` seconds
 and checked in one database trip, the user and their session read afresh: a burst (a run-all
 moving on, many stations reconnecting) becomes one message per section.
 """
@@ -22,11 +25,17 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 
-from campaigns.events import LAB_GROUP, AttemptEvent, CampaignEvent
+from campaigns.events import (
+    LAB_GROUP,
+    AttemptEvent,
+    CampaignEvent,
+    WithdrawnEvent,
+    vendor_group,
+)
 from campaigns.selectors import attempts_for, campaigns_for
 from certlab.home import SECTIONS
-from stations.events import CONNECTIONS_GROUP, ConnectionEvent
-from stations.selectors import stations_for
+from stations.events import CATALOGUE_GROUP, CONNECTIONS_GROUP, CatalogueEvent, ConnectionEvent
+from stations.selectors import manufacturers_for, stations_for
 
 DEBOUNCE = 0.5  # s: events within it become one message
 
@@ -35,24 +44,33 @@ ATTEMPT_SECTIONS = {
     "status": ("prompts", "campaigns", "stations"),  # an attempt ending closes its prompt
     "verdict": ("campaigns",),
 }
-CAMPAIGN_SECTIONS = {
+CAMPAIGN_SECTIONS = {  # the catalogue's tiles count campaigns and those running
+    "created": ("catalogue",),
+    "started": ("campaigns", "catalogue"),
     "run_all": ("campaigns",),
-    "status": ("campaigns", "sign_offs"),
+    "status": ("campaigns", "sign_offs", "catalogue"),
     "shared": SECTIONS,  # its vendor now sees its prompts, progress, running step too
 }
+CATALOGUE_SECTIONS = {
+    "added": ("catalogue",),
+    "moved": SECTIONS,  # a model or station changed hands: its campaigns and prompts with it
+}
 
-Ref = tuple[str, int]  # ("attempt" | "campaign" | "station", its id)
+Ref = tuple[str, int]  # ("attempt" | "campaign" | "station" | "manufacturer", its id)
 
 
 class HomeConsumer(AsyncWebsocketConsumer):
-    groups_joined = (LAB_GROUP, CONNECTIONS_GROUP)
-
     async def connect(self) -> None:
         self.pending: dict[str, set[Ref]] = {}
         self.flushing: asyncio.Task | None = None
+        self.groups_joined: list[str] = []
         if await database_sync_to_async(self._visible)(set()) is None:
             await self.close()
             return
+        self.groups_joined = [LAB_GROUP, CONNECTIONS_GROUP, CATALOGUE_GROUP]
+        user = self.scope["user"]
+        if user.is_vendor and user.manufacturer_id:
+            self.groups_joined.append(vendor_group(user.manufacturer_id))
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -72,12 +90,21 @@ class HomeConsumer(AsyncWebsocketConsumer):
     async def campaign_changed(self, event: CampaignEvent) -> None:
         self._note(CAMPAIGN_SECTIONS.get(event["what"], ()), ("campaign", event["campaign_id"]))
 
+    async def campaign_withdrawn(self, event: WithdrawnEvent) -> None:
+        # Not the campaign (the vendor's selectors no longer find it): its manufacturer, still
+        # the user's when read afresh. Every section may have shown some of it.
+        self._note(SECTIONS, ("manufacturer", event["manufacturer_id"]))
+
     async def station_connection(self, event: ConnectionEvent) -> None:
         self._note(("stations",), ("station", event["station_id"]))
 
-    def _note(self, sections: tuple[str, ...], ref: Ref) -> None:
+    async def catalogue_changed(self, event: CatalogueEvent) -> None:
+        sections = CATALOGUE_SECTIONS.get(event["what"], ())
+        self._note(sections, *(("manufacturer", pk) for pk in event["manufacturer_ids"]))
+
+    def _note(self, sections: tuple[str, ...], *refs: Ref) -> None:
         for section in sections:
-            self.pending.setdefault(section, set()).add(ref)
+            self.pending.setdefault(section, set()).update(refs)
         if sections and self.flushing is None:
             self.flushing = asyncio.create_task(self._flush_later())
 
@@ -108,7 +135,8 @@ class HomeConsumer(AsyncWebsocketConsumer):
             return None
         visible: set[Ref] = set()
         for kind, queryset in (("attempt", attempts_for), ("campaign", campaigns_for),
-                               ("station", stations_for)):  # fmt: skip
+                               ("station", stations_for),
+                               ("manufacturer", manufacturers_for)):  # fmt: skip
             ids = [pk for k, pk in refs if k == kind]
             if ids:
                 found = queryset(user=user).filter(pk__in=ids).values_list("pk", flat=True)

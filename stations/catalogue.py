@@ -11,6 +11,7 @@ from django.db.models import Model, QuerySet
 
 from stations import forms as station_forms
 from stations import selectors
+from stations.events import catalogue_changed_sync
 from stations.models import ChargerModel, FirmwareVersion, Manufacturer, Station
 from stations.signals import expected_firmware_changed
 
@@ -116,19 +117,45 @@ def limit_choices(form: forms.ModelForm, *, user) -> None:
 @transaction.atomic
 def save_form(form: forms.ModelForm, *, user) -> Model:
     """Save a valid catalogue form (the pages and the API alike). A station whose expected
-    firmware changes says so (stations.signals) in the same transaction."""
+    firmware changes says so (stations.signals) in the same transaction; an object added, or
+    moved to another manufacturer, is announced once committed (the home page's tiles)."""
     before = None
-    if isinstance(form.instance, Station) and form.instance.pk:
-        before = Station.objects.select_related("expected_firmware").get(pk=form.instance.pk)
+    if form.instance.pk:  # the form's instance holds the new values already: read the old
+        before = type(form.instance).objects.get(pk=form.instance.pk)
     if isinstance(form.instance, FirmwareVersion) and "file" in form.changed_data:
-        return _save_firmware(form, user=user)
-    obj = form.save()
-    if before is not None and before.expected_firmware_id != obj.expected_firmware_id:
+        obj = _save_firmware(form, user=user)
+    else:
+        obj = form.save()
+    if (
+        before is not None
+        and isinstance(obj, Station)
+        and (before.expected_firmware_id != obj.expected_firmware_id)
+    ):
         expected_firmware_changed.send(
             sender=Station, station=obj, before=before.expected_firmware,
             after=obj.expected_firmware, user=user, via="in the catalogue",
         )  # fmt: skip
+    if before is None:
+        catalogue_announce(manufacturer_ids=[owner(obj)], what="added")
+    elif (was := owner(before)) != (now := owner(obj)):
+        catalogue_announce(manufacturer_ids=[was, now], what="moved")
     return obj
+
+
+def owner(obj: Model) -> int:
+    """The manufacturer whose vendor sees the object (the scope of stations.selectors)."""
+    if isinstance(obj, Manufacturer):
+        return obj.pk
+    if isinstance(obj, ChargerModel):
+        return obj.manufacturer_id
+    return ChargerModel.objects.values_list("manufacturer_id", flat=True).get(
+        pk=obj.charger_model_id
+    )
+
+
+def catalogue_announce(*, manufacturer_ids: list[int], what: str) -> None:
+    """Tell the home pages once the transaction is committed (a rollback announces nothing)."""
+    transaction.on_commit(lambda: catalogue_changed_sync(manufacturer_ids, what))
 
 
 def _save_firmware(form: forms.ModelForm, *, user) -> FirmwareVersion:

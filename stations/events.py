@@ -1,17 +1,21 @@
-"""The one place that tells the channel layer a station connected or went away, for whoever
-follows the lab's stations (the home page); it names the station only, watchers decide for
-themselves whether their user may see it."""
+"""The one place that tells the channel layer a station connected or went away, or that the
+catalogue grew or moved, for whoever follows the lab's stations (the home page); it names the
+station or the manufacturers concerned only, watchers decide for themselves whether their user
+may see them."""
 
 from __future__ import annotations
 
 import logging
 from typing import Literal, TypedDict
 
+from asgiref.sync import async_to_sync
+
 from stations.bus import channel_layer
 
 logger = logging.getLogger(__name__)
 
 CONNECTIONS_GROUP = "lab-station-connections"
+CATALOGUE_GROUP = "lab-catalogue"
 
 
 class ConnectionEvent(TypedDict):
@@ -27,3 +31,24 @@ async def connection_changed(station_id: int, *, online: bool) -> None:
         await channel_layer().group_send(CONNECTIONS_GROUP, event)
     except Exception:  # a live view is a convenience; the connection record is in the database
         logger.warning("could not announce station %s connection change", station_id)
+
+
+class CatalogueEvent(TypedDict):
+    type: Literal["catalogue.changed"]
+    manufacturer_ids: list[int]
+    # "added": a manufacturer, model, firmware version or station is new; "moved": one now
+    # belongs to another manufacturer (its stations and campaigns went with it).
+    what: Literal["added", "moved"]
+
+
+async def catalogue_changed(manufacturer_ids: list[int], what: str) -> None:
+    """The catalogue changed for these manufacturers' vendors (and QA, who see them all)."""
+    event: CatalogueEvent = {"type": "catalogue.changed", "manufacturer_ids": manufacturer_ids,
+                             "what": what}  # fmt: skip
+    try:
+        await channel_layer().group_send(CATALOGUE_GROUP, event)
+    except Exception:  # a live view is a convenience; the catalogue is in the database
+        logger.warning("could not announce a catalogue change of %s", manufacturer_ids)
+
+
+catalogue_changed_sync = async_to_sync(catalogue_changed)

@@ -188,6 +188,9 @@ def pending_station_adopt(*, pending: PendingStation, charger_model: ChargerMode
         )
         pending.delete()
         _disconnect_after_commit(station.charge_point_id, "adopted by the lab: reconnect")
+        from stations.catalogue import catalogue_announce  # as the bus: importable early
+
+        catalogue_announce(manufacturer_ids=[charger_model.manufacturer_id], what="added")
     return station
 
 

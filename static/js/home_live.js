@@ -10,7 +10,8 @@
   var state = {};  // section name: "busy" while fetching, "again" when it changed meanwhile
 
   function refresh(name) {
-    var section = grid.querySelector('[data-home-section="' + name + '"]');
+    // The catalogue's tiles sit below the grid: look for a section on the whole page.
+    var section = document.querySelector('[data-home-section="' + name + '"]');
     if (!section) { return; }
     if (state[name]) { state[name] = "again"; return; }
     state[name] = "busy";

@@ -384,8 +384,8 @@ async def test_a_vendor_cannot_watch_or_wait_on_another_vendors_station_or_attem
 async def test_the_home_socket_tells_a_vendor_nothing_of_another_vendors_objects(
     settings, tmp_path
 ):
-    from campaigns.events import attempt_changed, campaign_changed
-    from stations.events import connection_changed
+    from campaigns.events import attempt_changed, campaign_changed, campaign_withdrawn
+    from stations.events import catalogue_changed, connection_changed
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -400,8 +400,13 @@ async def test_the_home_socket_tells_a_vendor_nothing_of_another_vendors_objects
         await comm.receive_json_from(timeout=5)  # every section, fetched through its view
         for what in ("prompt", "status", "verdict"):
             await attempt_changed(other.attempt.pk, what)
-        for what in ("run_all", "status"):
+        for what in ("created", "started", "run_all", "status", "shared"):
             await campaign_changed(other.campaign.pk, what)
+        other_maker = other.station.charger_model.manufacturer_id
+        await campaign_withdrawn(other.campaign.pk, manufacturer_id=other_maker,
+                                 attempt_ids=[other.attempt.pk])  # fmt: skip
+        for what in ("added", "moved"):
+            await catalogue_changed([other_maker], what)
         await connection_changed(other.station.pk, online=True)
         assert await comm.receive_nothing(timeout=1.5), route
         await connection_changed(own.station.pk, online=True)  # its own: heard
