@@ -74,6 +74,11 @@ class _Wait(AsyncHttpConsumer):
             await self._json(refused.status, {"detail": refused.detail}, extra)
             return
         moment = await self.wait(pk, user, after_prompt=after, timeout=timeout)
+        # Looked at again: a campaign QA took back from the vendor while it waited (unshared)
+        # is no longer theirs to hear about.
+        if not await _visible(self.visible(user), pk):
+            await self._json(404, {"detail": "Not found."})
+            return
         await self._json(200, await _body(moment, user))
 
     async def _user(self):

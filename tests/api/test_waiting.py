@@ -23,6 +23,22 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+async def test_a_wait_of_a_vendor_whose_campaign_is_taken_back_meanwhile_ends_in_a_404():
+    from campaigns.vendor import campaign_unshare
+
+    world, attempt, _get = await _setup()
+    _record, vendor_token = await sync_to_async(token_create)(user=world.vendor, name="vendor")
+    url = f"/api/v1/attempts/{attempt.pk}/next/?timeout=50"
+    waiting = asyncio.create_task(get(url, vendor_token))
+    await asyncio.sleep(0.5)
+    assert not waiting.done(), "the vendor's own shared campaign: it waits"
+    await sync_to_async(campaign_unshare)(campaign=world.campaign, user=world.campaign.owner)
+    await _open_prompt(attempt)  # what the vendor must no longer hear about
+    response = await asyncio.wait_for(waiting, 20)
+    assert response.status_code == 404, response.body
+    assert b"plug" not in response.body.lower()
+
+
 async def _setup():
     qa = await sync_to_async(UserFactory)(username="qa-wait")
     world = await sync_to_async(build_world)(qa, "Waiting")
