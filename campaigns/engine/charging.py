@@ -3,8 +3,9 @@ find CertLab's transaction id, stop it, and leave the connector idle again.
 
 A real station starts only once the cable is in (OCPP-NOTES), so a start waits for the station
 to either start or show Preparing, and only then asks for the cable. A station that shows
-neither (Preparing hidden by MinimumStatusDuration) is given a short while only: the remote
-start lapses after the station's ConnectionTimeOut, so the cable prompt must come well inside it.
+neither (Preparing hidden by MinimumStatusDuration) is given a short while only (the lab
+parameter ``cable_prompt_wait``, 2 s by default): the remote start lapses after the station's
+ConnectionTimeOut, so the cable prompt must come well inside it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from campaigns.engine.prompts import SimulatorAction
 from campaigns.engine.replies import CallReply
 
 GRACE = 0.5  # s a station that shows Preparing gets to start before the cable prompt
-SHOW_WAIT = 2.0  # s at most for a start or a Preparing before the cable prompt (see above)
 
 
 @dataclass
@@ -101,8 +101,8 @@ async def await_start(ctx: StepContext, session: Session, needed_by: tuple[str, 
             "meterStart" in payload or payload.get("status") == "Preparing"
         )
 
-    await ctx.expect(None, started_or_waiting, within=min(ctx.params.status_window, SHOW_WAIT),
-                     since=session.since)  # fmt: skip
+    wait = min(ctx.params.status_window, ctx.params.cable_prompt_wait)
+    await ctx.expect(None, started_or_waiting, within=wait, since=session.since)
     # A station already plugged in may show Preparing just before it starts: a moment's grace.
     start = await ctx.expect(
         "StartTransaction", {"connectorId": connector}, within=GRACE, since=session.since

@@ -36,6 +36,14 @@ class LabParameters:
     # s of silence in a long wait after which CertLab asks the connected station a harmless
     # question (GetConfiguration HeartbeatInterval); unanswered, the step ends. 0: never ask.
     silence_limit: int = 120
+    # s after which CertLab's answer to a station's call is its own trouble (its database, its
+    # load): what the station did after that call is not held against it (engine/outages).
+    # CertLab answers in milliseconds (p99 under 0.1 s with 8 stations, docs/PERFORMANCE.md); a
+    # station may give up after a few seconds (the simulator in fast mode after 5).
+    late_answer: int = 2
+    # s at most for a start or a Preparing after a remote start before the cable prompt; a
+    # station that hides Preparing lets the start lapse after ConnectionTimeOut (engine/charging).
+    cable_prompt_wait: int = 2
     answer_prompts_on_simulator: bool = False  # fast mode: the simulator does the manual part
     rehearsal: bool = False  # fast mode: a rehearsal, never a certification
 
@@ -112,6 +120,10 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "silence_limit": ParameterSpec(
         "Silence before asking whether the station answers (0: never)", "s", 0, 3600
     ),
+    "cable_prompt_wait": ParameterSpec(
+        "Time for a start or Preparing before the cable prompt", "s", 0, 30
+    ),
+    "late_answer": ParameterSpec("CertLab answering this late is lab-side trouble", "s", 1, 30),
     "prompt_timeout": ParameterSpec("Time to answer a prompt", "s", 10, 3600, OPERATOR),
     "answer_prompts_on_simulator": ParameterSpec(
         "On the built-in simulator, the simulator does the manual parts", group=OPERATOR

@@ -132,9 +132,9 @@ async def _given_back(
 ) -> tuple[T, float]:
     """``result`` of the window's wait, or of waiting on while CertLab gives back the time it
     kept the station waiting on its answers meanwhile (issue 13: the firmware window is the
-    station's; answers each under the 2 s "late" mark still add up under load, and the station's
-    statuses, its boot and the StatusNotifications before Installed each wait for CertLab's
-    answer). At most one more window; returns the result and the seconds given back."""
+    station's; answers each under the ``late_answer`` mark still add up under load, and the
+    station's statuses, its boot and the StatusNotifications before Installed each wait for
+    CertLab's answer). At most one more window; returns the result and the seconds given back."""
     timeout = ctx.params.firmware_timeout
     given = 0.0
     while not done(result) and given < timeout:

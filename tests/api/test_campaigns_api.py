@@ -218,6 +218,22 @@ def test_a_campaigns_lab_parameters_and_strict_mode_are_the_forms(qa_api, ours):
     assert too_long.status_code == 400 and "heartbeat_interval" in too_long.json()
 
 
+def test_how_late_certlab_may_answer_and_the_cable_prompt_wait_are_api_parameters(qa_api, ours):
+    response = qa_api.post(
+        "/api/v1/campaigns/",
+        {"station": ours.station.pk, "late_answer": 4, "cable_prompt_wait": 0},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    parameters = response.json()["parameters"]
+    assert (parameters["late_answer"], parameters["cable_prompt_wait"]) == (4, 0)
+    for name, value in (("late_answer", 0), ("cable_prompt_wait", 31)):
+        refused = qa_api.post(
+            "/api/v1/campaigns/", {"station": ours.station.pk, name: value}, format="json"
+        )
+        assert refused.status_code == 400 and name in refused.json(), refused.json()
+
+
 def test_qa_end_a_long_wait_through_the_api_and_a_vendor_cannot(qa_api, vendor_api, ours):
     from campaigns.models import Attempt
 

@@ -138,6 +138,48 @@ def test_typed_parameters_override_the_rehearsal_defaults(qa_client):
     assert parameters["rehearsal"] is True
 
 
+def test_how_late_certlab_may_answer_and_the_wait_before_the_cable_prompt_are_set_on_the_form(
+    qa_client,
+):
+    station = StationFactory()
+    form = qa_client.get(reverse("campaigns:campaign_create")).content.decode()
+    assert "CertLab answering this late is lab-side trouble (s)" in form
+    assert "Time for a start or Preparing before the cable prompt (s)" in form
+    response = qa_client.post(
+        reverse("campaigns:campaign_create"),
+        {"station": station.pk, "late_answer": 5, "cable_prompt_wait": 0},
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert (campaign.parameters["late_answer"], campaign.parameters["cable_prompt_wait"]) == (5, 0)
+    html = qa_client.get(campaign.get_absolute_url()).content.decode()
+    assert (
+        "CertLab answering this late is lab-side trouble</th>"
+        '<td>5 s <span class="muted">(default 2 s)</span></td>'
+    ) in html
+    assert (
+        "Time for a start or Preparing before the cable prompt</th>"
+        '<td>0 s <span class="muted">(default 2 s)</span></td>'
+    ) in html
+
+
+def test_a_campaign_recorded_before_a_parameter_existed_shows_and_runs_with_its_default(
+    qa_client,
+):
+    from campaigns.engine.params import LabParameters
+
+    qa_client.post(reverse("campaigns:campaign_create"), {"station": StationFactory().pk})
+    campaign = Campaign.objects.get()
+    for name in ("late_answer", "cable_prompt_wait"):
+        del campaign.parameters[name]
+    campaign.save(update_fields=["parameters"])
+    used = LabParameters.from_dict(Campaign.objects.get().parameters)
+    assert (used.late_answer, used.cable_prompt_wait) == (2, 2)
+    html = qa_client.get(campaign.get_absolute_url()).content.decode()
+    assert "CertLab answering this late is lab-side trouble</th><td>2 s</td>" in html
+    assert "Time for a start or Preparing before the cable prompt</th><td>2 s</td>" in html
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -148,6 +190,10 @@ def test_typed_parameters_override_the_rehearsal_defaults(qa_client):
         ("connector_id", 3, "has 2 connector(s)"),
         ("answer_prompts_on_simulator", "maybe", "Select a valid choice"),
         ("valid_id_tag", "X" * 21, "at most 20 characters"),
+        ("late_answer", 0, "At least 1 s."),
+        ("late_answer", 31, "At most 30 s."),
+        ("cable_prompt_wait", -1, "At least 0 s."),
+        ("cable_prompt_wait", 31, "At most 30 s."),
     ],
 )
 def test_a_bad_parameter_is_refused_with_a_message(qa_client, field, value, message):

@@ -8,6 +8,8 @@ import asyncio
 import types
 from datetime import UTC, datetime
 
+import pytest
+
 from campaigns.engine.results import Outcome
 from campaigns.engine.runner import Ending, run_step
 from campaigns.engine.verdict import Proposed
@@ -105,10 +107,27 @@ async def test_a_criterion_failed_after_certlab_answered_late_is_not_observed(sc
     assert run.outcomes == {"c1": Outcome.PASSED, "c2": Outcome.NOT_OBSERVED}
     assert run.proposed == Proposed.INCOMPLETE
     assert "CertLab answered the station's BootNotification of" in run.result_text
-    assert "only after 2.5 s" in run.result_text
+    assert "only after 2.5 s (the lab counts 2 s or more as late)" in run.result_text
 
 
 async def test_a_failure_after_certlab_answered_in_time_stands(scripted, make_ctx):
     run = await run_step(_boot_then_fail(scripted, 0.05), make_ctx(), time_limit=20)
     assert run.outcomes == {"c1": Outcome.PASSED, "c2": Outcome.FAILED}
     assert run.proposed == Proposed.FAILED
+
+
+@pytest.mark.parametrize(
+    ("late_answer", "outcome", "proposed"),
+    [(1, Outcome.NOT_OBSERVED, Proposed.INCOMPLETE), (2, Outcome.FAILED, Proposed.FAILED)],
+)
+async def test_how_late_an_answer_is_lab_side_is_the_lab_parameter(
+    scripted, make_ctx, late_answer, outcome, proposed
+):
+    """An answer 1.5 s late is CertLab's trouble when QA count 1 s as late, not at 2 s."""
+    run = await run_step(
+        _boot_then_fail(scripted, 1.5), make_ctx(late_answer=late_answer), time_limit=20
+    )
+    assert run.outcomes == {"c1": Outcome.PASSED, "c2": outcome}
+    assert run.proposed == proposed
+    lab_side = "only after 1.5 s (the lab counts 1 s or more as late)" in run.result_text
+    assert lab_side is (late_answer == 1), run.result_text

@@ -327,3 +327,42 @@ async def test_the_cable_is_asked_for_inside_the_stations_connection_timeout_wit
     async with ctx:
         session = await charging.remote_start(ctx, 1, "CERTLAB-OK")
     assert session.transaction_id == 41
+
+
+@pytest.mark.parametrize(("cable_prompt_wait", "asked"), [(4, False), (0, True)])
+async def test_how_long_a_start_is_awaited_before_the_cable_prompt_is_the_lab_parameter(
+    cable_prompt_wait, asked
+):
+    """A station with the cable already in that starts 1.5 s after RemoteStartTransaction,
+    showing no Preparing first: given 4 s nobody is asked for the cable; given 0 s (and the
+    moment's grace) the operator is asked before the start comes, and the start still counts."""
+    from campaigns.engine import charging
+    from campaigns.engine.context import StepContext
+    from campaigns.engine.params import LabParameters
+    from campaigns.engine.prompts import Answer
+
+    station = AnsweringStation()
+    asked_for = []
+
+    def remote_start(payload):
+        start = {"connectorId": 1, "idTag": payload["idTag"], "meterStart": 0,
+                 "timestamp": "2026-01-01T00:00:00Z"}  # fmt: skip
+        station.station_call("StartTransaction", start, 1.5)
+        station.status(1, "Charging", 1.6)
+        return {"status": "Accepted"}
+
+    class Operator:
+        async def ask(self, prompt):
+            asked_for.append(prompt.text)
+            return Answer("Done")
+
+    station.on("RemoteStartTransaction", remote_start)
+    params = LabParameters.fast(
+        answer_prompts_on_simulator=False, status_window=30, cable_prompt_wait=cable_prompt_wait
+    )
+    ctx = StepContext(port=station, station=STATION, params=params, prompts=Operator())
+    async with ctx:
+        session = await charging.remote_start(ctx, 1, "CERTLAB-OK")
+    assert session.transaction_id == 41
+    assert bool(asked_for) is asked, asked_for
+    assert session.plugged is asked
