@@ -257,8 +257,7 @@ def write_doc(result: dict, command: str) -> None:
     soak, boot = result["answer_ms_soak"], result["answer_ms_boot_and_warmup"]
     lines = [
         f"Soak of {result['date']} (`{command}`), 1-minute load average {result['load'][0]} "
-        f"after the warm-up and {result['load'][3]} at the end (the machine is shared with other "
-        f"engineers' test runs):",
+        f"after the warm-up and {result['load'][3]} at the end:",
         "",
         "| Figure | Target | Measured |",
         "|---|---|---|",
