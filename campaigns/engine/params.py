@@ -129,3 +129,18 @@ PARAMETERS: dict[str, ParameterSpec] = {
         "On the built-in simulator, the simulator does the manual parts", group=OPERATOR
     ),
 }
+
+
+def out_of_bounds(name: str, value: Any) -> str:
+    """What is wrong with ``value`` (as stored: a fraction for "%") for the parameter ``name``,
+    in the form's words, or "" when it is within the bounds the form and the API allow."""
+    spec = PARAMETERS.get(name)
+    if spec is None or isinstance(value, bool | str):
+        return ""
+    typed = round(value * 100) if spec.unit == "%" else value
+    unit = f" {spec.unit}" if spec.unit else ""
+    if spec.low is not None and typed < spec.low:
+        return f"{spec.label}: at least {spec.low}{unit}."
+    if spec.high is not None and typed > spec.high:
+        return f"{spec.label}: at most {spec.high}{unit}."
+    return ""

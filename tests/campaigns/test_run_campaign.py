@@ -142,6 +142,21 @@ def test_a_bad_command_line_exits_2_with_a_message_and_creates_nothing(qa_user):
             "not an active QA",
         ),
         (["--station", station.charge_point_id, "--user", "qa", "--param", "x=1"], "lab parameter"),
+        (
+            ["--station", station.charge_point_id, "--user", "qa", "--param", "late_answer=0"],
+            "at least 1 s",
+        ),
+        (
+            [
+                "--station",
+                station.charge_point_id,
+                "--user",
+                "qa",
+                "--param",
+                "heartbeat_tolerance=5.0",
+            ],
+            "at most",
+        ),
         (["--station", station.charge_point_id, "--user", "qa", "--steps", "a"], "ranges"),
         (["--campaign", "999999"], "No campaign"),
     ]

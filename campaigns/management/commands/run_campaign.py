@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
 from campaigns import services
-from campaigns.engine.params import LabParameters
+from campaigns.engine.params import LabParameters, out_of_bounds
 from campaigns.junit import write_junit
 from campaigns.models import Campaign
 from campaigns.unattended import Run, StepOutcome, load_answers, parse_steps, steps_to_run
@@ -183,4 +183,6 @@ def _parameters(pairs: list[str]) -> dict[str, Any]:
             chosen[name] = type(default)(raw)
         else:
             chosen[name] = raw
+        if problem := out_of_bounds(name, chosen[name]):  # the form's and the API's bounds
+            raise ValueError(f"--param {pair!r}: {problem}")
     return chosen
