@@ -40,8 +40,8 @@ def firmware_arrivals(app):
         client = scope.get("client") or (None,)
         try:
             download = await _arrived(**match.groupdict(), remote_address=client[0])
-        except Exception:  # the database is away: the view records the download as it serves
-            logger.exception("Could not record the arrival of a firmware request")
+        except Exception as error:  # the database is away: the view records what it serves
+            logger.warning("Could not record the arrival of a firmware request: %s", error)
             download = None
         if download is None:
             return await app(scope, receive, send)
@@ -57,9 +57,11 @@ def firmware_arrivals(app):
         try:
             await app({**scope, SCOPE_KEY: download.pk}, receive, watched)
         finally:
-            try:
-                await _unserved(arrived=download.pk, answered=answered)
-            except Exception:
-                logger.exception("Could not record firmware request %s as unserved", download.pk)
+            if answered != 200:  # a file that went out: its stream recorded how far
+                try:
+                    await _unserved(arrived=download.pk, answered=answered)
+                except Exception as error:
+                    logger.warning("Could not record firmware request %s as unserved: %s",
+                                   download.pk, error)  # fmt: skip
 
     return recorded

@@ -278,7 +278,7 @@ def firmware_download_unserved(*, arrived: int, answered: int | None) -> None:
     end: the station gave up before CertLab answered (``answered`` None: whatever the view did
     meanwhile, no byte went out), or CertLab answered an error (the HTTP status it sent)."""
     download = FirmwareDownload.objects.filter(pk=arrived, finished__isnull=True).first()
-    if download is None or answered == 200:  # ended, or a stream that records its own end
+    if download is None:  # its stream recorded its end
         return
     now = timezone.now()
     waited = (now - download.started).total_seconds()
