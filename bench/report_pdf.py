@@ -1,8 +1,14 @@
 """The PDF report of a full 16-step campaign whose final attempts hold 10,000 frames of
 evidence, through the PDF view (queries, appendix, WeasyPrint, CertLab's frame pages).
 
-    python -m bench.report_pdf [--frames 10000] [--runs 3]
+    python -m bench.report_pdf [--frames 10000] [--history 0] [--runs 3] [--write --label L]
     python -m bench.report_pdf --frames 120 --runs 0 --save docs   # the README's pictures
+
+--history N adds N changes to the campaign's history (its report's last appendix; a normal
+campaign has 50-100), every tenth with texts of a few hundred characters
+(tests.campaigns.report_campaign.add_history). --write puts the runs' figures in
+docs/PERFORMANCE.md, in the case's own table (between its markers, one row per --label: a
+change measured before and after keeps both rows).
 
 --save DIR writes the PDF of a campaign and PNGs (pdftoppm, Debian's poppler-utils) of its first
 page, of step 8's appendix page and of a page of frames.
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -25,10 +32,12 @@ from pathlib import Path
 
 from bench import common
 
+DOC = common.ROOT / "docs" / "PERFORMANCE.md"
 
-def build(frames: int) -> int:
+
+def build(frames: int, history: int = 0) -> int:
     from accounts.models import User
-    from tests.campaigns.report_campaign import full_campaign
+    from tests.campaigns.report_campaign import add_history, full_campaign
     from tests.factories import StationFactory
 
     qa, _ = User.objects.get_or_create(username="bench-qa", defaults={"role": "qa"})
@@ -37,7 +46,10 @@ def build(frames: int) -> int:
         charge_point_id=f"BENCH-REPORT-{run}", charger_model__name=f"Bench report {run}",
         charger_model__manufacturer__name=f"Bench report maker {run}",
     )  # fmt: skip
-    return full_campaign(station=station, owner=qa, frames=frames).pk
+    campaign = full_campaign(station=station, owner=qa, frames=frames)
+    if history:
+        add_history(campaign, entries=history, user=qa)
+    return campaign.pk
 
 
 def render(campaign_id: int) -> dict:
@@ -100,20 +112,64 @@ def save(campaign_id: int, directory: Path) -> None:
         print(f"{directory / name}.png: page {number}")
 
 
+def write_doc(args: argparse.Namespace, results: list[dict]) -> None:
+    """The runs as one row of the case's table, under --label; rows of other labels kept."""
+    case = f"--frames {args.frames} --history {args.history}"
+    markers = (f"<!-- report_pdf {case} -->", f"<!-- /report_pdf {case} -->")
+
+    def span(key: str) -> str:
+        values = sorted(r[key] for r in results)
+        return f"{values[0]}" if values[0] == values[-1] else f"{values[0]}-{values[-1]}"
+
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    row = (
+        f"| {args.label} | {stamp} | **{span('cpu_seconds')} s** | {span('seconds')} s | "
+        f"{span('cold_seconds')} s | {max(r['peak_mb'] for r in results)} MB | "
+        f"{results[0]['pages']} | {span('load')} |"
+    )
+    text = DOC.read_text()
+    rows = []
+    if markers[0] in text:
+        old = text.split(markers[0], 1)[1].split(markers[1], 1)[0]
+        rows = [line for line in old.splitlines() if line.startswith("| ") and
+                not line.startswith(("| Code", f"| {args.label} |"))]  # fmt: skip
+    block = "\n".join([
+        markers[0],
+        f"`python -m bench.report_pdf {case} --runs {len(results)}`, per render (the second in "
+        "its process; the first also imports WeasyPrint and cuts the fonts):",
+        "",
+        "| Code | Measured (UTC) | CPU | Wall | First render (wall) | Peak RSS | Pages | Load |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows, row,
+        markers[1],
+    ])  # fmt: skip
+    if markers[0] in text:
+        pattern = re.escape(markers[0]) + ".*?" + re.escape(markers[1])
+        text = re.sub(pattern, lambda _: block, text, flags=re.S)
+    else:
+        text = text.replace("\n## The tamper-evident record", f"\n{block}\n\n## The tamper-evident "
+                            "record", 1)  # fmt: skip
+    DOC.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=10_000)
+    parser.add_argument("--history", type=int, default=0, help="entries in the history")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--render", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--save", help="directory for the PDF and PNGs of its pages")
+    parser.add_argument("--write", action="store_true", help="put the figures in the doc")
+    parser.add_argument("--label", default="current", help="the row's name in the doc's table")
     args = parser.parse_args()
     common.setup_django()
     if args.render:
         print(json.dumps(render(args.render)))
         return
     common.migrate()
-    campaign_id = build(args.frames)
-    print(f"campaign #{campaign_id}: 16 steps, {args.frames} frames of evidence")
+    campaign_id = build(args.frames, args.history)
+    print(f"campaign #{campaign_id}: 16 steps, {args.frames} frames of evidence, "
+          f"{args.history} more history entries")  # fmt: skip
     if args.save:
         save(campaign_id, Path(args.save))
     results = []
@@ -134,6 +190,8 @@ def main() -> None:
     seconds = sorted(r["seconds"] for r in results)[len(results) // 2]
     peak = max(r["peak_mb"] for r in results)
     print(f"median {seconds} s (target 5 s), peak {peak} MB (target 300 MB)")
+    if args.write:
+        write_doc(args, results)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
 """A whole campaign as the report sees it, built straight in the database: 16 steps decided,
 each with checks and the frames behind them, step 12 retested and installing an update, and the
-attachments steps 4, 8, 12, 13 and 14 leave. The report tests and bench/report_pdf.py use it."""
+attachments steps 4, 8, 12, 13 and 14 leave; a long history on demand (``add_history``). The
+report tests and bench/report_pdf.py use it."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 
-from campaigns import services
+from campaigns import audit, services
 from campaigns.engine.params import LabParameters
-from campaigns.models import Attempt, AttemptStatus, Campaign, Check, CriterionResult
+from campaigns.models import Attempt, AttemptStatus, AuditEntry, Campaign, Check, CriterionResult
 from tests.factories import FirmwareVersionFactory
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -155,3 +156,51 @@ def full_campaign(
     campaign.started = T0
     campaign.save(update_fields=["status", "started"])
     return campaign
+
+
+def history_texts(number: int, *, long: bool) -> tuple[str, str, str]:
+    """Before, after and reason of history entry `number`, each naming the entry (H0042) so a
+    test can find every one: a verdict's result text rewritten, with the reason; a long one
+    (a few hundred characters each, as a QA engineer explaining a retest writes) when asked."""
+    tag = f"H{number:04d}"
+    if not long:
+        return (f"Failed, {tag} no Heartbeat within 60 s", f"Ok, {tag} Heartbeat every 60 s",
+                f"{tag} retested after the cable was replaced")  # fmt: skip
+    clause = "the station answered the {} request within {} s and its status moved to {}"
+    before = f"{tag} before: " + "; ".join(
+        clause.format(action, n, status)
+        for n, (action, status) in enumerate([("Reset", "Available"), ("RemoteStart", "Charging"),
+                                              ("RemoteStop", "Finishing")] * 2, start=2)
+    )  # fmt: skip
+    after = f"{tag} after: " + before.split(": ", 1)[1].replace("within", "well within")
+    reason = f"{tag} reason: " + " ".join(["the vendor's engineer asked for a retest on site"] * 4)
+    return before, after, reason
+
+
+def add_history(
+    campaign: Campaign, *, entries: int, user, long_every: int = 10, lab_only_every: int = 0,
+) -> list[AuditEntry]:  # fmt: skip
+    """`entries` changes of the campaign's verdicts, one a minute from T0 on, spread over its
+    steps' final attempts, as a campaign decided again and again leaves them (normal ones have
+    50-100): every `long_every`-th with long texts, every `lab_only_every`-th a lab-only
+    internal note (0: none). Written in one go: audit.record writes one at a time."""
+    attempts = list(
+        Attempt.objects.filter(plan_item__campaign=campaign, final_verdict="ok")
+        .select_related("plan_item")
+        .order_by("plan_item__function__number")
+    )
+    rows = []
+    for n in range(1, entries + 1):
+        attempt = attempts[n % len(attempts)]
+        before, after, reason = history_texts(n, long=bool(long_every) and n % long_every == 0)
+        lab_only = bool(lab_only_every) and n % lab_only_every == 0
+        what, field = (audit.NOTES, "Internal note") if lab_only else (
+            audit.RESULT_TEXT, "Result text")  # fmt: skip
+        rows.append(AuditEntry(
+            campaign=campaign, station=campaign.station, plan_item=attempt.plan_item,
+            attempt=attempt, actor=user, actor_label=audit.actor_label(user),
+            at=T0 + timedelta(minutes=n), what=what, field=field,
+            before=f"LAB-ONLY {before}" if lab_only else before, after=after, reason=reason,
+            lab_only=lab_only,
+        ))  # fmt: skip
+    return AuditEntry.objects.bulk_create(rows)
