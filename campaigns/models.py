@@ -529,3 +529,11 @@ class AuditEntry(models.Model):
     @property
     def step(self) -> int | None:
         return self.plan_item.function.number if self.plan_item_id else None
+
+    @property
+    def subject(self) -> str:
+        """What changed as the history shows it: "Step 3, 1st attempt: Verdict"."""
+        if not self.step:
+            return self.field
+        attempt = f", {self.attempt.ordinal} attempt" if self.attempt_id else ""
+        return f"Step {self.step}{attempt}: {self.field}"

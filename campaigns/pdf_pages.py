@@ -2,7 +2,8 @@
 the frame listings of the appendix, and the running header, "page N of M" and the marks on every
 page. WeasyPrint lays out a line of text in about a millisecond, so 10,000 pretty-printed frames
 (a quarter of a million lines) would take minutes; these pages are set line by line in a fixed
-grid, in the report's own fonts (DejaVu Sans and Sans Mono, embedded once), in milliseconds.
+grid, in the report's own fonts (DejaVu Sans and Sans Mono, embedded once: campaigns.pdf_fonts),
+in milliseconds. The history appendix is set the same way, in the same grid (pdf_history).
 
 Text is WinAnsi-encoded (the PDF standard encoding of simple fonts): frames are printed as JSON
 with non-ASCII characters escaped (\\uXXXX), which is the same JSON; a character WinAnsi lacks in
@@ -11,103 +12,14 @@ a header line shows as "?"."""
 from __future__ import annotations
 
 import codecs
-import io
 import json
 import math
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
-import pydyf
+from campaigns.pdf_fonts import Font, encode
 
-WINANSI = "cp1252"
 MM = 72 / 25.4
-
-
-@dataclass(frozen=True)
-class Font:
-    name: str  # the resource name pages use, e.g. /CLSans
-    widths: tuple[float, ...]  # per WinAnsi code 32..255, in 1/1000 em
-    dictionary: pydyf.Dictionary
-
-    def width(self, text: bytes, size: float) -> float:
-        return sum(self.widths[c - 32] if c >= 32 else 0 for c in text) * size / 1000
-
-
-def font_file(family: str) -> str:
-    """The file fontconfig gives for a family: the one WeasyPrint uses for the same name."""
-    found = subprocess.run(
-        ["fc-match", "--format=%{file}", family], capture_output=True, text=True, check=True
-    ).stdout
-    return found.strip()
-
-
-@cache
-def _subset(path: str) -> tuple[bytes, dict]:
-    """The font cut down to the WinAnsi characters, and the metrics a PDF font needs."""
-    import logging
-
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
-
-    characters = {ord(bytes([c]).decode(WINANSI, errors="ignore") or " ") for c in range(32, 256)}
-    font = TTFont(path)
-    options = subset.Options()
-    options.layout_features = []
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=characters)
-    subsetter.subset(font)
-    out = io.BytesIO()
-    font.save(out)
-    scale = 1000 / font["head"].unitsPerEm
-    cmap = font.getBestCmap()
-    widths = []
-    for code in range(32, 256):
-        char = bytes([code]).decode(WINANSI, errors="ignore")
-        glyph = cmap.get(ord(char)) if char else None
-        widths.append(round(font["hmtx"][glyph][0] * scale, 1) if glyph else 0)
-    head, hhea, os2 = font["head"], font["hhea"], font["OS/2"]
-    metrics = {
-        "widths": widths,
-        "bbox": [round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)],
-        "ascent": round(hhea.ascent * scale),
-        "descent": round(hhea.descent * scale),
-        "cap_height": round(getattr(os2, "sCapHeight", 0) * scale) or 700,
-        "fixed": font["post"].isFixedPitch != 0,
-        "ps_name": font["name"].getDebugName(6) or "CertLabFont",
-    }
-    return out.getvalue(), metrics
-
-
-def embed_font(pdf: pydyf.PDF, family: str, resource: str, tag: str) -> Font:
-    data, metrics = _subset(font_file(family))
-    stream = pydyf.Stream([data], pydyf.Dictionary({"Length1": len(data)}), compress=True)
-    pdf.add_object(stream)
-    base = f"/{tag}+{metrics['ps_name']}"
-    descriptor = pydyf.Dictionary({
-        "Type": "/FontDescriptor", "FontName": base,
-        "Flags": 32 | (1 if metrics["fixed"] else 0),  # nonsymbolic (WinAnsi), fixed pitch
-        "FontBBox": pydyf.Array(metrics["bbox"]), "ItalicAngle": 0,
-        "Ascent": metrics["ascent"], "Descent": metrics["descent"],
-        "CapHeight": metrics["cap_height"], "StemV": 80, "FontFile2": stream.reference,
-    })  # fmt: skip
-    pdf.add_object(descriptor)
-    dictionary = pydyf.Dictionary({
-        "Type": "/Font", "Subtype": "/TrueType", "BaseFont": base, "FirstChar": 32,
-        "LastChar": 255, "Widths": pydyf.Array(metrics["widths"]),
-        "Encoding": "/WinAnsiEncoding", "FontDescriptor": descriptor.reference,
-    })  # fmt: skip
-    pdf.add_object(dictionary)
-    return Font(resource, tuple(metrics["widths"]), dictionary)
-
-
-def encode(text: str) -> bytes:
-    return text.encode(WINANSI, errors="replace")
 
 
 def _literal(data: bytes) -> bytes:

@@ -2,9 +2,10 @@
 
 WeasyPrint lays out the report and each step's appendix (each on its own pages). Its finisher
 then adds what would be too slow or impossible to lay out there: each step's frames as pages of
-their own, right after the step's section (campaigns.pdf_pages), and on every page the running
-header (station, campaign, report revision), the marks (DRAFT, REHEARSAL) and "page N of M",
-numbered over the whole document, in the report's own font. The sign-off page stays last."""
+their own, right after the step's section (campaigns.pdf_pages), the history appendix after the
+last step's (campaigns.pdf_history), and on every page the running header (station, campaign,
+report revision), the marks (DRAFT, REHEARSAL) and "page N of M", numbered over the whole
+document, in the report's own font. The sign-off page stays last."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import pydyf
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import timezone
 
-from campaigns import pdf_pages
+from campaigns import pdf_fonts, pdf_history, pdf_pages
+from campaigns.models import AuditEntry
 from campaigns.report_data import StepAppendix, marks, running_head
 
 # WeasyPrint's own margin boxes would number only its pages: CertLab numbers them all.
@@ -57,6 +60,11 @@ def _render_pdf(request: HttpRequest, template: str, context: dict) -> bytes:
     campaign = context["campaign"]
     finisher = Finisher(
         appendices=context["appendices"],
+        history=pdf_history.HistorySection(
+            title=context["history_title"],
+            intro=context["history_intro"],
+            rows=[_history_row(entry) for entry in context["history"]],
+        ),
         head=running_head(campaign, context["seal"]),
         marks=marks(campaign),
     )
@@ -69,8 +77,12 @@ def _stylesheets() -> list[str]:
 
 
 class Finisher:
-    def __init__(self, *, appendices: list[StepAppendix], head: str, marks: list[str]) -> None:
+    def __init__(
+        self, *, appendices: list[StepAppendix], history: pdf_history.HistorySection, head: str,
+        marks: list[str],
+    ) -> None:  # fmt: skip
         self.appendices = appendices
+        self.history = history
         self.head = head
         self.marks = marks
 
@@ -78,16 +90,19 @@ class Finisher:
         kids = list(pdf.pages["Kids"])
         page_numbers = kids[0::3]  # the Kids array is flat: number, 0, "R", …
         width, height = _size(pdf.objects[page_numbers[0]])
-        sans = pdf_pages.embed_font(pdf, "DejaVu Sans", "CLSans", "CLSANS")
-        mono = pdf_pages.embed_font(pdf, "DejaVu Sans Mono", "CLMono", "CLMONO")
-        fonts = pydyf.Dictionary({sans.name: sans.dictionary.reference,
-                                  mono.name: mono.dictionary.reference})  # fmt: skip
+        sans = pdf_fonts.embed_font(pdf, "DejaVu Sans", "CLSans", "CLSANS")
+        mono = pdf_fonts.embed_font(pdf, "DejaVu Sans Mono", "CLMono", "CLMONO")
+        text = pdf_fonts.unicode_font("DejaVu Sans", "CLText")
+        fonts = pydyf.Dictionary({
+            sans.name: sans.dictionary.reference, mono.name: mono.dictionary.reference,
+            text.name: text.embed(pdf, self.history.characters(), "CLTEXT").reference,
+        })  # fmt: skip
         pdf.add_object(fonts)
-        inserted = self._frame_pages(document, pdf, width, height, sans, mono, fonts)
+        inserted = self._inserted_pages(document, width, height, sans, mono, text)
         order: list = []
         for index, number in enumerate(page_numbers):
             order.append(("weasy", number))
-            order.extend(("frames", page) for page in inserted.get(index, []))
+            order.extend(("own", page) for page in inserted.get(index, []))
         total = len(order)
         for position, (kind, page) in enumerate(order, start=1):
             furniture = pdf_pages.page_furniture(
@@ -105,17 +120,19 @@ class Finisher:
         pdf.pages["Kids"] = kids
         pdf.pages["Count"] = total
 
-    def _frame_pages(self, document, pdf, width, height, sans, mono, fonts) -> dict[int, list]:
+    def _inserted_pages(self, document, width, height, sans, mono, text) -> dict[int, list]:
         """Each step's frame pages, keyed by the index of the WeasyPrint page they follow: the
-        last page of the step's section (the page before the next section or the history)."""
+        last page of the step's section (the page before the next section or the sign-off);
+        after the last step's, the history's pages."""
         starts = {}
         for index, page in enumerate(document.pages):
             for anchor in page.anchors:
                 starts.setdefault(anchor, index)
         follows: dict[int, list] = {}
         grid = pdf_pages.Grid(width=width, height=height)
-        # The history section follows the last step's (report.html), then the sign-off.
-        sections = [ap.anchor for ap in self.appendices] + ["history"]
+        watermark = pdf_pages.watermark(sans, width, height, self.marks)
+        # The sign-off follows the last step's section in WeasyPrint's pages (report.html).
+        sections = [ap.anchor for ap in self.appendices] + ["signoff"]
         for position, appendix in enumerate(self.appendices):
             if not appendix.frames:
                 continue
@@ -126,10 +143,13 @@ class Finisher:
                 blocks=[_block(frame) for frame in appendix.frames],
             )
             contents = pdf_pages.frame_pages(section, grid, sans, mono)
-            watermark = pdf_pages.watermark(sans, width, height, self.marks)
             follows.setdefault(after, []).extend(
                 {"Contents": [watermark, content]} for content in contents
             )
+        history = pdf_history.history_pages(self.history, grid, text)
+        follows.setdefault(starts.get("signoff", len(document.pages)) - 1, []).extend(
+            {"Contents": [watermark, content]} for content in history
+        )
         return follows
 
     def _finish_weasy_page(self, pdf, page, fonts, furniture: bytes, sans) -> None:
@@ -161,6 +181,18 @@ def _block(frame) -> pdf_pages.FrameBlock:
         head=f"F{frame.number}  {direction} · {frame.message_type} {frame.action} · "
         f"{frame.time} · id {frame.unique_id}",
         body=frame.pretty,
+    )
+
+
+def _history_row(entry: AuditEntry) -> pdf_history.HistoryRow:
+    """An entry as the history table shows it (campaigns/_history.html on the page)."""
+    return pdf_history.HistoryRow(
+        when=f"{timezone.localtime(entry.at):%Y-%m-%d %H:%M:%S}",
+        who=entry.actor_label,
+        what=entry.subject + (" (lab only)" if entry.lab_only else ""),
+        before=entry.before,
+        after=entry.after,
+        reason=entry.reason,
     )
 
 

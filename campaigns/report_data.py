@@ -31,6 +31,7 @@ ATTACHMENT_TITLES = {
     "triggers": "TriggerMessage requests and what followed",
 }
 DASH = "\N{EN DASH}"
+HISTORY_TITLE = "Appendix: history of the report"
 NOT_SHOWN = {"traceback", "meter_series", "firmware_installed"}
 
 
@@ -155,6 +156,7 @@ def report_context(campaign: Campaign) -> dict:
     attempts = _attempts_with_evidence(campaign)
     numbering = _Numbering()
     appendices = [_appendix(row, attempts.get(row.item.pk, []), numbering) for row in rows]
+    seal = report_seal(campaign)
     period = Attempt.objects.filter(plan_item__campaign=campaign).aggregate(
         first=Min("started"), last=Max("ended")
     )
@@ -167,10 +169,24 @@ def report_context(campaign: Campaign) -> dict:
         "lab_name": settings.CERTLAB_LAB_NAME,
         "period": period,
         "testers": _testers(attempts),
-        "seal": report_seal(campaign),
+        "seal": seal,
         "history": list(selectors.campaign_history(campaign=campaign, lab_only=False)),
+        "history_title": HISTORY_TITLE,
+        "history_intro": history_intro(seal),
         "pdf": False,
     }
+
+
+def history_intro(seal: ReportSeal) -> str:
+    """What the history appendix lists, said alike by the page and the PDF."""
+    text = (
+        "Every change to what this report says, newest first: who, when, what, before and "
+        "after, and why"
+    )
+    if seal.revision > 1:
+        reopenings = "a reopening" if seal.revision == 2 else f"{seal.revision - 1} reopenings"
+        text += f"; revision {seal.revision} follows {reopenings} of the signed-off campaign"
+    return text + "."
 
 
 def running_head(campaign: Campaign, seal: ReportSeal) -> str:

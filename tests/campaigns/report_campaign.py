@@ -160,20 +160,22 @@ def full_campaign(
 
 def history_texts(number: int, *, long: bool) -> tuple[str, str, str]:
     """Before, after and reason of history entry `number`, each naming the entry (H0042) so a
-    test can find every one: a verdict's result text rewritten, with the reason; a long one
-    (a few hundred characters each, as a QA engineer explaining a retest writes) when asked."""
+    test can find every one: a verdict's result text rewritten, with the reason, in words people
+    type (≤, →); a long one (about 200 characters each, a QA engineer explaining a retest) when
+    asked: several lines in its column, still short enough to stay whole on a page."""
     tag = f"H{number:04d}"
     if not long:
-        return (f"Failed, {tag} no Heartbeat within 60 s", f"Ok, {tag} Heartbeat every 60 s",
-                f"{tag} retested after the cable was replaced")  # fmt: skip
+        return (f"Failed, {tag} no Heartbeat within 60 s",
+                f"Ok, {tag} Heartbeat every 60 s (≤ 61 s)",
+                f"{tag} retested → the cable was replaced")  # fmt: skip
     clause = "the station answered the {} request within {} s and its status moved to {}"
     before = f"{tag} before: " + "; ".join(
         clause.format(action, n, status)
-        for n, (action, status) in enumerate([("Reset", "Available"), ("RemoteStart", "Charging"),
-                                              ("RemoteStop", "Finishing")] * 2, start=2)
+        for n, (action, status) in enumerate([("Reset", "Available"), ("RemoteStart", "Charging")],
+                                             start=2)
     )  # fmt: skip
     after = f"{tag} after: " + before.split(": ", 1)[1].replace("within", "well within")
-    reason = f"{tag} reason: " + " ".join(["the vendor's engineer asked for a retest on site"] * 4)
+    reason = f"{tag} reason: " + " ".join(["the vendor's engineer asked for a retest on site"] * 3)
     return before, after, reason
 
 

@@ -8,7 +8,7 @@ import re
 import pydyf
 import pytest
 
-from campaigns import pdf_pages
+from campaigns import pdf_fonts, pdf_pages
 
 STRING = re.compile(rb"\(((?:\\.|[^\\)])*)\)'")
 
@@ -16,8 +16,8 @@ STRING = re.compile(rb"\(((?:\\.|[^\\)])*)\)'")
 @pytest.fixture(scope="module")
 def fonts():
     pdf = pydyf.PDF()
-    sans = pdf_pages.embed_font(pdf, "DejaVu Sans", "CLSans", "CLSANS")
-    mono = pdf_pages.embed_font(pdf, "DejaVu Sans Mono", "CLMono", "CLMONO")
+    sans = pdf_fonts.embed_font(pdf, "DejaVu Sans", "CLSans", "CLSANS")
+    mono = pdf_fonts.embed_font(pdf, "DejaVu Sans Mono", "CLMono", "CLMONO")
     return sans, mono
 
 

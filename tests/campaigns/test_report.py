@@ -1,18 +1,21 @@
 """The report a lab signs, read back from the PDF a user downloads (pypdf): the seed layout with
 the platform, the four header fields, all 16 functions with their criteria, verdicts and retest
 history, the marks where due, the firmware after the update, the evidence appendix with numbered
-frames, page furniture on every page; and the HTML's links from criteria to frames."""
+frames, the history appendix, page furniture on every page; and the HTML's links from criteria
+to frames."""
 
 import io
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from campaigns import services
 from campaigns.catalogue import load_catalogue
-from tests.campaigns.report_campaign import UPDATE, full_campaign
+from campaigns.vendor import campaign_share
+from tests.campaigns.report_campaign import UPDATE, add_history, full_campaign
 from tests.factories import StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +173,41 @@ def test_a_long_table_breaks_across_pages_with_its_header_on_each(qa_client, qa_
     assert all("key value readonly LongKey" in page for page in holding)  # header, then rows
     shown = " ".join(holding)
     assert all(f"LongKey{i:03d}" in shown for i in range(300))  # every row, none cut
+
+
+def test_a_long_history_is_printed_whole_with_its_header_on_every_page_and_no_lab_only_entry(
+    vendor_client, qa_user, station
+):
+    qa_user.first_name, qa_user.last_name = "Łukasz", "Żółć"  # beyond WinAnsi
+    qa_user.save()
+    campaign = full_campaign(station=station, owner=qa_user)
+    campaign_share(campaign=campaign, user=qa_user)
+    # 300 changes, every tenth with texts over several lines, every seventh a lab-only note.
+    entries = add_history(campaign, entries=300, user=qa_user, lab_only_every=7)
+    pages = pdf_pages(vendor_client, campaign)
+    start = next(i for i, page in enumerate(pages) if "Appendix: history of the report" in page)
+    appendix = pages[start:-1]
+    assert "Sign-off" in pages[-1] and len(appendix) >= 5
+    for number, page in enumerate(appendix, start=start + 1):
+        assert "When Who What Before After Reason" in flat(page), number
+        assert f"page {number} of {len(pages)}" in page, number
+    squeezed = re.sub(r"\s+", "", "".join(appendix))
+    shown = [entry for entry in entries if not entry.lab_only]
+    for entry in shown:
+        when = f"{timezone.localtime(entry.at):%Y-%m-%d %H:%M:%S}"
+        row = [when, "ŁukaszŻółć", entry.before, entry.after, entry.reason]
+        for text in row:
+            assert re.sub(r"\s+", "", text) in squeezed, text
+    assert "Step3,1stattempt:Resulttext" in squeezed
+    # Newest first: the entries' tags (H0001…) in descending order.
+    positions = [squeezed.index(tag(entry)) for entry in shown]
+    assert positions == sorted(positions, reverse=True) and len(shown) == 258
+    hidden = [entry for entry in entries if entry.lab_only]
+    text = " ".join(pages)
+    assert len(hidden) == 42 and "LAB-ONLY" not in text and "Internal note" not in text
+    assert [tag(entry) for entry in hidden if tag(entry) in text] == []
+
+
+def tag(entry) -> str:
+    """The H0042 each text of add_history's entry 42 carries."""
+    return re.search(r"H\d{4}", entry.after).group()
