@@ -1,15 +1,16 @@
 """The history appendix as pages CertLab sets itself, like the frame listings (campaigns.pdf_pages)
 and in the same page frame (pdf_pages.Grid); the finisher (campaigns.report) adds the running
-header, the marks and "page N of M" as on every page. WeasyPrint took about 25 ms per entry (a
-table row whose texts wrap, on a loaded machine): 25 s for a campaign decided again and again to
-1,000 entries, where a normal one has 50-100. Here the whole history takes milliseconds, so every
-PDF sets it this way: one layout whatever the length, the one the tests read.
+header, the marks and "page N of M" as on every page. WeasyPrint laid the history out as a table
+at about 8 ms of CPU per entry (7.8 s for 1,000, about 25 s under load; bench.report_pdf
+--history 1000), where a normal campaign has 50-100 entries. Set here it takes 0.15 ms per entry,
+so every PDF sets it this way: one layout whatever the length, the one the tests read.
 
 A table in a fixed grid: when, who, what, before, after, reason; the header row on every page.
-A text wraps at its spaces, a word wider than its column anywhere: nothing is cut. A short entry
-stays whole (to the next page if need be); a long one breaks where the page ends and goes on
-under the next page's header, "(continued)" in its first column. The texts are what people typed
-(names, results, reasons), so they are set in DejaVu Sans as a Unicode font (pdf_fonts)."""
+A text wraps at its spaces, a word wider than its column after a hyphen or anywhere: nothing is
+cut. A short entry stays whole (to the next page if need be); a long one breaks where the page
+ends and goes on under the next page's header, "(continued)" in its first column. The texts are
+what people typed (names, results, reasons), so they are set in DejaVu Sans as a Unicode font
+(pdf_fonts)."""
 
 from __future__ import annotations
 
