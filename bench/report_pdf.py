@@ -5,7 +5,7 @@ evidence, through the PDF view (queries, appendix, WeasyPrint, CertLab's frame p
     python -m bench.report_pdf --frames 120 --runs 0 --save docs   # the README's pictures
 
 --history N adds N changes to the campaign's history (its report's last appendix; a normal
-campaign has 50-100), every tenth with texts of a few hundred characters
+campaign has 50-100), every tenth with texts of about 200 characters
 (tests.campaigns.report_campaign.add_history). --write puts the runs' figures in
 docs/PERFORMANCE.md, in the case's own table (between its markers, one row per --label: a
 change measured before and after keeps both rows).
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -31,8 +30,6 @@ import time
 from pathlib import Path
 
 from bench import common
-
-DOC = common.ROOT / "docs" / "PERFORMANCE.md"
 
 
 def build(frames: int, history: int = 0) -> int:
@@ -114,8 +111,8 @@ def save(campaign_id: int, directory: Path) -> None:
 
 def write_doc(args: argparse.Namespace, results: list[dict]) -> None:
     """The runs as one row of the case's table, under --label; rows of other labels kept."""
-    case = f"--frames {args.frames} --history {args.history}"
-    markers = (f"<!-- report_pdf {case} -->", f"<!-- /report_pdf {case} -->")
+    case = f"frames={args.frames} history={args.history}"
+    start, end = f"<!-- report_pdf {case} figures -->", f"<!-- /report_pdf {case} figures -->"
 
     def span(key: str) -> str:
         values = sorted(r[key] for r in results)
@@ -127,29 +124,18 @@ def write_doc(args: argparse.Namespace, results: list[dict]) -> None:
         f"{span('cold_seconds')} s | {max(r['peak_mb'] for r in results)} MB | "
         f"{results[0]['pages']} | {span('load')} |"
     )
-    text = DOC.read_text()
-    rows = []
-    if markers[0] in text:
-        old = text.split(markers[0], 1)[1].split(markers[1], 1)[0]
-        rows = [line for line in old.splitlines() if line.startswith("| ") and
-                not line.startswith(("| Code", f"| {args.label} |"))]  # fmt: skip
-    block = "\n".join([
-        markers[0],
-        f"`python -m bench.report_pdf {case} --runs {len(results)}`, per render (the second in "
-        "its process; the first also imports WeasyPrint and cuts the fonts):",
+    old = common.PERFORMANCE.read_text().partition(start)[2].partition(end)[0]
+    rows = [line for line in old.splitlines() if line.startswith("| ") and
+            not line.startswith(("| Code", f"| {args.label} |"))]  # fmt: skip
+    common.write_figures(f"report_pdf {case}", "The report PDF", [
+        f"`python -m bench.report_pdf --frames {args.frames} --history {args.history} --runs "
+        f"{len(results)}`, per render (the second in its process; the first also imports "
+        "WeasyPrint and cuts the fonts):",
         "",
         "| Code | Measured (UTC) | CPU | Wall | First render (wall) | Peak RSS | Pages | Load |",
         "|---|---|---|---|---|---|---|---|",
         *rows, row,
-        markers[1],
     ])  # fmt: skip
-    if markers[0] in text:
-        pattern = re.escape(markers[0]) + ".*?" + re.escape(markers[1])
-        text = re.sub(pattern, lambda _: block, text, flags=re.S)
-    else:
-        text = text.replace("\n## The tamper-evident record", f"\n{block}\n\n## The tamper-evident "
-                            "record", 1)  # fmt: skip
-    DOC.write_text(text)
 
 
 def main() -> None:
