@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from asgiref.sync import async_to_sync
-
 from stations.bus import channel_layer
+from stations.events import sync_sender
 
 
 class AttemptEvent(TypedDict, total=False):
@@ -76,7 +75,7 @@ async def attempt_changed(attempt_id: int, what: str, *, station_id: int | None 
         logging.getLogger(__name__).warning("could not announce attempt %s change", attempt_id)
 
 
-attempt_changed_sync = async_to_sync(attempt_changed)
+attempt_changed_sync = sync_sender(attempt_changed)
 
 
 async def run_all_changed(campaign_id: int) -> None:
@@ -91,7 +90,7 @@ async def run_all_changed(campaign_id: int) -> None:
         logging.getLogger(__name__).warning("could not announce campaign %s run", campaign_id)
 
 
-run_all_changed_sync = async_to_sync(run_all_changed)
+run_all_changed_sync = sync_sender(run_all_changed)
 
 
 async def campaign_changed(campaign_id: int, what: str) -> None:
@@ -107,7 +106,7 @@ async def campaign_changed(campaign_id: int, what: str) -> None:
         logging.getLogger(__name__).warning("could not announce campaign %s change", campaign_id)
 
 
-campaign_changed_sync = async_to_sync(campaign_changed)
+campaign_changed_sync = sync_sender(campaign_changed)
 
 
 async def campaign_withdrawn(
@@ -132,4 +131,4 @@ async def campaign_withdrawn(
         )
 
 
-campaign_withdrawn_sync = async_to_sync(campaign_withdrawn)
+campaign_withdrawn_sync = sync_sender(campaign_withdrawn)

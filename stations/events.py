@@ -5,14 +5,39 @@ may see them."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Literal, TypedDict
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, ParamSpec, TypedDict
 
 from asgiref.sync import async_to_sync
 
 from stations.bus import channel_layer
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+
+
+def sync_sender(send: Callable[P, Awaitable[None]]) -> Callable[P, None]:
+    """``send`` (an event's coroutine) for synchronous code, wherever that code runs: through
+    ``async_to_sync`` in a thread without an event loop (a view, a worker, a command), and from
+    a short-lived thread of its own where this thread's loop is running, which ``async_to_sync``
+    refuses (a browser test sets up its data beside Playwright's sync loop). Either way it
+    returns once the event is sent."""
+    to_sync = async_to_sync(send)
+
+    def sender(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return to_sync(*args, **kwargs)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="certlab-event") as pool:
+            return pool.submit(to_sync, *args, **kwargs).result()
+
+    return sender
+
 
 CONNECTIONS_GROUP = "lab-station-connections"
 CATALOGUE_GROUP = "lab-catalogue"
@@ -51,4 +76,4 @@ async def catalogue_changed(manufacturer_ids: list[int], what: str) -> None:
         logger.warning("could not announce a catalogue change of %s", manufacturer_ids)
 
 
-catalogue_changed_sync = async_to_sync(catalogue_changed)
+catalogue_changed_sync = sync_sender(catalogue_changed)
