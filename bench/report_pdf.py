@@ -100,6 +100,9 @@ def save(campaign_id: int, directory: Path) -> None:
         "report-appendix-page": next(i for i, t in enumerate(texts, 1) if "8 · Receive Meter" in t),
         "report-frames-page": next(i for i, t in enumerate(texts, 1) if "— frames F" in t),
     }
+    history = [i for i, t in enumerate(texts, 1) if "Appendix: history of the report" in t]
+    if history:
+        pages["report-history-page"] = history[0]
     for name, number in pages.items():
         subprocess.run(
             ["pdftoppm", "-png", "-r", "80", "-f", str(number), "-l", str(number),
