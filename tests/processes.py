@@ -56,7 +56,10 @@ def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout: float = 30.0) 
 
 
 class ManagedProcess:
-    """A child process with its output in a log file, stopped with SIGINT then SIGKILL."""
+    """A child process with its output in a log file, stopped with SIGINT; one that has not
+    ended after ``stop()``'s timeout gets SIGABRT, which makes a Python child print where each
+    of its threads stood into the log (faulthandler, on for every child) before it dies, then
+    SIGKILL. A process that hangs on its way out says why."""
 
     def __init__(
         self,
@@ -71,7 +74,7 @@ class ManagedProcess:
         self.stdin = stdin  # a file descriptor: a station's local controls, say
         self.log_path = log_path
         # None removes a variable the test process has (say DATABASE_URL for the embedded mode).
-        merged = {**os.environ, **(env or {})}
+        merged = {"PYTHONFAULTHANDLER": "1", **os.environ, **(env or {})}
         self.env = {name: value for name, value in merged.items() if value is not None}
         self.cwd = cwd
         self.proc: subprocess.Popen | None = None
@@ -122,8 +125,12 @@ class ManagedProcess:
                 os.killpg(self.proc.pid, signal.SIGINT)
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+                os.killpg(self.proc.pid, signal.SIGABRT)  # a Python child: its stacks, logged
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(5)
             except ProcessLookupError:
                 pass
         self._log.close()
