@@ -55,6 +55,16 @@ def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout: float = 30.0) 
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
+def _interruptible() -> None:
+    """Runs in the child before exec: SIGINT back to its default, so that a Python child gets
+    its KeyboardInterrupt from ``stop()``. A shell without job control starts a background
+    command with SIGINT ignored (``make test &`` in a script), an ignored signal stays ignored
+    across exec, and Python then installs no handler: every child sat out ``stop()``'s 15 s
+    before being killed (a fresh-clone run launched that way: the suite 90 s slower, and the
+    FTP server's clean exit, which test_e2e checks, never came)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class ManagedProcess:
     """A child process with its output in a log file, stopped with SIGINT; one that has not
     ended after ``stop()``'s timeout gets SIGABRT, which makes a Python child print where each
@@ -97,6 +107,7 @@ class ManagedProcess:
             stderr=subprocess.STDOUT,
             stdin=self.stdin,
             start_new_session=True,
+            preexec_fn=_interruptible,
         )
 
     @property
