@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from channels.layers import get_channel_layer
 
 from stations import events
-
-
-@pytest.fixture
-def memory_layer(settings):
-    from channels.layers import channel_layers
-
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    channel_layers.backends = {}
-    yield
-    channel_layers.backends = {}
 
 
 def _heard(send_from_sync) -> dict:
