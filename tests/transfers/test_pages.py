@@ -54,6 +54,30 @@ def test_qa_sees_a_stations_uploads_with_download_links_and_its_ftp_location(
     assert "40 of 100" in page and "the client went away" in page
 
 
+def test_a_request_that_waited_in_certlab_says_how_long_and_one_never_served_says_why(
+    qa_client, station, firmware
+):
+    from datetime import timedelta
+
+    arrived = timezone.now()
+    common = {"station": station, "firmware": firmware, "protocol": "http",
+              "file_name": "fw-2.0.bin", "file_size": 100}  # fmt: skip
+    FirmwareDownload.objects.create(
+        **common, started=arrived, served=arrived + timedelta(seconds=3.2),
+        finished=arrived + timedelta(seconds=4), bytes_sent=100, complete=True,
+    )  # fmt: skip
+    FirmwareDownload.objects.create(
+        **common, started=arrived, finished=arrived + timedelta(seconds=9),
+        error="the station closed the connection after 9.0 s, before CertLab began sending "
+              "the file",
+    )  # fmt: skip
+    page = qa_client.get(reverse("transfers:station_transfers", args=[station.pk]))
+    text = page.content.decode()
+    assert "(waited 3.2 s in CertLab before sending began)" in text
+    assert "before CertLab began sending the file" in text
+    assert text.count("waited ") == 1  # only where it is worth saying
+
+
 def test_qa_downloads_an_uploaded_file_under_the_stations_name(qa_client, upload):
     response = qa_client.get(upload.get_download_url())
     assert response.status_code == 200
