@@ -23,8 +23,8 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.contrib.auth import get_user_model
 
+from accounts.sockets import watching_user
 from campaigns.events import (
     LAB_GROUP,
     AttemptEvent,
@@ -124,13 +124,7 @@ class HomeConsumer(AsyncWebsocketConsumer):
     def _visible(self, refs: set[Ref]) -> set[Ref] | None:
         """Those of ``refs`` the scope's user, read afresh, may see; None when the user may no
         longer watch at all."""
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            return None
-        session = self.scope.get("session")
-        if session is not None and session.session_key and not session.exists(session.session_key):
-            return None  # logged out since
-        user = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+        user = watching_user(self.scope)
         if user is None:
             return None
         visible: set[Ref] = set()

@@ -26,8 +26,8 @@ import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.contrib.auth import get_user_model
 
+from accounts.sockets import watching_user
 from stations import frame_log, registry, selectors
 from stations.dispatch import DirectDispatchMixin
 from stations.frame_log import FrameEvent, FramesEvent
@@ -75,16 +75,10 @@ class FrameStreamConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     def _visible_station(self):
         """The station if the scope's user, read afresh, may still watch it; else None."""
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        user = watching_user(self.scope)
+        if user is None:
             return None
-        session = self.scope.get("session")
-        if session is not None and session.session_key and not session.exists(session.session_key):
-            return None  # logged out since
-        fresh = get_user_model().objects.filter(pk=user.pk).first()
-        if fresh is None:
-            return None
-        return selectors.stations_for(user=fresh).filter(pk=self.pk).first()
+        return selectors.stations_for(user=user).filter(pk=self.pk).first()
 
     async def _allowed(self) -> bool:
         if self.closing:
