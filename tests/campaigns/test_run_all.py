@@ -303,20 +303,13 @@ async def test_the_live_panel_follows_the_run_and_its_running_step(settings, qa_
     from asgiref.sync import sync_to_async
 
     from certlab.routing import browser_urlpatterns
-    from tests.certlab.test_cross_tenant import _application, _session_headers
 
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     assert browser_urlpatterns  # the route under test is the one certlab.asgi serves
     station = await sync_to_async(StationFactory)()
     await sync_to_async(online)(station)
     campaign = await sync_to_async(services.campaign_create)(station=station, owner=qa_user)
-    headers = await sync_to_async(_session_headers)(qa_user)
-    comm = WebsocketCommunicator(
-        _application(), f"/ws/campaigns/{campaign.pk}/run-all/", headers=headers
-    )
-    connected, _ = await comm.connect()
-    assert connected
-    assert (await comm.receive_json_from(timeout=5))["html"].strip() == ""  # never ran
+    comm = await _run_all_panel(campaign, qa_user)
     run = await sync_to_async(run_all.campaign_run_all)(campaign=campaign, user=qa_user)
     message = await comm.receive_json_from(timeout=5)
     assert message["what"] == "run_all" and 'run-all-position">1<' in message["html"]
@@ -334,6 +327,22 @@ async def test_the_live_panel_follows_the_run_and_its_running_step(settings, qa_
     await comm.disconnect()
 
 
+async def _run_all_panel(campaign, user) -> WebsocketCommunicator:
+    """The campaign page's run-all panel, connected as ``user``; it has shown its empty start."""
+    from asgiref.sync import sync_to_async
+
+    from tests.certlab.test_cross_tenant import _application, _session_headers
+
+    headers = await sync_to_async(_session_headers)(user)
+    comm = WebsocketCommunicator(
+        _application(), f"/ws/campaigns/{campaign.pk}/run-all/", headers=headers
+    )
+    connected, _ = await comm.connect()
+    assert connected
+    assert (await comm.receive_json_from(timeout=5))["html"].strip() == ""  # never ran
+    return comm
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_a_prompt_opened_while_the_panel_turns_to_the_next_step_is_not_missed(
     settings, qa_user, online, monkeypatch
@@ -343,7 +352,6 @@ async def test_a_prompt_opened_while_the_panel_turns_to_the_next_step_is_not_mis
     from asgiref.sync import sync_to_async
 
     from campaigns.consumers import RunAllConsumer
-    from tests.certlab.test_cross_tenant import _application, _session_headers
 
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     station = await sync_to_async(StationFactory)()
@@ -365,13 +373,7 @@ async def test_a_prompt_opened_while_the_panel_turns_to_the_next_step_is_not_mis
         return rendered
 
     monkeypatch.setattr(RunAllConsumer, "_render", render_then_the_prompt_opens)
-    headers = await sync_to_async(_session_headers)(qa_user)
-    comm = WebsocketCommunicator(
-        _application(), f"/ws/campaigns/{campaign.pk}/run-all/", headers=headers
-    )
-    connected, _ = await comm.connect()
-    assert connected
-    assert (await comm.receive_json_from(timeout=5))["html"].strip() == ""  # never ran
+    comm = await _run_all_panel(campaign, qa_user)
     await sync_to_async(run_all.campaign_run_all)(campaign=campaign, user=qa_user)
     message = await comm.receive_json_from(timeout=5)
     assert opened and "Plug the cable in." in message["html"], message["html"]
