@@ -1,8 +1,8 @@
 """A station's firmware request is on record from its arrival at CertLab's server (issue 13):
-served, given up on while Django's view thread was busy, or answered with an error.
+served, given up on while CertLab was busy before the view, or answered with an error.
 
-Through the real ASGI path (transfers.arrivals around Django's ASGI application), with Django's
-one thread for synchronous code held busy where a test needs CertLab's own queue.
+Through the real ASGI path (transfers.arrivals around Django's ASGI application), with a
+middleware that holds each request (BusyLab) where a test needs CertLab's own queue.
 """
 
 from __future__ import annotations
@@ -57,14 +57,6 @@ async def _response(communicator: ApplicationCommunicator) -> tuple[int, bytes]:
 async def _downloads() -> list[FirmwareDownload]:
     # Off Django's thread for sync code, which a test may be holding.
     return await asyncio.to_thread(lambda: list(FirmwareDownload.objects.order_by("pk")))
-
-
-async def _until(condition, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not await condition():
-        assert loop.time() < deadline, f"not within {WAIT} s: {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_served_request_is_one_record_received_then_served_whole(app, link):
